@@ -1,0 +1,167 @@
+package org.sls.libsls;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.core.type.TypeReference;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sls.libsls.protocol.Codec;
+import org.sls.libsls.protocol.ErrorCode;
+import org.sls.libsls.protocol.Op;
+import org.sls.libsls.protocol.Protocol;
+import org.sls.libsls.protocol.Request;
+import org.sls.libsls.protocol.Response;
+import org.sls.libsls.protocol.SlsException;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A connection to slsd: the Java API over the control protocol ({@code docs/protocol.md}).
+ * Each call sends one request line and reads its response. Thread-safe: calls on one client
+ * are serialized; open several clients for parallel calls.
+ */
+public final class SlsClient implements AutoCloseable {
+    private final Path socket;
+    private final SocketChannel channel;
+    private final BufferedReader in;
+    private final OutputStream out;
+    private long nextId = 1;
+
+    private SlsClient(Path socket, SocketChannel channel) {
+        this.socket = socket;
+        this.channel = channel;
+        this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
+        this.out = Channels.newOutputStream(channel);
+    }
+
+    /** The socket named by {@code SLS_SOCKET}, or the default one. */
+    public static Path defaultSocket() {
+        String env = System.getenv(Protocol.SOCKET_ENV);
+        return Path.of(env != null && !env.isEmpty() ? env : Protocol.DEFAULT_SOCKET);
+    }
+
+    /** Connects to slsd at {@code socket}; throws {@link SlsUnreachableException} when nobody answers. */
+    public static SlsClient connect(Path socket) {
+        SocketChannel channel = null;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            return new SlsClient(socket, channel);
+        } catch (IOException | UnsupportedOperationException e) {
+            closeQuietly(channel);
+            throw new SlsUnreachableException(socket, e);
+        }
+    }
+
+    /** The socket this client talks to. */
+    public Path socket() {
+        return socket;
+    }
+
+    /**
+     * Sends one request and returns its result; a failure answered by slsd becomes an
+     * {@link SlsException} carrying its code and message.
+     */
+    public synchronized JsonNode call(String op, ObjectNode args) {
+        long id = nextId++;
+        Request request = new Request(Protocol.VERSION, id, op, args == null ? Codec.MAPPER.createObjectNode() : args);
+        String reply;
+        try {
+            out.write((Codec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            reply = in.readLine();
+        } catch (IOException e) {
+            throw new SlsUnreachableException(socket, e);
+        }
+        if (reply == null) {
+            throw new SlsUnreachableException(socket, new IOException("slsd closed the connection"));
+        }
+        Response response = Codec.decodeResponse(reply);
+        if (!response.ok()) {
+            if (response.error() == null) {
+                throw new SlsException(ErrorCode.INTERNAL, "slsd failed request " + id + " without saying why");
+            }
+            throw new SlsException(response.error().code(), response.error().message());
+        }
+        return response.result();
+    }
+
+    /** A fresh argument object for {@link #call}. */
+    public static ObjectNode args() {
+        return Codec.MAPPER.createObjectNode();
+    }
+
+    /** The daemon's version and pid, and the protocol version it speaks. */
+    public JsonNode hello() {
+        return call(Op.HELLO.wireName(), null);
+    }
+
+    /** The kernel features slsd found at start. */
+    public List<KernelFeature> check() {
+        return convert(call(Op.CHECK.wireName(), null).get("features"), new TypeReference<>() { });
+    }
+
+    /** Daemon, store and partitions. */
+    public Status status() {
+        return convert(call(Op.STATUS.wireName(), null), new TypeReference<>() { });
+    }
+
+    /** Creates a partition; fails with EXISTS when the name is taken. */
+    public PartitionInfo partadd(PartitionSpec spec) {
+        ObjectNode a = args();
+        a.put("name", spec.name());
+        a.put("backend", spec.backend());
+        a.put("mode", spec.mode());
+        a.put("period", spec.periodMs());
+        a.put("keep", spec.keep());
+        return convert(call(Op.PARTADD.wireName(), a), new TypeReference<>() { });
+    }
+
+    /** Deletes a partition and its checkpoints; fails with NOT_FOUND when there is none. */
+    public void partdel(String name) {
+        ObjectNode a = args();
+        a.put("name", name);
+        call(Op.PARTDEL.wireName(), a);
+    }
+
+    /** Committed checkpoints of one partition, or of all when {@code partition} is empty. */
+    public List<SnapshotInfo> listsnaps(Optional<String> partition) {
+        ObjectNode a = args();
+        partition.ifPresent(p -> a.put("name", p));
+        return convert(call(Op.LISTSNAPS.wireName(), a).get("snapshots"), new TypeReference<>() { });
+    }
+
+    /** Converts a result tree into a typed value. */
+    public static <T> T convert(JsonNode node, TypeReference<T> type) {
+        try {
+            return Codec.MAPPER.treeToValue(node, Codec.MAPPER.constructType(type));
+        } catch (JsonProcessingException | IllegalArgumentException e) {
+            throw new SlsException(ErrorCode.INTERNAL, "unexpected answer from slsd: " + e.getMessage(), e);
+        }
+    }
+
+    @Override
+    public void close() {
+        closeQuietly(channel);
+    }
+
+    private static void closeQuietly(SocketChannel channel) {
+        if (channel != null) {
+            try {
+                channel.close();
+            } catch (IOException ignored) {
+                // nothing is lost: the connection carries no state
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+package org.sls.libsls.protocol;
+
+import java.util.Optional;
+
+/**
+ * The operations slsd serves, by wire name. An operation appears here only once slsd
+ * implements it end to end.
+ */
+public enum Op {
+    /** Protocol version and daemon identity. */
+    HELLO("hello"),
+    /** Kernel features slsd probed at start. */
+    CHECK("check"),
+    /** Partitions, their settings, attached processes and statistics, store usage. */
+    STATUS("status"),
+    /** Creates a partition. */
+    PARTADD("partadd"),
+    /** Deletes a partition and its checkpoints. */
+    PARTDEL("partdel"),
+    /** Lists committed checkpoints. */
+    LISTSNAPS("listsnaps");
+
+    private final String wireName;
+
+    Op(String wireName) {
+        this.wireName = wireName;
+    }
+
+    /** The name used in the {@code op} field. */
+    public String wireName() {
+        return wireName;
+    }
+
+    /** The operation named {@code name} on the wire, if any. */
+    public static Optional<Op> byWireName(String name) {
+        for (Op op : values()) {
+            if (op.wireName.equals(name)) {
+                return Optional.of(op);
+            }
+        }
+        return Optional.empty();
+    }
+}
