@@ -1,0 +1,246 @@
+package org.sls.slos;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.rocksdb.CompressionType;
+import org.rocksdb.Env;
+import org.rocksdb.FlushOptions;
+import org.rocksdb.InfoLogLevel;
+import org.rocksdb.Options;
+import org.rocksdb.ReadOptions;
+import org.rocksdb.RocksDB;
+import org.rocksdb.RocksDBException;
+import org.rocksdb.RocksIterator;
+import org.rocksdb.RocksMemEnv;
+import org.rocksdb.WriteBatch;
+import org.rocksdb.WriteOptions;
+
+/**
+ * The RocksDB side of a store. Every value is framed as {@code payload, CRC32C(key, payload)};
+ * {@link #get} and {@link #scan} check the frame and throw {@link StoreException.Kind#CORRUPT}
+ * naming the record. All writes go through a {@link WriteBatch} written with {@code sync=true}.
+ * Thread-safe (RocksDB is).
+ */
+final class MetaStore implements AutoCloseable {
+    static {
+        RocksDB.loadLibrary();
+    }
+
+    private final String name;
+    private final RocksDB db;
+    private final Options options;
+    private final WriteOptions syncWrite;
+    private final Env memEnv;
+
+    private MetaStore(String name, RocksDB db, Options options, Env memEnv) {
+        this.name = name;
+        this.db = db;
+        this.options = options;
+        this.memEnv = memEnv;
+        this.syncWrite = new WriteOptions().setSync(true);
+    }
+
+    /** Opens (or with {@code create}, creates) the metadata in {@code dir}; {@code inMemory} uses RocksDB's memory env. */
+    static MetaStore open(String storeName, Path dir, boolean create, boolean inMemory) {
+        Options o = new Options();
+        o.setCreateIfMissing(create);
+        o.setErrorIfExists(create);
+        o.setCompressionType(CompressionType.LZ4_COMPRESSION);
+        o.setInfoLogLevel(InfoLogLevel.WARN_LEVEL);
+        o.setKeepLogFileNum(3);
+        o.setMaxTotalWalSize(64L << 20);
+        Env env = null;
+        if (inMemory) {
+            env = new RocksMemEnv(Env.getDefault());
+            o.setEnv(env);
+        }
+        try {
+            return new MetaStore(storeName, RocksDB.open(o, dir.toString()), o, env);
+        } catch (RocksDBException e) {
+            o.close();
+            if (env != null) {
+                env.close();
+            }
+            String msg = String.valueOf(e.getMessage());
+            if (msg.contains("lock")) {
+                throw new StoreException(StoreException.Kind.LOCKED,
+                        "store " + storeName + ": metadata " + dir + " is already open: " + msg, e);
+            }
+            if (msg.contains("does not exist")) {
+                throw new StoreException(StoreException.Kind.NOT_FOUND,
+                        "store " + storeName + ": no metadata in " + dir + ": " + msg, e);
+            }
+            throw new StoreException(StoreException.Kind.IO, "store " + storeName + ": cannot open metadata " + dir + ": " + msg, e);
+        }
+    }
+
+    String name() {
+        return name;
+    }
+
+    /** The payload of {@code key}, or null; throws CORRUPT when its frame is wrong. */
+    byte[] get(byte[] key) {
+        try {
+            byte[] v = db.get(key);
+            return v == null ? null : unframe(key, v);
+        } catch (RocksDBException e) {
+            throw io("read " + Keys.describe(key), e);
+        }
+    }
+
+    /** The raw value, frame included (fsck, cleaner re-validation). */
+    byte[] getRaw(byte[] key) {
+        try {
+            return db.get(key);
+        } catch (RocksDBException e) {
+            throw io("read " + Keys.describe(key), e);
+        }
+    }
+
+    byte[] unframe(byte[] key, byte[] v) {
+        if (!frameOk(key, v)) {
+            throw new StoreException(StoreException.Kind.CORRUPT,
+                    "store " + name + ": metadata record " + Keys.describe(key) + " fails its CRC32C check");
+        }
+        return Arrays.copyOf(v, v.length - 4);
+    }
+
+    static boolean frameOk(byte[] key, byte[] v) {
+        return v.length >= 4 && Crc.record(key, v, v.length - 4) == ByteBuffer.wrap(v).getInt(v.length - 4);
+    }
+
+    static byte[] frame(byte[] key, byte[] payload) {
+        byte[] v = Arrays.copyOf(payload, payload.length + 4);
+        ByteBuffer.wrap(v).putInt(payload.length, Crc.record(key, payload, payload.length));
+        return v;
+    }
+
+    void put(WriteBatch b, byte[] key, byte[] payload) {
+        try {
+            b.put(key, frame(key, payload));
+        } catch (RocksDBException e) {
+            throw io("batch " + Keys.describe(key), e);
+        }
+    }
+
+    void putRaw(WriteBatch b, byte[] key, byte[] framed) {
+        try {
+            b.put(key, framed);
+        } catch (RocksDBException e) {
+            throw io("batch " + Keys.describe(key), e);
+        }
+    }
+
+    void delete(WriteBatch b, byte[] key) {
+        try {
+            b.delete(key);
+        } catch (RocksDBException e) {
+            throw io("batch delete " + Keys.describe(key), e);
+        }
+    }
+
+    /** Writes the batch atomically and durably (WAL synced). */
+    void write(WriteBatch b) {
+        try {
+            db.write(syncWrite, b);
+        } catch (RocksDBException e) {
+            throw io("commit a write batch", e);
+        }
+    }
+
+    /** Writes one record durably. */
+    void putNow(byte[] key, byte[] payload) {
+        try (WriteBatch b = new WriteBatch()) {
+            put(b, key, payload);
+            write(b);
+        }
+    }
+
+    /** Visitor of {@link #scan}; return false to stop. */
+    interface Visitor {
+        boolean visit(byte[] key, byte[] payload);
+    }
+
+    /** Visitor of {@link #scanRaw}. */
+    interface RawVisitor {
+        boolean visit(byte[] key, byte[] framedValue);
+    }
+
+    /** Visits the records whose key starts with {@code prefix}, in key order, frames checked. */
+    void scan(byte[] prefix, Visitor v) {
+        scanRaw(prefix, (k, raw) -> v.visit(k, unframe(k, raw)));
+    }
+
+    /** Visits the records whose key starts with {@code prefix}, frames not checked. */
+    void scanRaw(byte[] prefix, RawVisitor v) {
+        try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(ro)) {
+            ro.setFillCache(true);
+            for (it.seek(prefix); it.isValid(); it.next()) {
+                byte[] k = it.key();
+                if (!startsWith(k, prefix)) {
+                    break;
+                }
+                if (!v.visit(k, it.value())) {
+                    break;
+                }
+            }
+            try {
+                it.status();
+            } catch (RocksDBException e) {
+                throw io("scan " + Keys.describe(prefix), e);
+            }
+        }
+    }
+
+    static boolean startsWith(byte[] k, byte[] prefix) {
+        if (k.length < prefix.length) {
+            return false;
+        }
+        for (int i = 0; i < prefix.length; i++) {
+            if (k[i] != prefix[i]) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Bytes of metadata: SST files plus memtables (the WAL duplicates the memtables). */
+    long sizeBytes() {
+        try {
+            return Long.parseLong(db.getProperty("rocksdb.total-sst-files-size"))
+                    + Long.parseLong(db.getProperty("rocksdb.cur-size-all-mem-tables"));
+        } catch (RocksDBException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** Flushes memtables and compacts everything (benchmark: measure settled size). */
+    void compact() {
+        try (FlushOptions f = new FlushOptions().setWaitForFlush(true)) {
+            db.flush(f);
+            db.compactRange();
+        } catch (RocksDBException e) {
+            throw io("compact", e);
+        }
+    }
+
+    private StoreException io(String what, RocksDBException e) {
+        return new StoreException(StoreException.Kind.IO, "store " + name + ": metadata: cannot " + what + ": " + e.getMessage(), e);
+    }
+
+    @Override
+    public void close() {
+        try {
+            db.syncWal();
+        } catch (RocksDBException e) {
+            // the WAL is synced at every commit already; a failure here loses nothing committed
+        }
+        db.close();
+        syncWrite.close();
+        options.close();
+        if (memEnv != null) {
+            memEnv.close();
+        }
+    }
+}
