@@ -1,0 +1,249 @@
+package org.sls.slsd.linux;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * Parsers for /proc/PID files (maps, smaps, stat, status, limits, fd, fdinfo, task children).
+ * Stateless and thread-safe. A vanished process shows up as {@link NoSuchProcessException}.
+ */
+public final class ProcFs {
+    private ProcFs() {}
+
+    /** The process (or thread) is gone. */
+    public static final class NoSuchProcessException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final int pid;
+
+        public NoSuchProcessException(int pid, Throwable cause) {
+            super("pid " + pid + ": no such process", cause);
+            this.pid = pid;
+        }
+
+        public int pid() { return pid; }
+    }
+
+    static Path dir(int pid) { return Path.of("/proc", Integer.toString(pid)); }
+
+    public static boolean exists(int pid) { return Files.isDirectory(dir(pid)); }
+
+    private static String read(int pid, String name) {
+        try {
+            return Files.readString(dir(pid).resolve(name), java.nio.charset.StandardCharsets.ISO_8859_1);
+        } catch (NoSuchFileException e) {
+            throw new NoSuchProcessException(pid, e);
+        } catch (IOException e) {
+            if (!exists(pid)) {
+                throw new NoSuchProcessException(pid, e);
+            }
+            throw new UncheckedIOException("/proc/" + pid + "/" + name, e);
+        }
+    }
+
+    public static byte[] readBytes(int pid, String name) {
+        try {
+            return Files.readAllBytes(dir(pid).resolve(name));
+        } catch (NoSuchFileException e) {
+            throw new NoSuchProcessException(pid, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("/proc/" + pid + "/" + name, e);
+        }
+    }
+
+    /** readlink of /proc/PID/name (exe, cwd, root, fd/N); empty when unreadable. */
+    public static Optional<String> link(int pid, String name) {
+        try {
+            return Optional.of(Files.readSymbolicLink(dir(pid).resolve(name)).toString());
+        } catch (IOException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** /proc/PID/maps, without VmFlags. */
+    public static List<Vma> maps(int pid) {
+        List<Vma> out = new ArrayList<>();
+        for (String line : read(pid, "maps").split("\n")) {
+            if (!line.isEmpty()) {
+                out.add(parseMapsLine(line, Set.of()));
+            }
+        }
+        return out;
+    }
+
+    /** /proc/PID/smaps: every VMA with its VmFlags. */
+    public static List<Vma> smaps(int pid) {
+        List<Vma> out = new ArrayList<>();
+        String header = null;
+        for (String line : read(pid, "smaps").split("\n")) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            char c = line.charAt(0);
+            boolean isHeader = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+            if (isHeader && line.indexOf('-') > 0 && line.indexOf('-') < line.indexOf(' ')) {
+                header = line;
+            } else if (line.startsWith("VmFlags:") && header != null) {
+                Set<String> flags = new TreeSet<>(List.of(line.substring(8).trim().split("\\s+")));
+                out.add(parseMapsLine(header, flags));
+                header = null;
+            }
+        }
+        return out;
+    }
+
+    static Vma parseMapsLine(String line, Set<String> flags) {
+        // 7f1c2a000000-7f1c2a021000 rw-p 00000000 00:00 0                          [heap]
+        int p = 0;
+        int dash = line.indexOf('-');
+        long start = Long.parseUnsignedLong(line.substring(0, dash), 16);
+        int sp = line.indexOf(' ', dash);
+        long end = Long.parseUnsignedLong(line.substring(dash + 1, sp), 16);
+        p = sp + 1;
+        String perms = line.substring(p, p + 4);
+        p += 5;
+        sp = line.indexOf(' ', p);
+        long offset = Long.parseUnsignedLong(line.substring(p, sp), 16);
+        p = sp + 1;
+        sp = line.indexOf(' ', p);
+        String dev = line.substring(p, sp);
+        int colon = dev.indexOf(':');
+        int major = Integer.parseInt(dev.substring(0, colon), 16);
+        int minor = Integer.parseInt(dev.substring(colon + 1), 16);
+        p = sp + 1;
+        sp = line.indexOf(' ', p);
+        long inode = Long.parseLong(sp < 0 ? line.substring(p) : line.substring(p, sp));
+        String path = sp < 0 ? "" : line.substring(sp).trim();
+        return new Vma(start, end, perms, offset, major, minor, inode, path, flags);
+    }
+
+    /** /proc/PID/stat, parsed. */
+    public static ProcStat stat(int pid) { return ProcStat.parse(read(pid, "stat")); }
+
+    /** /proc/PID/task/TID/stat. */
+    public static ProcStat taskStat(int pid, int tid) { return ProcStat.parse(read(pid, "task/" + tid + "/stat")); }
+
+    /** /proc/PID/status as key → value. */
+    public static Map<String, String> status(int pid) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : read(pid, "status").split("\n")) {
+            int c = line.indexOf(':');
+            if (c > 0) {
+                m.put(line.substring(0, c), line.substring(c + 1).trim());
+            }
+        }
+        return m;
+    }
+
+    public static String comm(int pid) { return read(pid, "comm").strip(); }
+
+    public static String taskComm(int pid, int tid) { return read(pid, "task/" + tid + "/comm").strip(); }
+
+    /** Thread ids of the process, ascending. */
+    public static List<Integer> tasks(int pid) {
+        List<Integer> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir(pid).resolve("task"))) {
+            for (Path p : ds) {
+                out.add(Integer.parseInt(p.getFileName().toString()));
+            }
+        } catch (NoSuchFileException e) {
+            throw new NoSuchProcessException(pid, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("/proc/" + pid + "/task", e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** Children of every thread of the process (from /proc/PID/task/TID/children). */
+    public static List<Integer> children(int pid) {
+        Set<Integer> out = new HashSet<>();
+        for (int tid : tasks(pid)) {
+            String s;
+            try {
+                s = read(pid, "task/" + tid + "/children");
+            } catch (NoSuchProcessException e) {
+                continue;
+            }
+            for (String t : s.trim().split("\\s+")) {
+                if (!t.isEmpty()) {
+                    out.add(Integer.parseInt(t));
+                }
+            }
+        }
+        List<Integer> l = new ArrayList<>(out);
+        l.sort(null);
+        return l;
+    }
+
+    /** Open fd numbers of the process. */
+    public static List<Integer> fds(int pid) {
+        List<Integer> out = new ArrayList<>();
+        try (DirectoryStream<Path> ds = Files.newDirectoryStream(dir(pid).resolve("fd"))) {
+            for (Path p : ds) {
+                out.add(Integer.parseInt(p.getFileName().toString()));
+            }
+        } catch (NoSuchFileException e) {
+            throw new NoSuchProcessException(pid, e);
+        } catch (IOException e) {
+            throw new UncheckedIOException("/proc/" + pid + "/fd", e);
+        }
+        out.sort(null);
+        return out;
+    }
+
+    /** /proc/PID/fdinfo/FD as key → value (pos, flags in octal, mnt_id, ino...). */
+    public static Map<String, String> fdinfo(int pid, int fd) {
+        Map<String, String> m = new LinkedHashMap<>();
+        for (String line : read(pid, "fdinfo/" + fd).split("\n")) {
+            int c = line.indexOf(':');
+            if (c > 0) {
+                m.putIfAbsent(line.substring(0, c), line.substring(c + 1).trim());
+            }
+        }
+        return m;
+    }
+
+    /** /proc/PID/limits: resource name → {soft, hard}, -1 for unlimited. */
+    public static Map<String, long[]> limits(int pid) {
+        Map<String, long[]> m = new LinkedHashMap<>();
+        String[] lines = read(pid, "limits").split("\n");
+        for (int i = 1; i < lines.length; i++) {
+            String l = lines[i];
+            if (l.length() < 26) {
+                continue;
+            }
+            String name = l.substring(0, 26).trim();
+            String[] v = l.substring(26).trim().split("\\s+");
+            if (v.length >= 2) {
+                m.put(name, new long[] {parseLimit(v[0]), parseLimit(v[1])});
+            }
+        }
+        return m;
+    }
+
+    private static long parseLimit(String s) {
+        return s.equals("unlimited") ? -1 : Long.parseLong(s);
+    }
+
+    /** The long-valued fields of /proc/PID/personality (hex). */
+    public static long personality(int pid) {
+        return Long.parseLong(read(pid, "personality").trim(), 16);
+    }
+
+    /** The tracer of a process, 0 when none (TracerPid in status). */
+    public static int tracerPid(int pid) {
+        return Integer.parseInt(status(pid).getOrDefault("TracerPid", "0"));
+    }
+}

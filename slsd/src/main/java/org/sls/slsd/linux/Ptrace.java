@@ -1,0 +1,168 @@
+package org.sls.slsd.linux;
+
+import jnr.ffi.Pointer;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.sls.slsd.linux.LinuxSyscalls.*;
+
+/**
+ * Facade over ptrace(2) and wait4(2) for tracees. Stateless, but the kernel ties a tracee to the
+ * <em>thread</em> that attached it: every call for one tracee must come from the Java thread that
+ * seized it (use one dedicated executor thread per tracee group). Failures throw
+ * {@link NativeException} such as {@code ptrace(PTRACE_SEIZE, 4242): EPERM (Operation not permitted)}.
+ */
+public final class Ptrace {
+    /** Size of the buffer used to read NT_X86_XSTATE; the kernel reports the real size back. */
+    private static final int XSTATE_MAX = 64 * 1024;
+    private static final ThreadLocal<Pointer> SCRATCH = ThreadLocal.withInitial(() -> Sys.alloc(XSTATE_MAX + 4096));
+    private static volatile int xstateSize = -1;
+
+    private Ptrace() {}
+
+    private static long ptrace(String name, long req, int tid, long addr, long data) {
+        return Sys.call("ptrace", name + ", " + tid, SYS_PTRACE, req, tid, addr, data, 0, 0);
+    }
+
+    /** PTRACE_SEIZE with the given PTRACE_O_* options (does not stop the tracee). */
+    public static void seize(int tid, long options) { ptrace("PTRACE_SEIZE", PTRACE_SEIZE, tid, 0, options); }
+    public static void interrupt(int tid) { ptrace("PTRACE_INTERRUPT", PTRACE_INTERRUPT, tid, 0, 0); }
+    public static void cont(int tid, int sig) { ptrace("PTRACE_CONT", PTRACE_CONT, tid, 0, sig); }
+    public static void syscall(int tid, int sig) { ptrace("PTRACE_SYSCALL", PTRACE_SYSCALL, tid, 0, sig); }
+    public static void listen(int tid) { ptrace("PTRACE_LISTEN", PTRACE_LISTEN, tid, 0, 0); }
+    public static void setOptions(int tid, long options) { ptrace("PTRACE_SETOPTIONS", PTRACE_SETOPTIONS, tid, 0, options); }
+
+    /** PTRACE_DETACH; returns false when the tracee is already gone (ESRCH). */
+    public static boolean detach(int tid, int sig) {
+        long r = Sys.raw(SYS_PTRACE, PTRACE_DETACH, tid, 0, sig, 0, 0);
+        if (r == -Errno.ESRCH) {
+            return false;
+        }
+        if (r < 0) {
+            throw new NativeException("ptrace", (int) -r, "PTRACE_DETACH, " + tid);
+        }
+        return true;
+    }
+
+    public static long eventMsg(int tid) {
+        Pointer p = SCRATCH.get();
+        ptrace("PTRACE_GETEVENTMSG", PTRACE_GETEVENTMSG, tid, 0, p.address());
+        return p.getLong(0);
+    }
+
+    private static byte[] getRegset(int tid, long type, String name, int max) {
+        Pointer p = SCRATCH.get();
+        long iov = p.address();
+        long buf = iov + 64;
+        p.putLong(0, buf);
+        p.putLong(8, max);
+        ptrace("PTRACE_GETREGSET " + name, PTRACE_GETREGSET, tid, type, iov);
+        int len = (int) p.getLong(8);
+        byte[] out = new byte[len];
+        p.get(64, out, 0, len);
+        return out;
+    }
+
+    private static void setRegset(int tid, long type, String name, byte[] data) {
+        Pointer p = SCRATCH.get();
+        long iov = p.address();
+        p.putLong(0, iov + 64);
+        p.putLong(8, data.length);
+        p.put(64, data, 0, data.length);
+        ptrace("PTRACE_SETREGSET " + name, PTRACE_SETREGSET, tid, type, iov);
+    }
+
+    public static Regs getRegs(int tid) { return new Regs(getRegset(tid, NT_PRSTATUS, "NT_PRSTATUS", Regs.SIZE)); }
+    public static void setRegs(int tid, Regs regs) { setRegset(tid, NT_PRSTATUS, "NT_PRSTATUS", regs.bytes()); }
+
+    /**
+     * NT_X86_XSTATE, read with a buffer far larger than any XSAVE area so it is never cut short;
+     * the kernel reports the real size (XCR0-dependent, 832 bytes on the development machines).
+     */
+    public static byte[] getXState(int tid) {
+        byte[] x = getRegset(tid, NT_X86_XSTATE, "NT_X86_XSTATE", XSTATE_MAX);
+        xstateSize = x.length;
+        return x;
+    }
+
+    public static void setXState(int tid, byte[] xstate) { setRegset(tid, NT_X86_XSTATE, "NT_X86_XSTATE", xstate); }
+
+    /** XSAVE area size seen by the last {@link #getXState}, -1 before any. */
+    public static int xstateSize() { return xstateSize; }
+
+    public static long getSigmask(int tid) {
+        Pointer p = SCRATCH.get();
+        ptrace("PTRACE_GETSIGMASK", PTRACE_GETSIGMASK, tid, 8, p.address());
+        return p.getLong(0);
+    }
+
+    public static void setSigmask(int tid, long mask) {
+        Pointer p = SCRATCH.get();
+        p.putLong(0, mask);
+        ptrace("PTRACE_SETSIGMASK", PTRACE_SETSIGMASK, tid, 8, p.address());
+    }
+
+    /** The 128-byte siginfo of the signal that caused the current signal-delivery stop. */
+    public static byte[] getSiginfo(int tid) {
+        Pointer p = SCRATCH.get();
+        ptrace("PTRACE_GETSIGINFO", PTRACE_GETSIGINFO, tid, 0, p.address());
+        byte[] out = new byte[128];
+        p.get(0, out, 0, 128);
+        return out;
+    }
+
+    /** Pending signals (128-byte siginfo each) of the thread's private queue or the shared one. */
+    public static List<byte[]> peekSiginfo(int tid, boolean shared) {
+        Pointer p = SCRATCH.get();
+        List<byte[]> out = new ArrayList<>();
+        long off = 0;
+        while (true) {
+            // struct ptrace_peeksiginfo_args { u64 off; u32 flags; s32 nr; } then the buffer
+            p.putLong(0, off);
+            p.putInt(8, shared ? PTRACE_PEEKSIGINFO_SHARED : 0);
+            p.putInt(12, 32);
+            long n = ptrace("PTRACE_PEEKSIGINFO", PTRACE_PEEKSIGINFO, tid, p.address(), p.address() + 64);
+            for (int i = 0; i < n; i++) {
+                byte[] si = new byte[128];
+                p.get(64 + i * 128L, si, 0, 128);
+                out.add(si);
+            }
+            if (n < 32) {
+                return out;
+            }
+            off += n;
+        }
+    }
+
+    /** rseq registration of a thread (PTRACE_GET_RSEQ_CONFIGURATION, 0x420f). */
+    public static RseqConfig rseqConfiguration(int tid) {
+        Pointer p = SCRATCH.get();
+        ptrace("PTRACE_GET_RSEQ_CONFIGURATION", PTRACE_GET_RSEQ_CONFIGURATION, tid, 24, p.address());
+        return new RseqConfig(p.getLong(0), p.getInt(8), p.getInt(12), p.getInt(16));
+    }
+
+    /** rseq registration: abi pointer 0 when the thread has none. */
+    public record RseqConfig(long pointer, int size, int signature, int flags) {}
+
+    /** wait4(tid, __WALL | extra); null with WNOHANG when nothing happened. */
+    public static WaitStatus wait(int tid, int extraOptions) {
+        Pointer p = SCRATCH.get();
+        while (true) {
+            long r = Sys.raw(SYS_WAIT4, tid, p.address(), __WALL | extraOptions, 0, 0, 0);
+            if (r == -Errno.EINTR) {
+                continue;
+            }
+            if (r < 0) {
+                throw new NativeException("wait4", (int) -r, String.valueOf(tid));
+            }
+            if (r == 0) {
+                return null;
+            }
+            return new WaitStatus((int) r, p.getInt(0));
+        }
+    }
+
+    /** Blocks until tid reports something. */
+    public static WaitStatus wait(int tid) { return wait(tid, 0); }
+}

@@ -1,0 +1,198 @@
+package org.sls.slsd.linux;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.sls.slsd.linux.LinuxSyscalls.*;
+
+/**
+ * Runs system calls inside a stopped tracee thread: rip is pointed at a {@code syscall}
+ * instruction (a "gadget" found in the target's [vdso]), then PTRACE_SYSCALL twice (enter, exit).
+ * All signals are blocked meanwhile so none is dequeued; a SIGSTOP that still arrives is queued
+ * again at {@link #close()}. {@code close()} brings the thread back into an interrupt stop with its
+ * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
+ * the thread resumes, and restores any scratch memory it used.
+ *
+ * <p>Not thread-safe: use it from the thread that seized the tracee, one injector per thread at a time.
+ */
+public final class SyscallInjector implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(SyscallInjector.class);
+    private static final long ALL_SIGNALS = ~0L;
+
+    private final int tgid;
+    private final int tid;
+    private final long gadget;
+    private final Regs saved;
+    private final long savedMask;
+    private final List<Integer> deferredSignals = new ArrayList<>();
+    private boolean atSyscallExit;
+    private long scratch;
+    private byte[] scratchOriginal;
+    private long scratchMapped;
+    private boolean closed;
+    private int calls;
+
+    private SyscallInjector(int tgid, int tid, long gadget) {
+        this.tgid = tgid;
+        this.tid = tid;
+        this.gadget = gadget;
+        this.saved = Ptrace.getRegs(tid);
+        this.savedMask = Ptrace.getSigmask(tid);
+        Ptrace.setSigmask(tid, ALL_SIGNALS);
+    }
+
+    /** Starts injecting into {@code tid} (of process {@code tgid}), which must be in an interrupt stop. */
+    public static SyscallInjector begin(int tgid, int tid, long gadget) {
+        return new SyscallInjector(tgid, tid, gadget);
+    }
+
+    /** The registers the thread had when injection began (unchanged by the kernel's restart fix-up). */
+    public Regs savedRegs() { return saved.copy(); }
+
+    public long savedSigmask() { return savedMask; }
+
+    public int calls() { return calls; }
+
+    /**
+     * Finds a {@code syscall} instruction (0f 05) in the process's [vdso] (or, failing that, in any
+     * executable mapping); its address serves as the injection gadget.
+     */
+    public static long findGadget(int pid, List<Vma> vmas) {
+        List<Vma> candidates = new ArrayList<>();
+        for (Vma v : vmas) {
+            if (v.path().equals("[vdso]")) {
+                candidates.add(0, v);
+            } else if (v.executable() && v.readable() && !v.path().equals("[vsyscall]")) {
+                candidates.add(v);
+            }
+        }
+        for (Vma v : candidates) {
+            int len = (int) Math.min(v.length(), 1 << 20);
+            byte[] code = Linux.readMem(pid, v.start(), len);
+            for (int i = 0; i + 1 < len; i++) {
+                if (code[i] == 0x0f && code[i + 1] == 0x05) {
+                    return v.start() + i;
+                }
+            }
+        }
+        throw new IllegalStateException("pid " + pid + ": no syscall instruction found to inject through");
+    }
+
+    /** Runs one system call; returns its raw result (a negative errno on failure). */
+    public long call(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        Regs r = saved.copy();
+        r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, gadget)
+                .set(Regs.RDI, a1).set(Regs.RSI, a2).set(Regs.RDX, a3).set(Regs.R10, a4).set(Regs.R8, a5).set(Regs.R9, a6);
+        Ptrace.setRegs(tid, r);
+        runToSyscallStop(); // enter
+        runToSyscallStop(); // exit
+        atSyscallExit = true;
+        calls++;
+        return Ptrace.getRegs(tid).rax();
+    }
+
+    public long call(long nr, long... args) {
+        long[] a = java.util.Arrays.copyOf(args, 6);
+        return call(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+    }
+
+    /** Like {@link #call} but throws {@link NativeException} naming the call for a negative result. */
+    public long callOrThrow(String name, long nr, long... args) {
+        long r = call(nr, args);
+        if (r < 0 && r > -4096) {
+            throw new NativeException(name, (int) -r, "injected in pid " + tgid + " tid " + tid);
+        }
+        return r;
+    }
+
+    private void runToSyscallStop() {
+        Ptrace.syscall(tid, 0);
+        while (true) {
+            WaitStatus st = Ptrace.wait(tid);
+            if (st.gone()) {
+                closed = true;
+                throw new ProcFs.NoSuchProcessException(tid, null);
+            }
+            if (st.syscallStop()) {
+                return;
+            }
+            if (st.signalDeliveryStop()) {
+                // only unblockable signals get here; keep it for later and go on
+                deferredSignals.add(st.stopSignal());
+                log.debug("tid {}: signal {} arrived during injection, deferred", tid, st.stopSignal());
+            }
+            Ptrace.syscall(tid, 0);
+        }
+    }
+
+    /**
+     * Scratch memory of {@code len} bytes in the target, below the thread's stack red zone when the
+     * stack has room (original bytes are put back at close), else a page mapped by injection.
+     */
+    public long scratch(int len, List<Vma> vmas) {
+        if (scratch != 0) {
+            throw new IllegalStateException("scratch already taken");
+        }
+        long addr = (saved.rsp() - 1024 - len) & ~63L;
+        for (Vma v : vmas) {
+            if (v.start() <= addr && addr + len <= v.end() && v.writable() && v.readable() && !v.shared()) {
+                scratchOriginal = Linux.readMem(tgid, addr, len);
+                scratch = addr;
+                return addr;
+            }
+        }
+        long size = (len + 4095) & ~4095L;
+        long m = callOrThrow("mmap", SYS_MMAP, 0, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        scratchMapped = size;
+        scratch = m;
+        return m;
+    }
+
+    /** Reads back scratch memory the injected calls wrote. */
+    public byte[] readScratch(int len) {
+        return Linux.readMem(tgid, scratch, len);
+    }
+
+    /** Back to an interrupt stop with the original registers, mask and memory. Idempotent. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (scratch != 0) {
+            if (scratchMapped != 0) {
+                call(SYS_MUNMAP, scratch, scratchMapped, 0, 0, 0, 0);
+            } else {
+                Linux.writeMem(tgid, scratch, scratchOriginal);
+            }
+        }
+        if (atSyscallExit) {
+            // leave the syscall-exit stop for an interrupt stop inside get_signal(), where the original
+            // registers (rax = -ERESTART*) get the kernel's normal restart treatment on resume
+            Ptrace.interrupt(tid);
+            Ptrace.cont(tid, 0);
+            while (true) {
+                WaitStatus st = Ptrace.wait(tid);
+                if (st.gone()) {
+                    throw new ProcFs.NoSuchProcessException(tid, null);
+                }
+                if (st.eventStop()) {
+                    break;
+                }
+                if (st.signalDeliveryStop()) {
+                    deferredSignals.add(st.stopSignal());
+                }
+                Ptrace.cont(tid, 0);
+            }
+        }
+        Ptrace.setRegs(tid, saved);
+        Ptrace.setSigmask(tid, savedMask);
+        for (int sig : deferredSignals) {
+            Linux.tgkill(tgid, tid, sig);
+        }
+    }
+}

@@ -1,0 +1,115 @@
+package org.sls.slsd.linux;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class LinuxLayerTest {
+    @TempDir
+    Path tmp;
+    TestPrograms programs;
+
+    @BeforeEach
+    void setUp() {
+        programs = new TestPrograms(tmp);
+    }
+
+    @AfterEach
+    void tearDown() {
+        programs.close();
+    }
+
+    @Test
+    void probeDescribesTheKernel() {
+        KernelFeatures f = KernelFeatures.probe();
+        assertTrue(f.ptrace(), f.describe());
+        assertTrue(f.pagemapScan(), f.describe());
+        assertTrue(f.uffdWpAsync(), f.describe());
+        assertTrue(f.describe().contains("userfaultfd WP async"));
+    }
+
+    @Test
+    void errorsNameTheCallArgumentAndErrno() {
+        NativeException e = assertThrows(NativeException.class, () -> Ptrace.seize(0x3ffffff0, 0));
+        assertEquals("ptrace(PTRACE_SEIZE, " + 0x3ffffff0 + "): ESRCH (No such process)", e.getMessage());
+        assertEquals(Errno.ESRCH, e.errno());
+    }
+
+    @Test
+    void seizeInterruptInjectAndResumeKeepsTheProgramWorking() throws Exception {
+        Path out = tmp.resolve("sleeper.out");
+        int pid = programs.start("sleeper", List.of(out.toString()), -1);
+        TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
+        Thread.sleep(50);
+        String statusBefore = sigState(pid);
+        Ptrace.seize(pid, LinuxSyscalls.PTRACE_O_TRACESYSGOOD);
+        Ptrace.interrupt(pid);
+        WaitStatus st = Ptrace.wait(pid);
+        assertTrue(st.eventStop(), st.toString());
+        Regs regs = Ptrace.getRegs(pid);
+        assertEquals(34, regs.origRax(), "stopped in pause()");
+        assertEquals(-Errno.ERESTARTNOHAND, regs.rax());
+        byte[] xs = Ptrace.getXState(pid);
+        assertTrue(xs.length >= 512, "xstate " + xs.length);
+        long mask = Ptrace.getSigmask(pid);
+        long gadget = SyscallInjector.findGadget(pid, ProcFs.maps(pid));
+        try (SyscallInjector inj = SyscallInjector.begin(pid, pid, gadget)) {
+            assertEquals(pid, inj.call(LinuxSyscalls.SYS_GETPID));
+            List<Vma> vmas = ProcFs.maps(pid);
+            long scratch = inj.scratch(32, vmas);
+            assertEquals(0, inj.call(LinuxSyscalls.SYS_RT_SIGACTION, 10, 0, scratch, 8));
+            ByteBuffer b = ByteBuffer.wrap(inj.readScratch(32)).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            assertNotEquals(0, b.getLong(0), "SIGUSR1 has a handler");
+        }
+        assertEquals(regs, Ptrace.getRegs(pid));
+        assertEquals(mask, Ptrace.getSigmask(pid));
+        assertTrue(Ptrace.detach(pid, 0));
+        assertEquals(0, ProcFs.tracerPid(pid));
+        assertEquals(statusBefore, sigState(pid));
+        // still in pause(), still handles its signal
+        Linux.kill(pid, 10);
+        TestPrograms.awaitLine(out, "usr1=1"::equals, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void pagemapScanFindsPresentPages() {
+        try (NativeMemory m = NativeMemory.map(16 * 4096, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
+            m.buffer(3 * 4096, 8).putLong(0, 7);
+            m.buffer(9 * 4096, 8).putLong(0, 7);
+            PageRanges r = new PageRanges();
+            pm.scanOrThrow(m.address(), m.address() + m.size(), 0, 0, 0, PageMap.PAGE_IS_PRESENT, r);
+            assertEquals(2, r.pages(), r.toString());
+            assertTrue(r.contains(m.address() + 3 * 4096));
+        }
+    }
+
+    @Test
+    void spawnTracedStopsBeforeTheFirstInstruction() throws Exception {
+        Path bin = programs.compile("sleeper");
+        Path out = tmp.resolve("traced.out");
+        int pid = Spawner.spawnTraced(new Spawner.Spec(List.of(bin.toString(), out.toString()), Map.of(),
+                tmp.toString(), null, null, null, -1), programs.reaper());
+        programs.track(pid);
+        assertEquals(Linux.gettid(), ProcFs.tracerPid(pid));
+        assertEquals(bin.toString(), ProcFs.link(pid, "exe").orElseThrow());
+        assertFalse(Files.exists(out), "nothing ran yet");
+        assertEquals(List.of(0, 1, 2), ProcFs.fds(pid));
+        Ptrace.detach(pid, 0);
+        TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
+    }
+
+    static String sigState(int pid) {
+        Map<String, String> s = ProcFs.status(pid);
+        return s.get("SigPnd") + " " + s.get("ShdPnd") + " " + s.get("SigBlk") + " " + s.get("SigCgt");
+    }
+}
