@@ -30,6 +30,8 @@ final class Engine implements AutoCloseable {
     final SegmentTable segs;
     final EpochTable epochs = new EpochTable();
     final ReentrantLock commitLock = new ReentrantLock();
+    /** One cleaner pass at a time. */
+    final ReentrantLock cleanerLock = new ReentrantLock();
     final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     /** Bumped whenever page locations move or epochs disappear: readers drop their caches. */
     final AtomicLong generation = new AtomicLong();
