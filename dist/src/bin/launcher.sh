@@ -1,0 +1,10 @@
+# Shared by the launchers in this directory: finds SLS_HOME and a java, then runs MAIN_CLASS.
+# Sourced, not executed.
+here=$(dirname "$(readlink -f "$0")")
+SLS_HOME=$(dirname "$here")
+if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
+  java="$JAVA_HOME/bin/java"
+else
+  java=$(command -v java) || { echo "$(basename "$0"): no java found: install a JDK 17 or newer, or set JAVA_HOME" >&2; exit 1; }
+fi
+exec "$java" --enable-native-access=ALL-UNNAMED ${SLS_JAVA_OPTS:-} -cp "$SLS_HOME/lib/*" "$MAIN_CLASS" "$@"

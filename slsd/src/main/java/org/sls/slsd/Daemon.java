@@ -1,0 +1,161 @@
+package org.sls.slsd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sls.libsls.KernelFeature;
+import org.sls.libsls.PartitionSpec;
+import org.sls.libsls.Status;
+import org.sls.libsls.StoreInfo;
+import org.sls.libsls.protocol.Codec;
+import org.sls.libsls.protocol.ErrorCode;
+import org.sls.libsls.protocol.Op;
+import org.sls.libsls.protocol.Protocol;
+import org.sls.libsls.protocol.SlsException;
+import org.sls.slos.Slos;
+import org.sls.slos.StoreException;
+import org.sls.slos.StoreUsage;
+import org.sls.slsd.control.Args;
+import org.sls.slsd.control.Caller;
+import org.sls.slsd.control.ControlServer;
+import org.sls.slsd.control.Handler;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * One running slsd: the open store, its partitions and the control socket. Built by
+ * {@link Main}; {@link #close()} finishes requests in flight, closes the socket and the store.
+ * Thread-safe.
+ */
+public final class Daemon implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Daemon.class);
+    /** slsd's version, from the jar manifest when packaged. */
+    public static final String VERSION = versionOf();
+
+    private final SlsdConfig config;
+    private final Slos store;
+    private final Partitions partitions;
+    private final List<KernelFeature> features;
+    private final ControlServer server;
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    public Daemon(SlsdConfig config, Slos store, List<KernelFeature> features) throws IOException {
+        this.config = config;
+        this.store = store;
+        this.partitions = new Partitions(store);
+        this.features = List.copyOf(features);
+        this.server = new ControlServer(config.socket(), handlers());
+    }
+
+    /** Starts serving the control socket. */
+    public void start() {
+        server.start();
+    }
+
+    /** Blocks until {@link #close()} ran. */
+    public void awaitStop() throws InterruptedException {
+        stopped.await();
+    }
+
+    private Map<String, Handler> handlers() {
+        Map<Op, Handler> byOp = new EnumMap<>(Op.class);
+        byOp.put(Op.HELLO, this::hello);
+        byOp.put(Op.CHECK, (args, caller) -> {
+            ObjectNode r = Codec.MAPPER.createObjectNode();
+            r.set("features", Codec.MAPPER.valueToTree(features));
+            return r;
+        });
+        byOp.put(Op.STATUS, (args, caller) -> Codec.MAPPER.valueToTree(status()));
+        byOp.put(Op.PARTADD, this::partadd);
+        byOp.put(Op.PARTDEL, this::partdel);
+        byOp.put(Op.LISTSNAPS, (args, caller) -> {
+            ObjectNode r = Codec.MAPPER.createObjectNode();
+            r.set("snapshots", Codec.MAPPER.valueToTree(partitions.snapshots(Args.optString(args, "name").orElse(null))));
+            return r;
+        });
+        Map<String, Handler> byName = new HashMap<>();
+        byOp.forEach((op, h) -> byName.put(op.wireName(), storeErrorsMapped(h)));
+        return byName;
+    }
+
+    /** Turns the store's failures into protocol errors that keep the store's message. */
+    private static Handler storeErrorsMapped(Handler h) {
+        return (args, caller) -> {
+            try {
+                return h.handle(args, caller);
+            } catch (StoreException e) {
+                ErrorCode code = switch (e.kind()) {
+                    case NOT_FOUND -> ErrorCode.NOT_FOUND;
+                    case EXISTS -> ErrorCode.EXISTS;
+                    case INVALID -> ErrorCode.INVALID_ARGUMENT;
+                    default -> ErrorCode.STORE;
+                };
+                throw new SlsException(code, e.getMessage(), e);
+            }
+        };
+    }
+
+    private JsonNode hello(ObjectNode args, Caller caller) {
+        ObjectNode r = Codec.MAPPER.createObjectNode();
+        r.put("protocol", Protocol.VERSION);
+        r.put("version", VERSION);
+        r.put("pid", ProcessHandle.current().pid());
+        r.put("uid", caller.uid());
+        return r;
+    }
+
+    private Status status() {
+        StoreUsage u = store.usage();
+        StoreInfo s = new StoreInfo(store.dataPath().toString(), store.metaDir().toString(), store.uuid().toString(),
+                u.totalBytes(), u.usedBytes(), u.freeBytes());
+        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(name -> List.of(), name -> ""));
+    }
+
+    private JsonNode partadd(ObjectNode args, Caller caller) {
+        requireRoot(caller, "create a partition");
+        PartitionSpec spec = new PartitionSpec(Args.string(args, "name"), Args.optString(args, "backend").orElse("slos"),
+                Args.optString(args, "mode").orElse("delta"), Args.optLong(args, "period", 0), (int) Args.optLong(args, "keep", 0));
+        partitions.add(spec);
+        log.info("partition {} created (backend {}, mode {}, period {} ms)", spec.name(), spec.backend(), spec.mode(), spec.periodMs());
+        return Codec.MAPPER.valueToTree(partitions.describe(name -> List.of(), name -> "").stream()
+                .filter(p -> p.name().equals(spec.name())).findFirst().orElseThrow());
+    }
+
+    private JsonNode partdel(ObjectNode args, Caller caller) {
+        requireRoot(caller, "delete a partition");
+        String name = Args.string(args, "name");
+        partitions.delete(name);
+        log.info("partition {} deleted", name);
+        return null;
+    }
+
+    private static void requireRoot(Caller caller, String what) {
+        if (!caller.isRoot()) {
+            throw new SlsException(ErrorCode.PERMISSION, "only root may " + what + " (caller uid " + caller.uid() + ")");
+        }
+    }
+
+    /** Stops serving, finishes what is in flight, closes the store. Idempotent. */
+    @Override
+    public synchronized void close() {
+        if (stopped.getCount() == 0) {
+            return;
+        }
+        log.info("stopping");
+        server.close();
+        store.close();
+        log.info("store {} closed", config.store());
+        stopped.countDown();
+    }
+
+    private static String versionOf() {
+        String v = Daemon.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+}

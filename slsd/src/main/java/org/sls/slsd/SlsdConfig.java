@@ -1,0 +1,48 @@
+package org.sls.slsd;
+
+import java.io.IOException;
+import java.io.Reader;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * slsd's settings: from {@code /etc/sls/slsd.conf} (or {@code --config}), overridden by the
+ * command line. The file is Java properties ({@code key = value}); unknown keys are an error so
+ * that a typo never passes silently. Immutable.
+ *
+ * @param store   data path of the store (image file or block device)
+ * @param metaDir metadata directory, or null for the store's default
+ * @param socket  control socket path
+ * @param mount   where slfs is mounted, or null for no mount
+ * @param logFile a file to log to besides stderr, or null
+ */
+public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile) {
+    /** The configuration file read when present and no {@code --config} is given. */
+    public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
+    static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file");
+
+    /** Reads a configuration file; every key is optional. */
+    public static Properties readFile(Path file) {
+        Properties p = new Properties();
+        try (Reader r = Files.newBufferedReader(file)) {
+            p.load(r);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("cannot read configuration " + file + ": " + e.getMessage(), e);
+        }
+        for (String key : p.stringPropertyNames()) {
+            if (!KEYS.contains(key)) {
+                throw new IllegalArgumentException("configuration " + file + ": unknown key '" + key + "' (known: " + String.join(", ", KEYS.stream().sorted().toList()) + ")");
+            }
+        }
+        return p;
+    }
+
+    /** The value of {@code key} as a path, if set and not empty. */
+    static Optional<Path> path(Properties p, String key) {
+        String v = p.getProperty(key);
+        return v == null || v.isBlank() ? Optional.empty() : Optional.of(Path.of(v.trim()));
+    }
+}
