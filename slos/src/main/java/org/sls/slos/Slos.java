@@ -607,6 +607,15 @@ public final class Slos implements AutoCloseable {
         return main.usage();
     }
 
+    /**
+     * Flushes and compacts the metadata (RocksDB), then returns its size in bytes: for
+     * benchmarks and for measuring metadata per stored page.
+     */
+    public long compactMetadata() {
+        main.meta.compact();
+        return main.meta.sizeBytes();
+    }
+
     /** Runs one cleaner pass now (whatever the policy says); returns what it did. */
     public CleanerReport clean() {
         Cleaner.Report r = new Cleaner(main).clean(Cleaner.Selection.sparse());

@@ -1,0 +1,205 @@
+package org.sls.slos.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+import org.sls.slos.EpochInfo;
+import org.sls.slos.EpochWriter;
+import org.sls.slos.FormatOptions;
+import org.sls.slos.Layout;
+import org.sls.slos.ObjectReader;
+import org.sls.slos.OpenOptions;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+
+/**
+ * The store benchmark ({@code scripts/bench}): in the directory given as the only argument it
+ * (a) writes 1 GiB of random pages as one epoch to an image file and commits it, (b) measures
+ * {@code dd if=/dev/zero of=FILE bs=1M count=1024 oflag=direct conv=fsync} on the same file
+ * system, (c) reads the epoch back (a first pass, then a warm one), (d) commits epochs with 1%
+ * of the pages changed, (e) measures metadata bytes per stored page. Writes nothing to stdout;
+ * the figures go to {@code store.json} in that directory. Its files are deleted afterwards.
+ * Not thread-safe (a program).
+ */
+public final class StoreBench {
+    private static final long GIB = 1L << 30;
+    private static final int PAGES = (int) (GIB / Layout.PAGE_SIZE);
+
+    private StoreBench() {}
+
+    public static void main(String[] args) throws Exception {
+        if (args.length != 1) {
+            throw new IllegalArgumentException("usage: StoreBench OUTPUT_DIR");
+        }
+        Path out = Path.of(args[0]).toAbsolutePath();
+        Files.createDirectories(out);
+        Path img = out.resolve("bench.img");
+        Path meta = out.resolve("bench.img.meta");
+        Path ddFile = out.resolve("dd.img");
+        Map<String, Object> r = new LinkedHashMap<>();
+        try {
+            run(img, ddFile, r);
+        } finally {
+            deleteIfExists(img);
+            deleteIfExists(ddFile);
+            deleteTree(meta);
+        }
+        ObjectMapper json = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+        json.writeValue(out.resolve("store.json").toFile(), r);
+    }
+
+    private static void run(Path img, Path ddFile, Map<String, Object> r) throws Exception {
+        Slos.format(img, FormatOptions.defaults().withSize(GIB + GIB / 2 + Layout.DATA_OFFSET).withForce(true));
+        // Random pages from a 64 MiB pool: random content without paying for 1 GiB of random numbers.
+        ByteBuffer pool = ByteBuffer.allocateDirect(64 << 20);
+        Random rnd = new Random(42);
+        byte[] chunk = new byte[1 << 20];
+        while (pool.hasRemaining()) {
+            rnd.nextBytes(chunk);
+            pool.put(chunk);
+        }
+        int poolPages = pool.capacity() / Layout.PAGE_SIZE;
+        try (Slos s = Slos.open(img, null, OpenOptions.defaults().withBackgroundCleaner(false))) {
+            r.put("io", s.ioDescription());
+            s.createPartition(new PartitionRecord("bench", "slos", "delta", 0, 0, System.currentTimeMillis()));
+            long obj = s.newObjectId();
+
+            // (a) 1 GiB as one epoch, durable when commit returns.
+            long t0 = System.nanoTime();
+            EpochInfo first;
+            try (EpochWriter w = s.beginEpoch("bench", 0)) {
+                for (int p = 0; p < PAGES; p++) {
+                    pool.position((p % poolPages) * Layout.PAGE_SIZE);
+                    w.writePage(obj, p, pool);
+                }
+                first = w.commit();
+            }
+            double writeS = (System.nanoTime() - t0) / 1e9;
+            double writeMBs = GIB / writeS / 1e6;
+            r.put("writeBytes", GIB);
+            r.put("writeSeconds", round(writeS));
+            r.put("writeMBps", round(writeMBs));
+
+            // (b) dd on the same file system, same run.
+            double ddMBs = dd(ddFile, r);
+            r.put("ddMBps", round(ddMBs));
+            r.put("writeVsDd", round(writeMBs / ddMBs));
+            deleteIfExists(ddFile);
+
+            // (c) read back: first pass (cold after O_DIRECT writes), then warm.
+            ObjectReader reader = s.reader("bench", first.epoch());
+            ByteBuffer dst = ByteBuffer.allocateDirect(256 * Layout.PAGE_SIZE);
+            r.put("readFirstMBps", round(readAll(reader, obj, dst)));
+            r.put("readWarmMBps", round(readAll(s.reader("bench", first.epoch()), obj, dst)));
+
+            // (d) epochs with 1% of the pages changed.
+            int changed = PAGES / 100;
+            List<Double> commitMs = new ArrayList<>();
+            List<Double> epochMs = new ArrayList<>();
+            long parent = first.epoch();
+            for (int round = 0; round < 7; round++) {
+                int[] idx = rnd.ints(changed, 0, PAGES).sorted().toArray();
+                long e0 = System.nanoTime();
+                try (EpochWriter w = s.beginEpoch("bench", parent)) {
+                    for (int p : idx) {
+                        pool.position(rnd.nextInt(poolPages) * Layout.PAGE_SIZE);
+                        w.writePage(obj, p, pool);
+                    }
+                    long c0 = System.nanoTime();
+                    parent = w.commit().epoch();
+                    long c1 = System.nanoTime();
+                    commitMs.add((c1 - c0) / 1e6);
+                    epochMs.add((c1 - e0) / 1e6);
+                }
+            }
+            r.put("onePercentPages", changed);
+            r.put("onePercentCommitMsMedian", round(median(commitMs)));
+            r.put("onePercentCommitMsMax", round(commitMs.stream().max(Comparator.naturalOrder()).orElse(0.0)));
+            r.put("onePercentEpochMsMedian", round(median(epochMs)));
+
+            // (e) metadata per stored page, settled (flushed and compacted).
+            long stored = s.epochs("bench").stream().mapToLong(EpochInfo::pages).sum();
+            long metaBytes = s.compactMetadata();
+            r.put("storedPages", stored);
+            r.put("metadataBytes", metaBytes);
+            r.put("metadataBytesPerPage", round((double) metaBytes / stored));
+
+            r.put("goalWriteVsDd", writeMBs >= 0.8 * ddMBs);
+            r.put("goalReadWarm1GBps", (double) r.get("readWarmMBps") >= 1000);
+            r.put("goalOnePercentCommit20ms", median(commitMs) <= 20);
+            r.put("goalMetadata32BytesPerPage", (double) metaBytes / stored <= 32);
+        }
+    }
+
+    private static double readAll(ObjectReader reader, long obj, ByteBuffer dst) {
+        long t0 = System.nanoTime();
+        int per = dst.capacity() / Layout.PAGE_SIZE;
+        long found = 0;
+        for (long p = 0; p < PAGES; p += per) {
+            dst.clear();
+            found += reader.readPages(obj, p, per, dst);
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        if (found != PAGES) {
+            throw new IllegalStateException("read back " + found + " pages of " + PAGES);
+        }
+        return GIB / s / 1e6;
+    }
+
+    private static double dd(Path file, Map<String, Object> r) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder("dd", "if=/dev/zero", "of=" + file, "bs=1M", "count=1024", "oflag=direct", "conv=fsync")
+                .redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+            throw new IOException("dd failed: " + text);
+        }
+        // "1073741824 bytes (1.1 GB, 1.0 GiB) copied, 0.812 s, 1.3 GB/s"
+        Matcher m = Pattern.compile("(\\d+) bytes .* copied, ([0-9.,]+) s").matcher(text);
+        if (!m.find()) {
+            throw new IOException("cannot read dd's output: " + text);
+        }
+        double secs = Double.parseDouble(m.group(2).replace(',', '.'));
+        r.put("ddOutput", text.trim().lines().reduce((a, b) -> b).orElse(""));
+        return Long.parseLong(m.group(1)) / secs / 1e6;
+    }
+
+    private static double median(List<Double> v) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a.length == 0 ? 0 : a[a.length / 2];
+    }
+
+    private static double round(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
+
+    private static void deleteIfExists(Path p) throws IOException {
+        Files.deleteIfExists(p);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.delete(p);
+            }
+        }
+    }
+}
