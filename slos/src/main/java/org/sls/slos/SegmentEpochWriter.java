@@ -145,6 +145,8 @@ final class SegmentEpochWriter implements EpochWriter {
     private int wp;
     private int bufStart;
     State state = State.OPEN;
+    /** Why the writer failed: repeated by later calls, so a commit after FULL still says FULL. */
+    private StoreException failure;
 
     SegmentEpochWriter(Engine eng, String partition, long epoch, long parent) {
         this.eng = eng;
@@ -168,6 +170,9 @@ final class SegmentEpochWriter implements EpochWriter {
     }
 
     private void checkOpen() {
+        if (state == State.FAILED && failure != null) {
+            throw new StoreException(failure.kind(), failure.getMessage() + " (epoch " + epoch + " cannot go on)", failure);
+        }
         if (state != State.OPEN) {
             throw new StoreException(StoreException.Kind.INVALID, "store " + eng.name + ": epoch " + epoch + " of partition "
                     + partition + " is " + state.name().toLowerCase() + ", no more writes");
@@ -199,6 +204,7 @@ final class SegmentEpochWriter implements EpochWriter {
             ensureRoom();
         } catch (StoreException e) {
             state = State.FAILED;
+            failure = e;
             throw e;
         }
         buf.put((wp - bufStart) << Layout.BLOCK_SHIFT, page, page.position(), Layout.PAGE_SIZE);
@@ -321,10 +327,9 @@ final class SegmentEpochWriter implements EpochWriter {
             f.get();
         } catch (ExecutionException e) {
             state = State.FAILED;
-            if (e.getCause() instanceof StoreException se) {
-                throw se;
-            }
-            throw new StoreException(StoreException.Kind.IO, "store " + eng.name + ": epoch " + epoch + ": write failed: " + e.getCause(), e.getCause());
+            failure = e.getCause() instanceof StoreException se ? se
+                    : new StoreException(StoreException.Kind.IO, "store " + eng.name + ": epoch " + epoch + ": write failed: " + e.getCause(), e.getCause());
+            throw failure;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             state = State.FAILED;

@@ -148,6 +148,18 @@ class SpaceTest {
             assertTrue(full.getMessage().startsWith("store full"), full.getMessage());
             Pages.verify(s.reader("p", parent), m);
             assertClean(s);
+            try (EpochWriter w = s.beginEpoch("p", parent)) {
+                StoreException again = assertThrows(StoreException.class, () -> {
+                    for (long k = 0; k < 10_000; k++) {
+                        w.writePage(o, k, Pages.page(k + 77));
+                    }
+                });
+                assertEquals(StoreException.Kind.FULL, again.kind());
+                StoreException atCommit = assertThrows(StoreException.class, w::commit);
+                assertEquals(StoreException.Kind.FULL, atCommit.kind(), atCommit.getMessage());
+            }
+            Pages.verify(s.reader("p", parent), m);
+            assertClean(s);
             // Deleting the partition's history makes room again.
             for (EpochInfo e : s.epochs("p")) {
                 s.deleteEpoch("p", e.epoch());
