@@ -30,7 +30,8 @@ int main(int argc, char **argv) {
     for (uint64_t c = 1;; c++) {
         st.seq++;
         __sync_synchronize();
-        for (size_t i = (c * 97) % 512; i < n; i += 512) buf[i] += c;
+        size_t pages = n / 512;
+        for (size_t k = 0; k < 8; k++) buf[((c * 131 + k * 977) % pages) * 512 + (c % 512)] += c; /* 8 pages a round */
         st.sum = checksum(buf, n);
         st.counter = c;
         __sync_synchronize();

@@ -77,6 +77,43 @@ public final class PageMap implements AutoCloseable {
         }
     }
 
+    /**
+     * Present (or swapped) pages of [start, end) read from the /proc/PID/pagemap file, for kernels
+     * without PAGEMAP_SCAN; {@code excludeFile} drops pages of the page cache (bit 61).
+     */
+    public static void presentFromFile(int pid, long start, long end, boolean excludeFile, PageRanges out) {
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(
+                java.nio.file.Path.of("/proc/" + pid + "/pagemap"), java.nio.file.StandardOpenOption.READ)) {
+            long pages = (end - start) >>> 12;
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate((int) Math.min(pages, 65536) * 8)
+                    .order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            long page = 0;
+            while (page < pages) {
+                b.clear();
+                b.limit((int) Math.min(pages - page, 65536) * 8);
+                long pos = ((start >>> 12) + page) * 8;
+                while (b.hasRemaining()) {
+                    if (ch.read(b, pos + b.position()) <= 0) {
+                        throw new java.io.IOException("short read");
+                    }
+                }
+                b.flip();
+                for (int i = 0; b.hasRemaining(); i++) {
+                    long e = b.getLong();
+                    boolean present = (e >>> 63 & 1) != 0 || (e >>> 62 & 1) != 0;
+                    boolean file = (e >>> 61 & 1) != 0;
+                    if (present && !(excludeFile && file)) {
+                        long a = start + ((page + i) << 12);
+                        out.add(a, a + 4096);
+                    }
+                }
+                page += Math.min(pages - page, 65536);
+            }
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("/proc/" + pid + "/pagemap", e);
+        }
+    }
+
     @Override
     public void close() {
         Linux.close(fd);

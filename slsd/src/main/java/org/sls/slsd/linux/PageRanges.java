@@ -70,6 +70,11 @@ public final class PageRanges {
         return out;
     }
 
+    /** Pages in both sets. */
+    public PageRanges intersect(PageRanges other) {
+        return minus(minus(other));
+    }
+
     /** The part of this set inside [lo, hi). */
     public PageRanges clip(long lo, long hi) {
         PageRanges out = new PageRanges();

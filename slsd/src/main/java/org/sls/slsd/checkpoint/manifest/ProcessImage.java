@@ -21,6 +21,12 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                            List<SiginfoImage> sharedPending, List<ThreadImage> threads, List<RegionImage> regions,
                            List<FdImage> fds, List<Integer> children) {
 
+    /** A copy with the given memory regions. */
+    public ProcessImage withRegions(List<RegionImage> r) {
+        return new ProcessImage(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits,
+                personality, mm, auxv, sigactions, sharedPending, threads, r, fds, children);
+    }
+
     /** The region containing {@code address}, if any. */
     public RegionImage regionAt(long address) {
         for (RegionImage r : regions) {

@@ -25,7 +25,11 @@ public record ThreadImage(int tid, String comm, Map<String, String> regs, String
                           @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long robustListHead,
                           long robustListLen,
                           @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long clearChildTid,
-                          long interruptedSyscall, String sigaltstack) {
+                          long interruptedSyscall, AltStack altStack) {
+
+    /** sigaltstack of the thread (flags SS_DISABLE = 2 when none). */
+    public record AltStack(@JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long sp,
+                           int flags, long size) {}
 
     /** Names of user_regs_struct fields, in order (8 bytes each). */
     public static final List<String> REG_NAMES = List.of("r15", "r14", "r13", "r12", "rbp", "rbx", "r11", "r10",

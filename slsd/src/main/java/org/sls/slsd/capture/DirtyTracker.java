@@ -1,0 +1,36 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.linux.PageRanges;
+import org.sls.slsd.linux.SyscallInjector;
+import org.sls.slsd.linux.Vma;
+
+/**
+ * Tells which pages of a VMA were written since the previous checkpoint (DESIGN section 5). All
+ * methods run on the checkpoint's freezing thread while the process is frozen. Implementations are
+ * not thread-safe; one tracker per partition.
+ */
+public interface DirtyTracker extends AutoCloseable {
+    /** "uffd-wp-async" or "full". */
+    String name();
+
+    /** Called with an injector on the process's main thread before its memory is read. */
+    void prepare(int pid, SyscallInjector leader);
+
+    /** Whether {@link #prepare} must be given an injector for this pid (nothing to set up otherwise). */
+    boolean needsPreparation(int pid);
+
+    /**
+     * Pages of {@code vma} written since it was last {@link #track tracked} (and protects them again),
+     * or null when the tracker cannot tell (not tracked, a new VMA at the same range): copy everything.
+     */
+    PageRanges written(int pid, Vma vma);
+
+    /** Starts tracking writes to {@code vma} from now on; false when it cannot be tracked. */
+    boolean track(int pid, Vma vma);
+
+    /** Stops tracking a process (detached or gone). */
+    void forget(int pid);
+
+    @Override
+    void close();
+}

@@ -1,0 +1,208 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.linux.Errno;
+import org.sls.slsd.linux.NativeException;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.ProcStat;
+import org.sls.slsd.linux.Ptrace;
+import org.sls.slsd.linux.WaitStatus;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+import static org.sls.slsd.checkpoint.CheckpointException.Kind.*;
+
+/**
+ * Freezes a process tree (DESIGN section 3, step 2): PTRACE_SEIZE every thread, PTRACE_INTERRUPT,
+ * wait for each stop, then re-scan threads (and children with {@code recursive}) until nothing new
+ * appeared. A signal being delivered when the interrupt lands is passed on, never dropped. Must run
+ * on the thread that will thaw the tree. Stateless.
+ */
+public final class Freezer {
+    private static final Logger log = LoggerFactory.getLogger(Freezer.class);
+    /** PTRACE_O_TRACESYSGOOD: syscall stops are told apart from SIGTRAP. */
+    private static final long OPTIONS = 1;
+
+    private Freezer() {}
+
+    public static FrozenTree freeze(List<Integer> roots, boolean recursive) {
+        FrozenTree tree = new FrozenTree();
+        Set<Integer> rootSet = new HashSet<>(roots);
+        try {
+            List<Integer> queue = new ArrayList<>(roots);
+            boolean changed = true;
+            while (changed) {
+                changed = false;
+                for (int i = 0; i < queue.size(); i++) {
+                    int pid = queue.get(i);
+                    if (!tree.threads.containsKey(pid)) {
+                        if (!addProcess(tree, pid, rootSet.contains(pid))) {
+                            queue.remove(i--);
+                            continue;
+                        }
+                        changed = true;
+                    }
+                    changed |= seizeNewThreads(tree, pid, rootSet.contains(pid));
+                    if (recursive) {
+                        for (int child : safeChildren(pid)) {
+                            if (!queue.contains(child)) {
+                                queue.add(child);
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+            }
+            return tree;
+        } catch (RuntimeException e) {
+            tree.thaw();
+            throw e;
+        }
+    }
+
+    private static List<Integer> safeChildren(int pid) {
+        try {
+            return ProcFs.children(pid);
+        } catch (ProcFs.NoSuchProcessException e) {
+            return List.of();
+        }
+    }
+
+    private static boolean addProcess(FrozenTree tree, int pid, boolean root) {
+        ProcStat st;
+        try {
+            st = ProcFs.stat(pid);
+        } catch (ProcFs.NoSuchProcessException e) {
+            if (root) {
+                throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + ": no such process");
+            }
+            return false;
+        }
+        if (st.state() == 'Z' || st.state() == 'X') {
+            if (root) {
+                throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " has exited (zombie)");
+            }
+            log.debug("skipping zombie child {}", pid);
+            return false;
+        }
+        tree.threads.put(pid, new ArrayList<>());
+        tree.states.put(pid, st.state());
+        return true;
+    }
+
+    private static boolean seizeNewThreads(FrozenTree tree, int pid, boolean root) {
+        List<Integer> have = tree.threads.get(pid);
+        List<Integer> fresh = new ArrayList<>();
+        List<Integer> tids;
+        try {
+            tids = ProcFs.tasks(pid);
+        } catch (ProcFs.NoSuchProcessException e) {
+            throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+        }
+        RuntimeException failure = null;
+        for (int tid : tids) {
+            if (failure != null) {
+                break;
+            }
+            if (have.contains(tid)) {
+                continue;
+            }
+            try {
+            try {
+                char state = ProcFs.taskStat(pid, tid).state();
+                if (state == 'Z' || state == 'X') {
+                    if (tid == pid) {
+                        throw CheckpointException.unsupported(pid, "main thread exited while others run");
+                    }
+                    continue;
+                }
+            } catch (ProcFs.NoSuchProcessException e) {
+                continue;
+            }
+            try {
+                Ptrace.seize(tid, OPTIONS);
+            } catch (NativeException e) {
+                if (e.errno() == Errno.ESRCH) {
+                    if (tid == pid) {
+                        throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                    }
+                    continue;
+                }
+                if (e.errno() == Errno.EPERM) {
+                    int tracer = safeTracer(tid);
+                    if (tracer != 0) {
+                        throw new CheckpointException(ALREADY_TRACED, "pid " + pid + " is already traced by pid "
+                                + tracer + " (" + safeComm(tracer) + ")");
+                    }
+                    throw new CheckpointException(PERMISSION, "pid " + pid + ": " + e.getMessage());
+                }
+                throw new CheckpointException(INTERNAL, "pid " + pid + ": " + e.getMessage(), e);
+            }
+            have.add(tid);
+            fresh.add(tid);
+            try {
+                Ptrace.interrupt(tid);
+            } catch (NativeException e) {
+                // it exited between seize and interrupt: the wait below sees it
+            }
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+        }
+        for (int tid : fresh) {
+            // wait for every seized thread even after a failure: only stopped tracees can be detached
+            try {
+                awaitInterruptStop(tree, pid, tid);
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+        return !fresh.isEmpty();
+    }
+
+    private static void awaitInterruptStop(FrozenTree tree, int pid, int tid) {
+        while (true) {
+            WaitStatus st = Ptrace.wait(tid);
+            if (st.gone()) {
+                tree.threads.get(pid).remove((Integer) tid);
+                if (tid == pid) {
+                    throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                }
+                return;
+            }
+            if (st.eventStop()) {
+                return;
+            }
+            if (st.stopped() && st.event() == 0 && st.signalDeliveryStop()) {
+                // a signal was on its way: deliver it as the kernel would have; the interrupt stays pending
+                Ptrace.cont(tid, st.stopSignal());
+                continue;
+            }
+            Ptrace.cont(tid, 0);
+        }
+    }
+
+    private static int safeTracer(int pid) {
+        try {
+            return ProcFs.tracerPid(pid);
+        } catch (RuntimeException e) {
+            return 0;
+        }
+    }
+
+    private static String safeComm(int pid) {
+        try {
+            return ProcFs.comm(pid);
+        } catch (RuntimeException e) {
+            return "?";
+        }
+    }
+}

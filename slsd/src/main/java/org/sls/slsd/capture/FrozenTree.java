@@ -1,0 +1,57 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.linux.Ptrace;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Processes whose every thread is seized and in a ptrace interrupt stop, in tree order (parents
+ * first). {@link #thaw()} detaches every thread so each resumes exactly where it stopped; it is
+ * idempotent and must run on the thread that froze the tree. Not thread-safe.
+ */
+public final class FrozenTree implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(FrozenTree.class);
+    final Map<Integer, List<Integer>> threads = new LinkedHashMap<>();
+    final Map<Integer, Character> states = new LinkedHashMap<>();
+    private final long frozenAt = System.nanoTime();
+    private long thawedAt;
+    private boolean thawed;
+
+    /** Pids in the tree, parents first. */
+    public List<Integer> pids() { return new ArrayList<>(threads.keySet()); }
+
+    /** Seized thread ids of one process. */
+    public List<Integer> threads(int pid) { return threads.get(pid); }
+
+    /** The /proc state letter the process had when it was frozen (T = job-control stopped). */
+    public char stateBefore(int pid) { return states.getOrDefault(pid, 'S'); }
+
+    /** Detaches every thread; returns how long the tree was frozen, in microseconds. */
+    public long thaw() {
+        if (!thawed) {
+            thawed = true;
+            List<Integer> pids = pids();
+            for (int i = pids.size() - 1; i >= 0; i--) {
+                for (int tid : threads.get(pids.get(i))) {
+                    try {
+                        Ptrace.detach(tid, 0);
+                    } catch (RuntimeException e) {
+                        log.warn("detaching tid {}: {}", tid, e.getMessage());
+                    }
+                }
+            }
+            thawedAt = System.nanoTime();
+        }
+        return (thawedAt - frozenAt) / 1000;
+    }
+
+    @Override
+    public void close() {
+        thaw();
+    }
+}

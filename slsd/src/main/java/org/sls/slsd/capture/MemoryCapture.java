@@ -1,0 +1,293 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage.Kind;
+import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
+import org.sls.slsd.linux.IoVecs;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.PageMap;
+import org.sls.slsd.linux.PageRanges;
+import org.sls.slsd.linux.Vma;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+/**
+ * Memory of frozen processes (DESIGN sections 3 step 4 and 5): decides per VMA which pages to save
+ * (present private pages that differ from any file; with a tracker only those written since the
+ * last checkpoint; holes for pages gone since), copies them with process_vm_readv into
+ * {@link Staging}, and records the plan of store writes. Shared memory is saved once per identity.
+ * One instance per checkpoint; not thread-safe.
+ */
+public final class MemoryCapture implements AutoCloseable {
+    private static final long NOT_FILE_NOT_ZERO = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
+    private final Staging staging;
+    private final EpochPlan plan;
+    private final DirtyTracker tracker;
+    private final boolean delta;
+    private final boolean pagemapScan;
+    private final MemoryLineage prev;
+    private final MemoryLineage next;
+    private final LongSupplier newObjectId;
+    private final IoVecs local = new IoVecs(IoVecs.IOV_MAX);
+    private final IoVecs remote = new IoVecs(IoVecs.IOV_MAX);
+    private final Map<String, List<long[]>> sharedMaps = new LinkedHashMap<>(); // identity -> {pid, start, end, offset}
+    private final Map<String, String> sharedPaths = new LinkedHashMap<>();
+    private int copyPid;
+    private int copyChunk = -1;
+
+    public MemoryCapture(Staging staging, EpochPlan plan, DirtyTracker tracker, boolean delta, boolean pagemapScan,
+                         MemoryLineage prev, long epoch, LongSupplier newObjectId) {
+        this.staging = staging;
+        this.plan = plan;
+        this.tracker = tracker;
+        this.delta = delta;
+        this.pagemapScan = pagemapScan;
+        this.prev = prev;
+        this.next = new MemoryLineage(epoch);
+        this.newObjectId = newObjectId;
+    }
+
+    /** The lineage after this checkpoint (valid once it commits). */
+    public MemoryLineage lineage() { return next; }
+
+    /** What a VMA is; refuses mappings this version cannot restore. */
+    public static Kind kindOf(int pid, Vma v) {
+        String p = v.path();
+        switch (p) {
+            case "[vdso]": return Kind.VDSO;
+            case "[vvar]": return Kind.VVAR;
+            case "[vvar_vclock]": return Kind.VVAR_VCLOCK;
+            case "[vsyscall]": return Kind.VSYSCALL;
+            case "[heap]": return Kind.HEAP;
+            case "[stack]": return Kind.STACK;
+            default: break;
+        }
+        if (p.startsWith("[anon_shmem:")) {
+            return Kind.SHARED;
+        }
+        if (p.startsWith("[") && !p.startsWith("[anon:")) {
+            throw CheckpointException.unsupported(pid, "mapping " + v + " (" + p + ")");
+        }
+        if (v.shared()) {
+            if (!v.fileBacked() || p.startsWith("/dev/zero") || p.startsWith("/memfd:") || p.startsWith("/SYSV")
+                    || p.startsWith("/dev/shm/")) {
+                return Kind.SHARED;
+            }
+            if (p.endsWith(" (deleted)")) {
+                throw CheckpointException.unsupported(pid, "mapping " + v + " (shared mapping of a deleted file)");
+            }
+            return Kind.FILE_SHARED;
+        }
+        if (v.fileBacked()) {
+            if (p.endsWith(" (deleted)") || !p.startsWith("/")) {
+                throw CheckpointException.unsupported(pid, "mapping " + v + " (private mapping of a deleted file)");
+            }
+            return Kind.FILE_PRIVATE;
+        }
+        return Kind.ANON;
+    }
+
+    /** Captures the private memory of one process and notes its shared mappings. */
+    public List<RegionImage> captureProcess(int pid, List<Vma> vmas) {
+        List<RegionImage> out = new ArrayList<>();
+        copyPid = pid;
+        try (PageMap pm = pagemapScan ? PageMap.open(pid) : null) {
+            for (Vma v : vmas) {
+                Kind kind = kindOf(pid, v);
+                List<String> flags = new ArrayList<>(v.vmFlags());
+                switch (kind) {
+                    case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL, FILE_SHARED ->
+                            out.add(region(v, kind, flags, 0, v.start(), 0));
+                    case SHARED -> {
+                        String id = v.fileBacked() ? v.identity() : "anon:" + pid + ":" + Long.toHexString(v.start());
+                        long obj = next.shared.computeIfAbsent(id, k -> {
+                            Long old = prev.shared.get(k);
+                            return old != null ? old : newObjectId.getAsLong();
+                        });
+                        sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
+                        sharedPaths.putIfAbsent(id, v.path());
+                        out.add(region(v, kind, flags, obj, v.start() - v.offset(), 0));
+                    }
+                    default -> out.add(capturePrivate(pid, v, kind, flags, pm));
+                }
+            }
+            flush();
+        }
+        return out;
+    }
+
+    private RegionImage region(Vma v, Kind kind, List<String> flags, long obj, long base, long saved) {
+        return new RegionImage(v.start(), v.end(), v.perms(), kind, v.offset(), v.path(),
+                v.fileBacked() ? v.identity() : "", flags, obj, base, saved);
+    }
+
+    private static String key(Vma v, Kind kind) {
+        return kind + ":" + (v.fileBacked() ? v.identity() + "@" + v.offset() : "");
+    }
+
+    private RegionImage capturePrivate(int pid, Vma v, Kind kind, List<String> flags, PageMap pm) {
+        String key = key(v, kind);
+        MemoryLineage.Region old = prev.region(pid, v.start());
+        if (old != null && (old.end() != v.end() || !old.key().equals(key))) {
+            old = null;
+        }
+        PageRanges present = present(pid, v, pm);
+        PageRanges toCopy = present;
+        boolean tracked = false;
+        if (old != null && delta && old.tracked()) {
+            PageRanges written = tracker.written(pid, v);
+            if (written != null) {
+                toCopy = written.intersect(present);
+                tracked = true;
+            }
+        }
+        long obj = old != null ? old.objectId() : newObjectId.getAsLong();
+        long base = old != null ? old.objectBase() : v.start();
+        long saved = 0;
+        if (old != null) {
+            PageRanges gone = old.present().minus(present);
+            for (int i = 0; i < gone.size(); i++) {
+                for (long a = gone.start(i); a < gone.end(i); a += 4096) {
+                    plan.hole(obj, (a - base) >>> 12);
+                    saved++;
+                }
+            }
+        }
+        if (v.readable()) {
+            for (int i = 0; i < toCopy.size(); i++) {
+                copy(obj, (toCopy.start(i) - base) >>> 12, toCopy.start(i), (toCopy.end(i) - toCopy.start(i)) >>> 12);
+            }
+        } else {
+            for (int i = 0; i < toCopy.size(); i++) {
+                copySlow(pid, obj, base, toCopy.start(i), toCopy.end(i));
+            }
+        }
+        saved += toCopy.pages();
+        if (delta && !tracked && v.writable()) {
+            tracked = tracker.track(pid, v);
+        }
+        next.put(pid, new MemoryLineage.Region(v.start(), v.end(), key, obj, base, present, tracked));
+        return region(v, kind, flags, obj, base, saved);
+    }
+
+    private PageRanges present(int pid, Vma v, PageMap pm) {
+        PageRanges r = new PageRanges();
+        if (pm != null) {
+            pm.scanOrThrow(v.start(), v.end(), 0, NOT_FILE_NOT_ZERO, NOT_FILE_NOT_ZERO,
+                    PageMap.PAGE_IS_PRESENT | PageMap.PAGE_IS_SWAPPED, r);
+        } else {
+            PageMap.presentFromFile(pid, v.start(), v.end(), true, r);
+        }
+        return r;
+    }
+
+    private void copy(long obj, long firstPage, long addr, long pages) {
+        while (pages > 0) {
+            Staging.Slot s = staging.alloc(pages);
+            if (s.chunk() != copyChunk || local.full() || remote.full()) {
+                flush();
+                copyChunk = s.chunk();
+            }
+            local.add(staging.address(s.chunk()) + s.offset(), s.pages() << 12);
+            remote.add(addr, s.pages() << 12);
+            plan.run(obj, firstPage, s.pages(), s.chunk(), s.offset());
+            addr += s.pages() << 12;
+            firstPage += s.pages();
+            pages -= s.pages();
+        }
+    }
+
+    private void flush() {
+        if (remote.count() > 0) {
+            long want = remote.bytes();
+            long got = Linux.processVmReadv(copyPid, local, remote);
+            if (got != want) {
+                throw new CheckpointException(CheckpointException.Kind.INTERNAL, "pid " + copyPid
+                        + ": process_vm_readv read " + got + " of " + want + " bytes at 0x" + Long.toHexString(remote.base(0)));
+            }
+        }
+        local.clear();
+        remote.clear();
+    }
+
+    private void copySlow(int pid, long obj, long base, long start, long end) {
+        flush();
+        for (long a = start; a < end; a += 4096) {
+            byte[] data = Linux.readMem(pid, a, 4096);
+            Staging.Slot s = staging.alloc(1);
+            staging.page(s.chunk(), s.offset()).put(data);
+            plan.run(obj, (a - base) >>> 12, 1, s.chunk(), s.offset());
+        }
+    }
+
+    /**
+     * Saves every shared memory identity seen, once, reading it through /proc/PID/map_files (holes
+     * read as zeros without allocating, and zero pages are stored as holes).
+     */
+    public List<SharedMemoryImage> captureShared() {
+        flush();
+        List<SharedMemoryImage> out = new ArrayList<>();
+        for (Map.Entry<String, List<long[]>> e : sharedMaps.entrySet()) {
+            long obj = next.shared.get(e.getKey());
+            Set<Long> done = new HashSet<>();
+            long size = 0;
+            for (long[] m : e.getValue()) {
+                int pid = (int) m[0];
+                long start = m[1], end = m[2], offset = m[3];
+                size = Math.max(size, offset + end - start);
+                Path file = Path.of("/proc", Integer.toString(pid), "map_files",
+                        Long.toHexString(start) + "-" + Long.toHexString(end));
+                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                    for (long off = offset; off < offset + end - start; off += 4096) {
+                        if (!done.add(off >>> 12)) {
+                            continue;
+                        }
+                        Staging.Slot s = staging.alloc(1);
+                        ByteBuffer b = staging.page(s.chunk(), s.offset());
+                        while (b.hasRemaining()) {
+                            if (ch.read(b, off + b.position() - s.offset()) <= 0) {
+                                while (b.hasRemaining()) {
+                                    b.put((byte) 0);
+                                }
+                            }
+                        }
+                        plan.run(obj, off >>> 12, 1, s.chunk(), s.offset());
+                    }
+                } catch (IOException ex) {
+                    throw new UncheckedIOException("shared memory " + e.getKey() + " of pid " + pid, ex);
+                }
+            }
+            out.add(new SharedMemoryImage(e.getKey(), sharedPaths.get(e.getKey()), size, obj));
+        }
+        return out;
+    }
+
+    /** Deletes, as of this epoch, the objects of the previous lineage nothing refers to any more. */
+    public void dropVanishedObjects() {
+        Set<Long> live = next.objects();
+        for (long obj : prev.objects()) {
+            if (!live.contains(obj)) {
+                plan.delete(obj);
+            }
+        }
+    }
+
+    @Override
+    public void close() {
+        local.close();
+        remote.close();
+    }
+}

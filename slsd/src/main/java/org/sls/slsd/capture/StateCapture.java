@@ -1,0 +1,164 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.Credentials;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.MmImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.Rlimit;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.SigactionImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.SiginfoImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.checkpoint.manifest.ThreadImage;
+import org.sls.slsd.linux.Errno;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NativeException;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.ProcStat;
+import org.sls.slsd.linux.Ptrace;
+import org.sls.slsd.linux.Regs;
+import org.sls.slsd.linux.SyscallInjector;
+import org.sls.slsd.linux.Vma;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/**
+ * Reads the non-memory state of one frozen process (DESIGN section 3, step 3): /proc, registers,
+ * signal state, rseq, robust list, and by injected syscalls what only the process can tell
+ * (sigactions, tid address, sigaltstack, brk). Runs on the freezing thread. Stateless.
+ */
+public final class StateCapture {
+    private static final int SYS_RT_SIGACTION = 13, SYS_BRK = 12, SYS_PRCTL = 157, SYS_SIGALTSTACK = 131;
+    private static final int PR_GET_TID_ADDRESS = 40;
+    private static final int SIGCHLD = 17;
+
+    private StateCapture() {}
+
+    /** Refuses what this version cannot restore: other namespaces, seccomp filters. */
+    public static void checkSupported(int pid) {
+        for (String ns : List.of("pid", "mnt", "net", "ipc", "uts", "user")) {
+            String mine = ProcFs.link(Linux.getpid(), "ns/" + ns).orElse("");
+            String theirs = ProcFs.link(pid, "ns/" + ns).orElse(mine);
+            if (!mine.equals(theirs)) {
+                throw CheckpointException.unsupported(pid, "in another " + ns + " namespace (" + theirs + ")");
+            }
+        }
+        Map<String, String> status = ProcFs.status(pid);
+        if ("2".equals(status.get("Seccomp"))) {
+            throw CheckpointException.unsupported(pid, "seccomp filter");
+        }
+    }
+
+    /**
+     * Captures the process. {@code onLeaderInjection} runs while an injector on the main thread is
+     * open (the dirty tracker creates its userfaultfd there).
+     */
+    public static ProcessImage capture(int pid, List<Integer> tids, char stateBefore, List<Vma> vmas,
+                                       List<RegionImage> regions, List<FdImage> fds, List<Integer> children,
+                                       Consumer<SyscallInjector> onLeaderInjection) {
+        ProcStat stat = ProcFs.stat(pid);
+        Map<String, String> status = ProcFs.status(pid);
+        long gadget = SyscallInjector.findGadget(pid, vmas);
+        long sigCgt = Long.parseUnsignedLong(status.get("SigCgt"), 16);
+
+        List<ThreadImage> threads = new ArrayList<>();
+        List<SigactionImage> sigactions = new ArrayList<>();
+        long brk = 0;
+        for (int tid : tids) {
+            Regs regs = Ptrace.getRegs(tid);
+            byte[] xstate = Ptrace.getXState(tid);
+            long mask = Ptrace.getSigmask(tid);
+            List<SiginfoImage> pending = siginfos(Ptrace.peekSiginfo(tid, false));
+            ThreadImage.RseqImage rseq = rseq(tid);
+            long[] robust = Linux.robustList(tid);
+            long tidAddress;
+            ThreadImage.AltStack altStack;
+            try (SyscallInjector inj = SyscallInjector.begin(pid, tid, gadget)) {
+                int nsig = tid == pid ? 64 : 0;
+                long scratch = inj.scratch(64 + nsig * 32, vmas);
+                inj.callOrThrow("prctl(PR_GET_TID_ADDRESS)", SYS_PRCTL, PR_GET_TID_ADDRESS, scratch);
+                inj.callOrThrow("sigaltstack", SYS_SIGALTSTACK, 0, scratch + 8);
+                List<Integer> sigs = new ArrayList<>();
+                if (tid == pid) {
+                    brk = inj.callOrThrow("brk", SYS_BRK, 0);
+                    for (int sig = 1; sig <= 64; sig++) {
+                        if (((sigCgt >>> (sig - 1)) & 1) != 0 || sig == SIGCHLD) {
+                            inj.callOrThrow("rt_sigaction(" + sig + ")", SYS_RT_SIGACTION, sig, 0,
+                                    scratch + 64 + sigs.size() * 32L, 8);
+                            sigs.add(sig);
+                        }
+                    }
+                    if (onLeaderInjection != null) {
+                        onLeaderInjection.accept(inj);
+                    }
+                }
+                ByteBuffer b = ByteBuffer.wrap(inj.readScratch(64 + sigs.size() * 32)).order(ByteOrder.LITTLE_ENDIAN);
+                tidAddress = b.getLong(0);
+                altStack = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
+                for (int i = 0; i < sigs.size(); i++) {
+                    int o = 64 + i * 32;
+                    sigactions.add(new SigactionImage(sigs.get(i), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
+                            b.getLong(o + 24)));
+                }
+            }
+            long orig = regs.origRax();
+            long rax = regs.rax();
+            boolean interrupted = orig >= 0 && (rax == -Errno.ERESTARTSYS || rax == -Errno.ERESTARTNOINTR
+                    || rax == -Errno.ERESTARTNOHAND || rax == -Errno.ERESTART_RESTARTBLOCK);
+            Regs saved = regs.withSyscallRestart(-Errno.EINTR);
+            threads.add(new ThreadImage(tid, ProcFs.taskComm(pid, tid), ThreadImage.namedRegs(saved.bytes()),
+                    Base64.getEncoder().encodeToString(xstate), mask, pending, rseq, robust[0], robust[1],
+                    tidAddress, interrupted ? orig : -1, altStack));
+        }
+        List<SiginfoImage> shared = siginfos(Ptrace.peekSiginfo(pid, true));
+
+        MmImage mm = new MmImage(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(),
+                brk, stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd());
+        List<Rlimit> rlimits = new ArrayList<>();
+        ProcFs.limits(pid).forEach((k, v) -> rlimits.add(new Rlimit(k, v[0], v[1])));
+        return new ProcessImage(pid, stat.ppid(), stat.pgrp(), stat.session(), ProcFs.comm(pid),
+                String.valueOf(stateBefore), ProcFs.link(pid, "exe").orElse(""), ProcFs.link(pid, "cwd").orElse("/"),
+                ProcFs.link(pid, "root").orElse("/"), Integer.parseInt(status.getOrDefault("Umask", "0022"), 8),
+                credentials(status), rlimits, ProcFs.personality(pid), mm,
+                Base64.getEncoder().encodeToString(ProcFs.readBytes(pid, "auxv")), sigactions, shared, threads,
+                regions, fds, children);
+    }
+
+    private static ThreadImage.RseqImage rseq(int tid) {
+        try {
+            Ptrace.RseqConfig c = Ptrace.rseqConfiguration(tid);
+            return new ThreadImage.RseqImage(c.pointer(), c.size(), c.signature() & 0xffffffffL, c.flags());
+        } catch (NativeException e) {
+            return new ThreadImage.RseqImage(0, 0, 0, 0);
+        }
+    }
+
+    private static List<SiginfoImage> siginfos(List<byte[]> raw) {
+        List<SiginfoImage> out = new ArrayList<>();
+        for (byte[] si : raw) {
+            ByteBuffer b = ByteBuffer.wrap(si).order(ByteOrder.LITTLE_ENDIAN);
+            out.add(new SiginfoImage(b.getInt(0), b.getInt(8), Base64.getEncoder().encodeToString(si)));
+        }
+        return out;
+    }
+
+    private static Credentials credentials(Map<String, String> s) {
+        return new Credentials(ints(s.get("Uid")), ints(s.get("Gid")), ints(s.getOrDefault("Groups", "")),
+                s.get("CapInh"), s.get("CapPrm"), s.get("CapEff"), s.get("CapBnd"), s.get("CapAmb"),
+                "1".equals(s.get("NoNewPrivs")), Integer.parseInt(s.getOrDefault("Seccomp", "0")));
+    }
+
+    private static List<Integer> ints(String s) {
+        if (s == null || s.isBlank()) {
+            return List.of();
+        }
+        return Arrays.stream(s.trim().split("\\s+")).map(Integer::parseInt).toList();
+    }
+}

@@ -1,0 +1,123 @@
+package org.sls.slsd.capture;
+
+import org.sls.slsd.linux.Errno;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.PageMap;
+import org.sls.slsd.linux.PageRanges;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.SyscallInjector;
+import org.sls.slsd.linux.Userfaultfd;
+import org.sls.slsd.linux.Vma;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.Map;
+
+/**
+ * Dirty tracking with userfaultfd write-protect in async mode (Linux 6.7+). Per process: a
+ * userfaultfd is created inside the target by injection ({@code UFFD_USER_MODE_ONLY} for a non-root
+ * target), fetched into slsd with pidfd_getfd, and the target's copy closed by injection, so the
+ * target never keeps an extra fd. Each tracked VMA is registered in WP mode and write-protected;
+ * at each checkpoint PAGEMAP_SCAN with PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC returns the
+ * pages written since and protects them again. Not thread-safe: the freezing thread only.
+ */
+public final class UffdDirtyTracker implements DirtyTracker {
+    private static final Logger log = LoggerFactory.getLogger(UffdDirtyTracker.class);
+    private static final long SYS_CLOSE = 3;
+    private final Map<Integer, Userfaultfd> uffds = new HashMap<>();
+    private final Map<Integer, PageMap> pagemaps = new HashMap<>();
+
+    @Override
+    public String name() { return "uffd-wp-async"; }
+
+    @Override
+    public boolean needsPreparation(int pid) { return !uffds.containsKey(pid); }
+
+    @Override
+    public void prepare(int pid, SyscallInjector leader) {
+        if (uffds.containsKey(pid)) {
+            return;
+        }
+        boolean root = ProcFs.status(pid).get("Uid").trim().split("\\s+")[1].equals("0");
+        long flags = Userfaultfd.CREATE_FLAGS | (root ? 0 : Userfaultfd.USER_MODE_ONLY);
+        long targetFd = leader.call(Userfaultfd.syscallNumber(), flags, 0, 0, 0, 0, 0);
+        if (targetFd < 0) {
+            log.warn("pid {}: userfaultfd in the target failed (errno {}), full checkpoints for it", pid, -targetFd);
+            return;
+        }
+        int mine;
+        try {
+            int pidfd = Linux.pidfdOpen(pid);
+            try {
+                mine = Linux.pidfdGetfd(pidfd, (int) targetFd);
+            } finally {
+                Linux.close(pidfd);
+            }
+        } finally {
+            leader.call(SYS_CLOSE, targetFd, 0, 0, 0, 0, 0);
+        }
+        Userfaultfd u = new Userfaultfd(mine, "pid " + pid);
+        try {
+            u.api(Userfaultfd.FEATURES_WP_ASYNC);
+        } catch (RuntimeException e) {
+            u.close();
+            log.warn("pid {}: UFFDIO_API: {}", pid, e.getMessage());
+            return;
+        }
+        uffds.put(pid, u);
+        pagemaps.put(pid, PageMap.open(pid));
+    }
+
+    @Override
+    public PageRanges written(int pid, Vma vma) {
+        PageMap pm = pagemaps.get(pid);
+        if (pm == null) {
+            return null;
+        }
+        PageRanges out = new PageRanges();
+        long r = pm.scan(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC,
+                PageMap.PAGE_IS_FILE, PageMap.PAGE_IS_WRITTEN | PageMap.PAGE_IS_FILE, 0, out);
+        if (r == -Errno.EPERM) {
+            return null; // not registered: a VMA new since the last checkpoint
+        }
+        if (r < 0) {
+            throw new org.sls.slsd.linux.NativeException("ioctl", (int) -r, "PAGEMAP_SCAN, pid " + pid + " " + vma);
+        }
+        return out;
+    }
+
+    @Override
+    public boolean track(int pid, Vma vma) {
+        Userfaultfd u = uffds.get(pid);
+        if (u == null) {
+            return false;
+        }
+        long r = u.tryRegisterWriteProtect(vma.start(), vma.length());
+        if (r < 0) {
+            log.debug("pid {}: cannot register {} for write-protect (errno {})", pid, vma, -r);
+            return false;
+        }
+        u.writeProtect(vma.start(), vma.length(), true);
+        return true;
+    }
+
+    @Override
+    public void forget(int pid) {
+        Userfaultfd u = uffds.remove(pid);
+        if (u != null) {
+            u.close();
+        }
+        PageMap pm = pagemaps.remove(pid);
+        if (pm != null) {
+            pm.close();
+        }
+    }
+
+    @Override
+    public void close() {
+        for (Integer pid : uffds.keySet().toArray(new Integer[0])) {
+            forget(pid);
+        }
+    }
+}

@@ -1,0 +1,461 @@
+package org.sls.slsd.checkpoint;
+
+import org.sls.slos.EpochInfo;
+import org.sls.slos.EpochWriter;
+import org.sls.slos.Slos;
+import org.sls.slos.StoreException;
+import org.sls.slsd.capture.DirtyTracker;
+import org.sls.slsd.capture.EpochPlan;
+import org.sls.slsd.capture.FdCapture;
+import org.sls.slsd.capture.Freezer;
+import org.sls.slsd.capture.FrozenTree;
+import org.sls.slsd.capture.FullDirtyTracker;
+import org.sls.slsd.capture.MemoryCapture;
+import org.sls.slsd.capture.MemoryLineage;
+import org.sls.slsd.capture.Staging;
+import org.sls.slsd.capture.StateCapture;
+import org.sls.slsd.capture.UffdDirtyTracker;
+import org.sls.slsd.checkpoint.CheckpointException.Kind;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ManifestCodec;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
+import org.sls.slsd.linux.Errno;
+import org.sls.slsd.linux.KernelFeatures;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NativeException;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.ProcStat;
+import org.sls.slsd.linux.Ptrace;
+import org.sls.slsd.linux.Reaper;
+import org.sls.slsd.linux.Spawner;
+import org.sls.slsd.linux.Vma;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The checkpoint engine: attaches processes to partitions, and checkpoints a partition into one
+ * slos epoch (freeze, read state, stage memory, resume, write, commit: DESIGN section 3), fully or
+ * incrementally (section 5). ptrace is held only during a checkpoint or spawn. Every partition has
+ * its own ptrace thread, so all ptrace calls for its processes come from one Java thread.
+ *
+ * <p>Thread-safe: calls for different partitions run in parallel; calls for one partition run one
+ * at a time in arrival order. A failed checkpoint leaves its processes running as before and
+ * commits nothing.
+ */
+public final class CheckpointEngine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(CheckpointEngine.class);
+    /** Staging memory kept mapped between checkpoints of one partition. */
+    private static final long STAGING_RETAIN = 256L << 20;
+
+    private final Slos store;
+    private final KernelFeatures features;
+    private final Reaper reaper;
+    private final boolean ownReaper;
+    private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
+    private final Map<Integer, String> owner = new ConcurrentHashMap<>();
+    private volatile boolean fallbackLogged;
+
+    /** One partition's engine state; touched only on its own thread except the pid set. */
+    private final class Partition {
+        final String name;
+        final Set<Integer> pids = ConcurrentHashMap.newKeySet();
+        final ExecutorService thread;
+        final Staging staging = new Staging();
+        DirtyTracker tracker;
+        MemoryLineage lineage = MemoryLineage.empty();
+        long lastEpoch;
+
+        Partition(String name) {
+            this.name = name;
+            this.thread = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "sls-ptrace-" + name);
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        DirtyTracker tracker() {
+            if (tracker == null) {
+                tracker = features.incrementalCheckpoints() ? new UffdDirtyTracker() : new FullDirtyTracker();
+            }
+            return tracker;
+        }
+    }
+
+    public CheckpointEngine(Slos store, KernelFeatures features) {
+        this(store, features, null);
+    }
+
+    /** With the daemon's {@link Reaper} for spawned children (one is created when null). */
+    public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper) {
+        this.store = store;
+        this.features = features;
+        this.ownReaper = reaper == null;
+        this.reaper = reaper == null ? new Reaper() : reaper;
+        if (!features.incrementalCheckpoints()) {
+            log.info("incremental checkpoints unavailable ({}): delta checkpoints will be full", fallbackReason());
+            fallbackLogged = true;
+        }
+    }
+
+    /** "uffd-wp-async" when delta checkpoints track dirty pages, else "full". For {@code status}. */
+    public String dirtyTracking() {
+        return features.incrementalCheckpoints() ? "uffd-wp-async" : "full";
+    }
+
+    /** Why delta checkpoints fall back to full ones, or "" when they do not. For {@code status}. */
+    public String fallbackReason() {
+        if (features.incrementalCheckpoints()) {
+            return "";
+        }
+        List<String> missing = new ArrayList<>();
+        if (!features.uffdWpAsync()) missing.add("userfaultfd WP async");
+        if (!features.pagemapScan()) missing.add("PAGEMAP_SCAN");
+        if (!features.pidfdGetfd()) missing.add("pidfd_getfd");
+        return "kernel lacks " + String.join(", ", missing);
+    }
+
+    public KernelFeatures features() { return features; }
+
+    private Partition partition(String name) {
+        return partitions.computeIfAbsent(name, Partition::new);
+    }
+
+    /**
+     * Adds a process to a partition after checking it exists, is not a kernel thread nor slsd, is
+     * not traced by someone else, and belongs to {@code callerUid} (unless root). No ptrace is kept.
+     */
+    public void attach(String partition, int pid, int callerUid) {
+        validate(pid, callerUid);
+        String other = owner.putIfAbsent(pid, partition);
+        if (other != null && !other.equals(partition)) {
+            throw new CheckpointException(Kind.ALREADY_TRACED, "pid " + pid + " is already attached to partition " + other);
+        }
+        partition(partition).pids.add(pid);
+        log.info("pid {} attached to partition {}", pid, partition);
+    }
+
+    private static void validate(int pid, int callerUid) {
+        if (pid <= 0 || !ProcFs.exists(pid)) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + ": no such process");
+        }
+        ProcStat st;
+        Map<String, String> status;
+        try {
+            st = ProcFs.stat(pid);
+            status = ProcFs.status(pid);
+        } catch (ProcFs.NoSuchProcessException e) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + ": no such process");
+        }
+        if (st.kernelThread()) {
+            throw new CheckpointException(Kind.PERMISSION, "pid " + pid + " (" + st.comm() + ") is a kernel thread");
+        }
+        if (Integer.parseInt(status.get("Tgid")) == Linux.getpid()) {
+            throw new CheckpointException(Kind.PERMISSION, "pid " + pid + " is slsd itself");
+        }
+        if (Integer.parseInt(status.get("Tgid")) != pid) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + " is a thread of process " + status.get("Tgid"));
+        }
+        if (st.state() == 'Z') {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + " has exited (zombie)");
+        }
+        int tracer = Integer.parseInt(status.getOrDefault("TracerPid", "0"));
+        if (tracer != 0) {
+            String comm;
+            try {
+                comm = ProcFs.comm(tracer);
+            } catch (RuntimeException e) {
+                comm = "?";
+            }
+            throw new CheckpointException(Kind.ALREADY_TRACED, "pid " + pid + " is already traced by pid " + tracer + " (" + comm + ")");
+        }
+        if (callerUid != 0) {
+            String[] uids = status.get("Uid").trim().split("\\s+");
+            if (!uids[0].equals(Integer.toString(callerUid)) || !uids[1].equals(Integer.toString(callerUid))) {
+                throw new CheckpointException(Kind.PERMISSION, "pid " + pid + " belongs to uid " + uids[0] + ", not to uid " + callerUid);
+            }
+        }
+    }
+
+    /** Removes a process from its partition and stops tracking its memory. */
+    public void detach(int pid) {
+        String name = owner.remove(pid);
+        if (name == null) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + " is not attached");
+        }
+        Partition p = partition(name);
+        p.pids.remove(pid);
+        run(p, () -> {
+            if (p.tracker != null) {
+                p.tracker.forget(pid);
+            }
+            return null;
+        });
+        log.info("pid {} detached from partition {}", pid, name);
+    }
+
+    /** The processes attached to a partition (roots of checkpoints; descendants are found at -r). */
+    public Set<Integer> attached(String partition) {
+        Partition p = partitions.get(partition);
+        return p == null ? Set.of() : new TreeSet<>(p.pids);
+    }
+
+    /**
+     * Starts a program in the partition: a child of slsd, attached before its first instruction
+     * (in the partition, then let run). Runs as {@code callerUid} when that is not root.
+     */
+    public int spawn(String partition, List<String> argv, Map<String, String> env, String cwd, String stdinPath,
+                     String stdoutPath, String stderrPath, int callerUid) {
+        Partition p = partition(partition);
+        return run(p, () -> {
+            int pid;
+            try {
+                pid = Spawner.spawnTraced(new Spawner.Spec(argv, env, cwd, stdinPath, stdoutPath, stderrPath,
+                        callerUid), reaper);
+            } catch (NativeException | IllegalArgumentException | IllegalStateException e) {
+                throw new CheckpointException(Kind.NO_SUCH_PROCESS, "spawn " + argv.get(0) + ": " + e.getMessage(), e);
+            }
+            owner.put(pid, partition);
+            p.pids.add(pid);
+            Ptrace.detach(pid, 0);
+            log.info("spawned pid {} ({}) in partition {}", pid, argv.get(0), partition);
+            return pid;
+        });
+    }
+
+    /**
+     * Checkpoints the partition into one new epoch whose parent is {@code parentEpoch}.
+     *
+     * @param mode "full" (every present page) or "delta" (pages written since the parent epoch, when
+     *             the parent is the last epoch this engine wrote for the partition; full otherwise)
+     */
+    public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch) {
+        if (!mode.equals("full") && !mode.equals("delta")) {
+            throw new IllegalArgumentException("mode must be full or delta, not " + mode);
+        }
+        Partition p = partition(partition);
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch));
+    }
+
+    private <T> T run(Partition p, Callable<T> task) {
+        Future<T> f = p.thread.submit(task);
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "interrupted while waiting for partition " + p.name);
+        } catch (ExecutionException e) {
+            Throwable c = e.getCause();
+            if (c instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new CheckpointException(Kind.INTERNAL, String.valueOf(c), c);
+        }
+    }
+
+    private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch) {
+        List<Integer> roots = new ArrayList<>();
+        for (int pid : new TreeSet<>(p.pids)) {
+            if (ProcFs.exists(pid) && !isZombie(pid)) {
+                roots.add(pid);
+            } else {
+                log.info("pid {} of partition {} is gone; dropping it", pid, p.name);
+                p.pids.remove(pid);
+                owner.remove(pid);
+                if (p.tracker != null) {
+                    p.tracker.forget(pid);
+                }
+            }
+        }
+        if (roots.isEmpty()) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "partition " + p.name + " has no live process");
+        }
+        boolean delta = mode.equals("delta") && features.incrementalCheckpoints();
+        if (mode.equals("delta") && !delta && !fallbackLogged) {
+            log.info("delta checkpoints fall back to full ones: {}", fallbackReason());
+            fallbackLogged = true;
+        }
+        MemoryLineage prev = parentEpoch != 0 && parentEpoch == p.lastEpoch ? p.lineage : MemoryLineage.empty();
+        DirtyTracker tracker = p.tracker();
+        p.staging.reserve(estimateStaging(roots, recursive, delta && prev.epoch() != 0));
+
+        EpochPlan plan = new EpochPlan();
+        List<ProcessImage> images = new ArrayList<>();
+        List<SharedMemoryImage> shared;
+        MemoryLineage nextLineage;
+        long frozenMicros;
+        boolean trackerTouched = false;
+        FrozenTree tree = Freezer.freeze(roots, recursive);
+        try (MemoryCapture mc = new MemoryCapture(p.staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
+                store::newObjectId)) {
+            List<Integer> pids = tree.pids();
+            Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
+            Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
+            // everything that can refuse comes first, before any side effect
+            for (int pid : pids) {
+                StateCapture.checkSupported(pid);
+                List<Vma> v = ProcFs.smaps(pid);
+                for (Vma vma : v) {
+                    MemoryCapture.kindOf(pid, vma);
+                }
+                vmas.put(pid, v);
+                fds.put(pid, FdCapture.capture(pid));
+            }
+            trackerTouched = delta;
+            for (int pid : pids) {
+                List<Integer> children = new ArrayList<>();
+                for (int c : ProcFs.children(pid)) {
+                    if (pids.contains(c)) {
+                        children.add(c);
+                    }
+                }
+                ProcessImage img = StateCapture.capture(pid, tree.threads(pid), tree.stateBefore(pid), vmas.get(pid),
+                        List.of(), fds.get(pid), children,
+                        delta && tracker.needsPreparation(pid) ? inj -> tracker.prepare(pid, inj) : null);
+                List<RegionImage> regions = mc.captureProcess(pid, vmas.get(pid));
+                images.add(img.withRegions(regions));
+            }
+            shared = mc.captureShared();
+            mc.dropVanishedObjects();
+            nextLineage = mc.lineage();
+            for (Integer gone : prev.epoch() == 0 ? List.<Integer>of() : pidsOf(prev)) {
+                if (!pids.contains(gone)) {
+                    tracker.forget(gone);
+                }
+            }
+        } catch (RuntimeException e) {
+            tree.thaw();
+            failed(p, trackerTouched);
+            throw translate(e);
+        }
+        frozenMicros = tree.thaw();
+
+        long t0 = System.nanoTime();
+        try (EpochWriter w = store.beginEpoch(p.name, parentEpoch)) {
+            plan.writeTo(w, p.staging);
+            Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch, delta ? "delta" : "full",
+                    System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE, recursive, images, shared);
+            w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
+            EpochInfo info = w.commit();
+            long commitMicros = (System.nanoTime() - t0) / 1000;
+            p.lineage = nextLineage.withEpoch(info.epoch());
+            p.lastEpoch = info.epoch();
+            List<Integer> pids = images.stream().map(ProcessImage::pid).toList();
+            log.debug("partition {} epoch {}: {} processes, {} pages, frozen {} us, commit {} us", p.name,
+                    info.epoch(), pids.size(), plan.pages(), frozenMicros, commitMicros);
+            return new CheckpointResult(info.epoch(), frozenMicros, plan.pages() + plan.holes(), plan.bytes(),
+                    commitMicros, pids);
+        } catch (RuntimeException e) {
+            failed(p, true);
+            if (e instanceof StoreException) {
+                throw new CheckpointException(Kind.STORE, "partition " + p.name + ": store: " + e.getMessage(), e);
+            }
+            throw translate(e);
+        } finally {
+            p.staging.reset(STAGING_RETAIN);
+        }
+    }
+
+    private static List<Integer> pidsOf(MemoryLineage l) {
+        return l.pids();
+    }
+
+    /** After a failure the tracker's view is no longer that of the last epoch: start over with full copies. */
+    private void failed(Partition p, boolean trackerTouched) {
+        p.staging.reset(STAGING_RETAIN);
+        if (trackerTouched) {
+            p.lineage = MemoryLineage.empty();
+            p.lastEpoch = 0;
+        }
+    }
+
+    private static boolean isZombie(int pid) {
+        try {
+            char s = ProcFs.stat(pid).state();
+            return s == 'Z' || s == 'X';
+        } catch (ProcFs.NoSuchProcessException e) {
+            return true;
+        }
+    }
+
+    /** Anonymous memory of the tree, to pre-fault staging before the freeze. */
+    private static long estimateStaging(List<Integer> roots, boolean recursive, boolean incremental) {
+        long total = 0;
+        List<Integer> queue = new ArrayList<>(roots);
+        for (int i = 0; i < queue.size(); i++) {
+            int pid = queue.get(i);
+            try {
+                for (String line : Files.readAllLines(Path.of("/proc/" + pid + "/smaps_rollup"))) {
+                    if (line.startsWith("Anonymous:")) {
+                        total += Long.parseLong(line.substring(10).trim().split("\\s+")[0]) * 1024;
+                    }
+                }
+                if (recursive) {
+                    queue.addAll(ProcFs.children(pid));
+                }
+            } catch (Exception e) {
+                // gone: nothing to stage for it
+            }
+        }
+        return incremental ? Math.min(total, 16L << 20) : total + total / 16 + (1 << 20);
+    }
+
+    static CheckpointException translate(RuntimeException e) {
+        if (e instanceof CheckpointException ce) {
+            return ce;
+        }
+        if (e instanceof ProcFs.NoSuchProcessException nsp) {
+            return new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + nsp.pid() + " exited during the checkpoint", e);
+        }
+        if (e instanceof NativeException ne && ne.errno() == Errno.ESRCH) {
+            return new CheckpointException(Kind.NO_SUCH_PROCESS, "a process exited during the checkpoint: " + ne.getMessage(), e);
+        }
+        if (e instanceof StoreException) {
+            return new CheckpointException(Kind.STORE, "store: " + e.getMessage(), e);
+        }
+        if (e instanceof UncheckedIOException) {
+            return new CheckpointException(Kind.INTERNAL, e.getMessage(), e);
+        }
+        return new CheckpointException(Kind.INTERNAL, String.valueOf(e.getMessage()), e);
+    }
+
+    @Override
+    public void close() {
+        for (Partition p : partitions.values()) {
+            try {
+                run(p, () -> {
+                    if (p.tracker != null) {
+                        p.tracker.close();
+                    }
+                    p.staging.close();
+                    return null;
+                });
+            } catch (RuntimeException e) {
+                log.warn("closing partition {}: {}", p.name, e.getMessage());
+            }
+            p.thread.shutdown();
+        }
+        if (ownReaper) {
+            reaper.close();
+        }
+    }
+}
