@@ -34,9 +34,11 @@ int main(int argc, char **argv) {
     struct sigaction sa = { 0 };
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
-    char *a = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    char *b = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    char *c = mmap(NULL, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    /* a, b, c apart from each other (PROT_NONE gaps) so that they stay separate VMAs */
+    char *base = mmap(NULL, 8 * LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *a = mmap(base + LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *b = mmap(base + 3 * LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+    char *c = mmap(base + 5 * LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     char *heap = sbrk(0); size_t heaplen = 0;
     for (int phase = 1; phase <= 3; phase++) {
         if (phase == 1) {

@@ -1,0 +1,164 @@
+package org.sls.slsd.checkpoint;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.TestPrograms;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** Zapped, remapped, moved and grown memory between incremental checkpoints; non-root and python targets. */
+class MemoryChangesTest {
+    private static final int LEN = 64 * 4096;
+    @TempDir
+    Path tmp;
+    EngineFixture fx;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        // workloads running as nobody write their reports here
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        fx = new EngineFixture(tmp);
+        fx.partition("p");
+    }
+
+    @AfterEach
+    void tearDown() {
+        fx.close();
+    }
+
+    private void zapperPhases(String mode, int uid) throws Exception {
+        Path out = tmp.resolve("z" + mode + uid + ".out");
+        openToAll(out);
+        int pid = fx.programs.start("zapper", List.of(out.toString()), uid);
+        fx.engine.attach("p", pid, 0);
+        long parent = 0;
+        Long objectOfA = null;
+        for (int phase = 1; phase <= 3; phase++) {
+            int ph = phase;
+            Map<String, String> f = EngineFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("phase=" + ph + " "),
+                    Duration.ofSeconds(10)));
+            Thread.sleep(30); // it is in pause() now
+            CheckpointResult r = fx.engine.checkpoint("p", false, mode, parent);
+            parent = r.epoch();
+            Manifest m = fx.manifest("p", r.epoch());
+            MemoryView mem = fx.memory("p", r.epoch(), pid);
+            long a = EngineFixture.hex(f.get("a"));
+            long b = EngineFixture.hex(f.get("b"));
+            long c = EngineFixture.hex(f.get("c"));
+            assertEquals(EngineFixture.hex(f.get("suma")), EngineFixture.fnv(mem.read(a, LEN)), "a in phase " + phase);
+            assertEquals(EngineFixture.hex(f.get("sumb")), EngineFixture.fnv(mem.read(b, LEN)), "b in phase " + phase);
+            int clen = phase == 1 ? LEN : 2 * LEN;
+            assertEquals(EngineFixture.hex(f.get("sumc")), EngineFixture.fnv(mem.read(c, clen)), "c in phase " + phase);
+            long heaplen = Long.parseLong(f.get("heaplen"));
+            if (heaplen > 0) {
+                assertEquals(EngineFixture.hex(f.get("sumheap")),
+                        EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("heap")), (int) heaplen)), "heap in phase " + phase);
+                byte[] stack = mem.read(EngineFixture.hex(f.get("stack")), Integer.parseInt(f.get("stacklen")));
+                for (byte x : stack) {
+                    assertEquals(0, x, "deepest frame of the grown stack (memset to n=0)");
+                }
+            }
+            ProcessImage p = m.process(pid);
+            RegionImage ra = p.regionAt(a);
+            if (objectOfA == null) {
+                objectOfA = ra.objectId();
+            } else {
+                assertEquals(objectOfA, ra.objectId(), "a keeps its object while its range stays");
+            }
+            if (phase == 2 && mode.equals("delta")) {
+                assertTrue(ra.pagesSaved() >= 32, "the zapped half of a is recorded as holes: " + ra.pagesSaved());
+            }
+            if (phase == 3 && mode.equals("delta")) {
+                assertTrue(ra.pagesSaved() <= 4, "only the rewritten pages of a: " + ra.pagesSaved());
+            }
+            Linux.kill(pid, 10);
+        }
+        assertEquals(0, ProcFs.tracerPid(pid));
+    }
+
+    private static void openToAll(Path file) throws Exception {
+        Files.createFile(file);
+        Files.setPosixFilePermissions(file, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+    }
+
+    @Test
+    void zappedRemappedMovedAndGrownMemoryInDeltaMode() throws Exception {
+        zapperPhases("delta", -1);
+    }
+
+    @Test
+    void zappedRemappedMovedAndGrownMemoryInFullMode() throws Exception {
+        zapperPhases("full", -1);
+    }
+
+    @Test
+    void nonRootTargetInDeltaMode() throws Exception {
+        zapperPhases("delta", 65534);
+    }
+
+    @Test
+    void nonRootCallerMayAttachOnlyItsOwnProcesses() throws Exception {
+        Path out = tmp.resolve("c.out");
+        openToAll(out);
+        int pid = fx.programs.start("counter", List.of(out.toString(), "256", "50"), 65534);
+        TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+        assertEquals("65534", ProcFs.status(pid).get("Uid").split("\\s+")[0]);
+        fx.engine.attach("p", pid, 65534);
+        CheckpointResult r1 = fx.engine.checkpoint("p", false, "delta", 0);
+        CheckpointResult r2 = fx.engine.checkpoint("p", false, "delta", r1.epoch());
+        assertTrue(r2.pages() < r1.pages());
+        assertEquals(List.of(65534, 65534, 65534, 65534), fx.manifest("p", r2.epoch()).process(pid).credentials().uids());
+    }
+
+    @Test
+    void pythonInterpreterIsCheckpointedRepeatedly() throws Exception {
+        Path out = tmp.resolve("py.out");
+        String script = String.join("\n",
+                "import ctypes, hashlib, sys, time",
+                "buf = ctypes.create_string_buffer(1 << 20)",
+                "for i in range(len(buf)): pass",
+                "ctypes.memset(buf, 0x5a, len(buf))",
+                "f = open(sys.argv[1], 'a', buffering=1)",
+                "f.write('addr=%x len=%d sha=%s\\n' % (ctypes.addressof(buf), len(buf), hashlib.sha256(buf.raw).hexdigest()))",
+                "n = 0",
+                "while True:",
+                "    n += 1",
+                "    time.sleep(0.01)");
+        Path py = tmp.resolve("loop.py");
+        Files.writeString(py, script);
+        String python = org.sls.slsd.linux.Spawner.resolve("python3", null);
+        java.nio.file.Path real = Path.of(python).toRealPath();
+        if (Files.readString(Path.of(python), java.nio.charset.StandardCharsets.ISO_8859_1).startsWith("#!")) {
+            // a pyenv shim: run the interpreter itself
+            Process which = new ProcessBuilder("python3", "-c", "import sys; print(sys.executable)").start();
+            real = Path.of(new String(which.getInputStream().readAllBytes()).trim());
+            which.waitFor();
+        }
+        int pid = fx.programs.startCommand(List.of(real.toString(), py.toString(), out.toString()));
+        Map<String, String> f = EngineFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("addr="), Duration.ofSeconds(20)));
+        fx.engine.attach("p", pid, 0);
+        long parent = 0;
+        for (int i = 0; i < 3; i++) {
+            CheckpointResult r = fx.engine.checkpoint("p", false, "delta", parent);
+            parent = r.epoch();
+            byte[] data = fx.memory("p", r.epoch(), pid).read(EngineFixture.hex(f.get("addr")), Integer.parseInt(f.get("len")));
+            String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
+            assertEquals(f.get("sha"), sha, "python buffer in epoch " + r.epoch());
+            Thread.sleep(50);
+        }
+        assertTrue(ProcFs.exists(pid));
+    }
+}
