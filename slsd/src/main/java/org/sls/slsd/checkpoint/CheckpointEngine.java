@@ -73,6 +73,8 @@ public final class CheckpointEngine implements AutoCloseable {
     private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
     private final Map<Integer, String> owner = new ConcurrentHashMap<>();
     private volatile boolean fallbackLogged;
+    /** Test hook called at named steps of a checkpoint ("frozen", "captured", "resumed"). */
+    private volatile java.util.function.Consumer<String> stepHook = s -> { };
 
     /** One partition's engine state; touched only on its own thread except the pid set. */
     private final class Partition {
@@ -135,6 +137,11 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     public KernelFeatures features() { return features; }
+
+    /** For tests: called on the ptrace thread at "frozen", "captured" (still frozen) and "resumed". */
+    void onStep(java.util.function.Consumer<String> hook) {
+        this.stepHook = hook;
+    }
 
     private Partition partition(String name) {
         return partitions.computeIfAbsent(name, Partition::new);
@@ -307,6 +314,7 @@ public final class CheckpointEngine implements AutoCloseable {
         FrozenTree tree = Freezer.freeze(roots, recursive);
         try (MemoryCapture mc = new MemoryCapture(p.staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
                 store::newObjectId)) {
+            stepHook.accept("frozen");
             List<Integer> pids = tree.pids();
             Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
@@ -337,6 +345,7 @@ public final class CheckpointEngine implements AutoCloseable {
             shared = mc.captureShared();
             mc.dropVanishedObjects();
             nextLineage = mc.lineage();
+            stepHook.accept("captured");
             for (Integer gone : prev.epoch() == 0 ? List.<Integer>of() : pidsOf(prev)) {
                 if (!pids.contains(gone)) {
                     tracker.forget(gone);
@@ -351,6 +360,7 @@ public final class CheckpointEngine implements AutoCloseable {
 
         long t0 = System.nanoTime();
         try (EpochWriter w = store.beginEpoch(p.name, parentEpoch)) {
+            stepHook.accept("resumed");
             plan.writeTo(w, p.staging);
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch, delta ? "delta" : "full",
                     System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE, recursive, images, shared);

@@ -29,9 +29,13 @@ final class EngineFixture implements AutoCloseable {
     }
 
     EngineFixture(Path dir, KernelFeatures features) {
+        this(dir, features, 4L << 30);
+    }
+
+    EngineFixture(Path dir, KernelFeatures features, long storeSize) {
         this.dir = dir;
         Path img = dir.resolve("store.img");
-        Slos.format(img, FormatOptions.defaults().withSize(4L << 30));
+        Slos.format(img, FormatOptions.defaults().withSize(storeSize));
         this.store = Slos.open(img, null);
         this.programs = new TestPrograms(dir);
         this.engine = new CheckpointEngine(store, features, programs.reaper());

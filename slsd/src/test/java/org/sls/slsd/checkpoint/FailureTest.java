@@ -1,0 +1,100 @@
+package org.sls.slsd.checkpoint;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.TestPrograms;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/** A checkpoint that fails never harms its targets and commits nothing. */
+class FailureTest {
+    @TempDir
+    Path tmp;
+
+    @Test
+    void aProcessDyingMidCheckpointFailsItAndLeavesTheOthersAsTheyWere() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.partition("p");
+            Path out = tmp.resolve("s.out");
+            int victim = fx.programs.start("counter", List.of(tmp.resolve("c.out").toString(), "512", "20"), -1);
+            int bystander = fx.programs.start("sleeper", List.of(out.toString()), -1);
+            TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
+            TestPrograms.awaitLine(tmp.resolve("c.out"), l -> l.startsWith("counter="), Duration.ofSeconds(10));
+            fx.engine.attach("p", victim, 0);
+            fx.engine.attach("p", bystander, 0);
+            CheckpointResult ok = fx.engine.checkpoint("p", false, "delta", 0);
+            String before = EngineFixture.snapshot(bystander);
+            // (a process killed after everything was captured, still frozen, leaves a consistent
+            // snapshot taken before its death: that checkpoint commits)
+            for (String step : List.of("frozen")) {
+                int v = victim;
+                fx.engine.onStep(s -> {
+                    if (s.equals(step)) {
+                        Linux.kill(v, 9);
+                        fx.programs.reaper().awaitExit(v, Duration.ofSeconds(5));
+                    }
+                });
+                CheckpointException e = assertThrows(CheckpointException.class,
+                        () -> fx.engine.checkpoint("p", false, "delta", ok.epoch()), "killed when " + step);
+                if (step.equals("frozen")) {
+                    assertEquals(CheckpointException.Kind.NO_SUCH_PROCESS, e.kind(), e.getMessage());
+                }
+                assertTrue(e.getMessage().contains("pid"), e.getMessage());
+                fx.engine.onStep(s -> { });
+                assertEquals(before, EngineFixture.snapshot(bystander));
+                assertEquals(List.of(ok.epoch()), fx.store.epochs("p").stream().map(org.sls.slos.EpochInfo::epoch).toList());
+            }
+            // the bystander still works, and the partition checkpoints again without the dead
+            Linux.kill(bystander, 10);
+            TestPrograms.awaitLine(out, "usr1=1"::equals, Duration.ofSeconds(10));
+            CheckpointResult again = fx.engine.checkpoint("p", false, "delta", ok.epoch());
+            assertEquals(List.of(bystander), again.pids());
+        }
+    }
+
+    @Test
+    void aFullStoreFailsTheCheckpointAndLeavesTheTargetRunning() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp, EngineFixture.FEATURES, 16L << 20)) {
+            fx.partition("p");
+            Path out = tmp.resolve("c.out");
+            int pid = fx.programs.start("counter", List.of(out.toString(), "65536", "20"), -1);
+            TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+            fx.engine.attach("p", pid, 0);
+            String maps = EngineFixture.snapshot(pid);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> fx.engine.checkpoint("p", false, "delta", 0));
+            assertEquals(CheckpointException.Kind.STORE, e.kind(), e.getMessage());
+            assertTrue(fx.store.epochs("p").isEmpty());
+            assertEquals(0, ProcFs.tracerPid(pid));
+            assertEquals(maps.replaceAll("\n.*userfaultfd.*", ""), EngineFixture.snapshot(pid));
+            int lines = TestPrograms.lineCount(out);
+            Thread.sleep(200);
+            assertTrue(TestPrograms.lineCount(out) > lines, "still counting");
+        }
+    }
+
+    @Test
+    void spawnStartsAProgramInsideThePartition() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.partition("p");
+            Path bin = fx.programs.compile("counter");
+            Path out = tmp.resolve("c.out");
+            int pid = fx.engine.spawn("p", List.of(bin.toString(), out.toString(), "256", "20"), null, tmp.toString(),
+                    null, tmp.resolve("stdout").toString(), tmp.resolve("stdout").toString(), 0);
+            fx.programs.track(pid);
+            assertEquals(java.util.Set.of(pid), fx.engine.attached("p"));
+            TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+            assertEquals(0, ProcFs.tracerPid(pid));
+            assertEquals(List.of(0, 1, 2, 3), ProcFs.fds(pid));
+            CheckpointResult r = fx.engine.checkpoint("p", false, "full", 0);
+            assertEquals(bin.toString(), fx.manifest("p", r.epoch()).process(pid).exe());
+            fx.engine.detach(pid);
+            assertTrue(fx.engine.attached("p").isEmpty());
+        }
+    }
+}
