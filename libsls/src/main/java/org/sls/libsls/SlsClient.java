@@ -141,6 +141,29 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.LISTSNAPS.wireName(), a).get("snapshots"), new TypeReference<>() { });
     }
 
+    /** Deletes one checkpoint of a partition; returns the epochs deleted. */
+    public List<Long> deleteEpoch(String partition, long epoch) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        a.put("epoch", epoch);
+        return convert(call(Op.DELETE.wireName(), a).get("deleted"), new TypeReference<>() { });
+    }
+
+    /** Deletes all but the newest {@code keep} checkpoints of a partition; returns the epochs deleted. */
+    public List<Long> deleteAllBut(String partition, int keep) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        a.put("keep", keep);
+        return convert(call(Op.DELETE.wireName(), a).get("deleted"), new TypeReference<>() { });
+    }
+
+    /** Checks the store slsd serves; with {@code repair}, fixes what can be derived again. */
+    public FsckResult fsck(boolean repair) {
+        ObjectNode a = args();
+        a.put("repair", repair);
+        return convert(call(Op.FSCK.wireName(), a), new TypeReference<>() { });
+    }
+
     /** Converts a result tree into a typed value. */
     public static <T> T convert(JsonNode node, TypeReference<T> type) {
         try {

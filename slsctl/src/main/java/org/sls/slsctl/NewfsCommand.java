@@ -49,6 +49,9 @@ final class NewfsCommand implements Callable<Integer> {
             r = Slos.format(path, options);
         } catch (StoreException e) {
             System.err.println("slsctl newfs: " + e.getMessage());
+            if (e.kind() == StoreException.Kind.EXISTS) {
+                System.err.println("  to overwrite it: slsctl newfs --force " + path);
+            }
             return ExitCode.FAILED;
         }
         if (json) {

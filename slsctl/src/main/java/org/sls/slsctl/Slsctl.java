@@ -17,7 +17,7 @@ import picocli.CommandLine.Option;
         exitCodeList = {"0:success", "1:the operation failed (slsd or the store said why)", "2:usage error",
                 "3:cannot reach slsd", "4:fsck found damage"},
         subcommands = {NewfsCommand.class, PartaddCommand.class, PartdelCommand.class, ListsnapsCommand.class,
-                StatusCommand.class, CheckCommand.class, CommandLine.HelpCommand.class})
+                StatusCommand.class, CheckCommand.class, DeleteCommand.class, FsckCommand.class, CommandLine.HelpCommand.class})
 public final class Slsctl {
     @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Show details of failures.")
     static boolean verbose;
@@ -55,7 +55,6 @@ public final class Slsctl {
             }
             return ExitCode.FAILED;
         });
-        cl.setExitCodeExceptionMapper(e -> ExitCode.FAILED);
         return cl;
     }
 

@@ -79,6 +79,11 @@ public final class Daemon implements AutoCloseable {
             r.set("snapshots", Codec.MAPPER.valueToTree(partitions.snapshots(Args.optString(args, "name").orElse(null))));
             return r;
         });
+        byOp.put(Op.DELETE, this::delete);
+        byOp.put(Op.FSCK, (args, caller) -> {
+            requireRoot(caller, "check the store");
+            return Codec.MAPPER.valueToTree(store.fsck(Args.optBool(args, "repair", false)));
+        });
         Map<String, Handler> byName = new HashMap<>();
         byOp.forEach((op, h) -> byName.put(op.wireName(), storeErrorsMapped(h)));
         return byName;
@@ -133,6 +138,36 @@ public final class Daemon implements AutoCloseable {
         partitions.delete(name);
         log.info("partition {} deleted", name);
         return null;
+    }
+
+    private JsonNode delete(ObjectNode args, Caller caller) {
+        requireRoot(caller, "delete checkpoints");
+        String name = Args.string(args, "name");
+        partitions.get(name);
+        boolean byEpoch = args.hasNonNull("epoch");
+        boolean byKeep = args.hasNonNull("keep");
+        if (byEpoch == byKeep) {
+            throw Args.invalid("delete needs exactly one of \"epoch\" and \"keep\"");
+        }
+        List<Long> deleted;
+        if (byEpoch) {
+            long epoch = Args.longArg(args, "epoch");
+            if (store.epochs(name).stream().noneMatch(e -> e.epoch() == epoch)) {
+                throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no checkpoint at epoch " + epoch);
+            }
+            store.deleteEpoch(name, epoch);
+            deleted = List.of(epoch);
+        } else {
+            long keep = Args.longArg(args, "keep");
+            if (keep < 1) {
+                throw Args.invalid("keep must be 1 or more, not " + keep);
+            }
+            deleted = store.prune(name, (int) keep);
+        }
+        log.info("partition {}: deleted epochs {}", name, deleted);
+        ObjectNode r = Codec.MAPPER.createObjectNode();
+        r.set("deleted", Codec.MAPPER.valueToTree(deleted));
+        return r;
     }
 
     private static void requireRoot(Caller caller, String what) {

@@ -18,7 +18,11 @@ public enum Op {
     /** Deletes a partition and its checkpoints. */
     PARTDEL("partdel"),
     /** Lists committed checkpoints. */
-    LISTSNAPS("listsnaps");
+    LISTSNAPS("listsnaps"),
+    /** Deletes checkpoints: one epoch, or all but the newest N. */
+    DELETE("delete"),
+    /** Checks (and optionally repairs) the store. */
+    FSCK("fsck");
 
     private final String wireName;
 
