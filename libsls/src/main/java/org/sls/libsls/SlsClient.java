@@ -164,6 +164,60 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.FSCK.wireName(), a), new TypeReference<>() { });
     }
 
+    /** Attaches a running process to a partition (the default one, created on demand, when null). */
+    public String attach(int pid, String partition) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        if (partition != null) {
+            a.put("name", partition);
+        }
+        return call(Op.ATTACH.wireName(), a).get("name").textValue();
+    }
+
+    /** Removes a process from its partition. */
+    public void detach(int pid) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        call(Op.DETACH.wireName(), a);
+    }
+
+    /**
+     * Starts {@code argv} in a partition, attached from its first instruction, with this
+     * process's environment and working directory; returns its pid. Null paths mean /dev/null.
+     */
+    public int spawn(String partition, List<String> argv, String stdin, String stdout, String stderr) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        a.set("argv", Codec.MAPPER.valueToTree(argv));
+        a.set("env", Codec.MAPPER.valueToTree(System.getenv()));
+        a.put("cwd", Path.of("").toAbsolutePath().toString());
+        a.put("stdin", stdin);
+        a.put("stdout", stdout);
+        a.put("stderr", stderr);
+        return call(Op.SPAWN.wireName(), a).get("pid").intValue();
+    }
+
+    /**
+     * Checkpoints a partition (the default one when null) into one new epoch and returns once it
+     * is durable. {@code recursive} includes every descendant of the attached processes.
+     */
+    public CheckpointInfo checkpoint(String partition, boolean recursive) {
+        ObjectNode a = args();
+        if (partition != null) {
+            a.put("name", partition);
+        }
+        a.put("recursive", recursive);
+        return convert(call(Op.CHECKPOINT.wireName(), a), new TypeReference<>() { });
+    }
+
+    /** Returns once {@code epoch} of the partition is durable; NOT_FOUND if it never will be. */
+    public void epochWait(String partition, long epoch) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        a.put("epoch", epoch);
+        call(Op.EPOCHWAIT.wireName(), a);
+    }
+
     /** Converts a result tree into a typed value. */
     public static <T> T convert(JsonNode node, TypeReference<T> type) {
         try {

@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
         exitCodeList = {"0:success", "1:the operation failed (slsd or the store said why)", "2:usage error",
                 "3:cannot reach slsd", "4:fsck found damage"},
         subcommands = {NewfsCommand.class, PartaddCommand.class, PartdelCommand.class, ListsnapsCommand.class,
-                StatusCommand.class, CheckCommand.class, DeleteCommand.class, FsckCommand.class, CommandLine.HelpCommand.class})
+                StatusCommand.class, CheckCommand.class, DeleteCommand.class, FsckCommand.class, AttachCommand.class, DetachCommand.class,
+                SpawnCommand.class, CheckpointCommand.class, EpochwaitCommand.class, CommandLine.HelpCommand.class})
 public final class Slsctl {
     @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Show details of failures.")
     static boolean verbose;

@@ -14,6 +14,9 @@ import org.sls.libsls.protocol.SlsException;
 import org.sls.slos.Slos;
 import org.sls.slos.StoreException;
 import org.sls.slos.StoreUsage;
+import org.sls.slsd.checkpoint.CheckpointEngine;
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.control.Args;
 import org.sls.slsd.control.Caller;
 import org.sls.slsd.control.ControlServer;
@@ -42,15 +45,24 @@ public final class Daemon implements AutoCloseable {
     private final Slos store;
     private final Partitions partitions;
     private final List<KernelFeature> features;
+    private final CheckpointEngine engine;
+    private final ProcessOps processes;
     private final ControlServer server;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
-    public Daemon(SlsdConfig config, Slos store, List<KernelFeature> features) throws IOException {
+    public Daemon(SlsdConfig config, Slos store, KernelFeatures kernel, List<KernelFeature> features) throws IOException {
         this.config = config;
         this.store = store;
         this.partitions = new Partitions(store);
         this.features = List.copyOf(features);
-        this.server = new ControlServer(config.socket(), handlers());
+        this.engine = new CheckpointEngine(store, kernel);
+        this.processes = new ProcessOps(store, partitions, engine);
+        try {
+            this.server = new ControlServer(config.socket(), handlers());
+        } catch (IOException | RuntimeException e) {
+            engine.close();
+            throw e;
+        }
     }
 
     /** Starts serving the control socket. */
@@ -80,6 +92,11 @@ public final class Daemon implements AutoCloseable {
             return r;
         });
         byOp.put(Op.DELETE, this::delete);
+        byOp.put(Op.ATTACH, processes::attach);
+        byOp.put(Op.DETACH, processes::detach);
+        byOp.put(Op.SPAWN, processes::spawn);
+        byOp.put(Op.CHECKPOINT, processes::checkpoint);
+        byOp.put(Op.EPOCHWAIT, processes::epochWait);
         byOp.put(Op.FSCK, (args, caller) -> {
             requireRoot(caller, "check the store");
             return Codec.MAPPER.valueToTree(store.fsck(Args.optBool(args, "repair", false)));
@@ -89,11 +106,13 @@ public final class Daemon implements AutoCloseable {
         return byName;
     }
 
-    /** Turns the store's failures into protocol errors that keep the store's message. */
+    /** Turns the store's and the engines' failures into protocol errors that keep their messages. */
     private static Handler storeErrorsMapped(Handler h) {
         return (args, caller) -> {
             try {
                 return h.handle(args, caller);
+            } catch (CheckpointException e) {
+                throw ProcessOps.toSls(e);
             } catch (StoreException e) {
                 ErrorCode code = switch (e.kind()) {
                     case NOT_FOUND -> ErrorCode.NOT_FOUND;
@@ -119,7 +138,15 @@ public final class Daemon implements AutoCloseable {
         StoreUsage u = store.usage();
         StoreInfo s = new StoreInfo(store.dataPath().toString(), store.metaDir().toString(), store.uuid().toString(),
                 u.totalBytes(), u.usedBytes(), u.freeBytes());
-        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(name -> List.of(), name -> ""));
+        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker));
+    }
+
+    private List<Integer> attached(String partition) {
+        return List.copyOf(engine.attached(partition));
+    }
+
+    private String tracker(String partition) {
+        return store.partition(partition).map(p -> "full".equals(p.mode()) ? "full" : engine.dirtyTracking()).orElse("");
     }
 
     private JsonNode partadd(ObjectNode args, Caller caller) {
@@ -128,7 +155,7 @@ public final class Daemon implements AutoCloseable {
                 Args.optString(args, "mode").orElse("delta"), Args.optLong(args, "period", 0), (int) Args.optLong(args, "keep", 0));
         partitions.add(spec);
         log.info("partition {} created (backend {}, mode {}, period {} ms)", spec.name(), spec.backend(), spec.mode(), spec.periodMs());
-        return Codec.MAPPER.valueToTree(partitions.describe(name -> List.of(), name -> "").stream()
+        return Codec.MAPPER.valueToTree(partitions.describe(this::attached, this::tracker).stream()
                 .filter(p -> p.name().equals(spec.name())).findFirst().orElseThrow());
     }
 
@@ -184,6 +211,7 @@ public final class Daemon implements AutoCloseable {
         }
         log.info("stopping");
         server.close();
+        engine.close();
         store.close();
         log.info("store {} closed", config.store());
         stopped.countDown();

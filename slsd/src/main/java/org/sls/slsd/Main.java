@@ -71,7 +71,7 @@ public final class Main implements Callable<Integer> {
             KernelProbe.becomeSubreaper();
             Slos slos = Slos.open(config.store(), config.metaDir());
             try {
-                daemon = new Daemon(config, slos, features);
+                daemon = new Daemon(config, slos, kernel, features);
             } catch (Exception e) {
                 slos.close();
                 throw e;

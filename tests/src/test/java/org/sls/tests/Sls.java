@@ -79,6 +79,14 @@ public final class Sls implements AutoCloseable {
         }
     }
 
+    private static String readQuietly(Path file) {
+        try {
+            return Files.readString(file);
+        } catch (IOException e) {
+            return "(cannot read " + file + ": " + e.getMessage() + ")";
+        }
+    }
+
     /** The stdout of the latest slsd run: slsd must never write there. */
     public String daemonStdout() throws IOException {
         Path out = dir.resolve("slsd-" + daemonStarts + ".out");
@@ -91,7 +99,8 @@ public final class Sls implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (!p.isAlive()) {
-                throw new IllegalStateException("slsd exited with " + p.exitValue() + ":\n" + daemonLog());
+                throw new IllegalStateException("slsd exited with " + p.exitValue() + "; its stderr (" + daemonLog + "):\n"
+                        + daemonLog() + "\nits stdout:\n" + readQuietly(dir.resolve("slsd-" + daemonStarts + ".out")));
             }
             try (SlsClient c = SlsClient.connect(socket)) {
                 c.hello();

@@ -22,7 +22,17 @@ public enum Op {
     /** Deletes checkpoints: one epoch, or all but the newest N. */
     DELETE("delete"),
     /** Checks (and optionally repairs) the store. */
-    FSCK("fsck");
+    FSCK("fsck"),
+    /** Adds a running process to a partition. */
+    ATTACH("attach"),
+    /** Removes a process from its partition. */
+    DETACH("detach"),
+    /** Starts a program in a partition, attached from its first instruction. */
+    SPAWN("spawn"),
+    /** Checkpoints a partition into one new epoch. */
+    CHECKPOINT("checkpoint"),
+    /** Waits until an epoch is durable. */
+    EPOCHWAIT("epochwait");
 
     private final String wireName;
 

@@ -1,0 +1,39 @@
+package org.sls.slsctl;
+
+import org.sls.libsls.CheckpointInfo;
+import org.sls.libsls.SlsClient;
+import org.sls.libsls.protocol.Codec;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+import java.util.concurrent.Callable;
+
+/** {@code slsctl checkpoint}: one epoch for a whole partition. */
+@Command(name = "checkpoint", aliases = "ckpt", mixinStandardHelpOptions = true,
+        description = "Checkpoint every process of a partition into one new epoch and print the epoch. "
+                + "The command returns once the epoch is durable in the store.")
+final class CheckpointCommand implements Callable<Integer> {
+    @Mixin
+    ClientOptions client;
+    @Option(names = "-o", paramLabel = "NAME", description = "Partition (default: 'default').")
+    String name;
+    @Option(names = "-r", description = "Include every descendant of the attached processes (children that appear later are picked up next time).")
+    boolean recursive;
+    @Option(names = "--wait", description = "Return only once the epoch is durable (checkpoints are committed before the command returns, so this is always so; kept for scripts written for Aurora).")
+    boolean waitDurable;
+    @Option(names = "--json", description = "Print epoch, frozen time (us), pages and bytes written and commit time as JSON.")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        try (SlsClient c = client.connect()) {
+            CheckpointInfo r = c.checkpoint(name, recursive);
+            if (waitDurable) {
+                c.epochWait(r.partition(), r.epoch());
+            }
+            System.out.println(json ? Codec.encode(r) : Long.toString(r.epoch()));
+        }
+        return ExitCode.OK;
+    }
+}

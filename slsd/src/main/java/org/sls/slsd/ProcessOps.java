@@ -1,0 +1,228 @@
+package org.sls.slsd;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.sls.libsls.CheckpointInfo;
+import org.sls.libsls.PartitionSpec;
+import org.sls.libsls.protocol.Codec;
+import org.sls.libsls.protocol.ErrorCode;
+import org.sls.libsls.protocol.SlsException;
+import org.sls.slos.EpochInfo;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+import org.sls.slsd.checkpoint.CheckpointEngine;
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.checkpoint.CheckpointResult;
+import org.sls.slsd.control.Args;
+import org.sls.slsd.control.Caller;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The operations on processes: attach, detach, spawn, checkpoint, epochwait. Keeps, per
+ * partition, the epoch the next checkpoint builds on (the newest one, or the one last restored)
+ * and which checkpoints are in flight. Thread-safe.
+ */
+public final class ProcessOps {
+    private static final Logger log = LoggerFactory.getLogger(ProcessOps.class);
+
+    private final Slos store;
+    private final Partitions partitions;
+    private final CheckpointEngine engine;
+    private final Map<String, Long> heads = new ConcurrentHashMap<>();
+    private final Map<String, Integer> inFlight = new HashMap<>();
+
+    public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine) {
+        this.store = store;
+        this.partitions = partitions;
+        this.engine = engine;
+    }
+
+    /** The checkpoint engine, for status. */
+    public CheckpointEngine engine() {
+        return engine;
+    }
+
+    /** Makes {@code epoch} the parent of the partition's next checkpoint (after a restore). */
+    public void setHead(String partition, long epoch) {
+        heads.put(partition, epoch);
+    }
+
+    JsonNode attach(ObjectNode args, Caller caller) {
+        int pid = pid(args);
+        String name = Args.optString(args, "name").orElse(Partitions.DEFAULT);
+        if (name.equals(Partitions.DEFAULT) && store.partition(name).isEmpty()) {
+            partitions.add(PartitionSpec.named(name));
+            log.info("partition {} created on demand", name);
+        } else {
+            partitions.get(name);
+        }
+        engine.attach(name, pid, caller.uid());
+        log.info("pid {} attached to partition {} by uid {}", pid, name, caller.uid());
+        ObjectNode r = Codec.MAPPER.createObjectNode();
+        r.put("name", name);
+        r.put("pid", pid);
+        return r;
+    }
+
+    JsonNode detach(ObjectNode args, Caller caller) {
+        int pid = pid(args);
+        requireOwner(pid, caller);
+        engine.detach(pid);
+        return null;
+    }
+
+    JsonNode spawn(ObjectNode args, Caller caller) {
+        String name = Args.string(args, "name");
+        partitions.get(name);
+        JsonNode argvNode = args.get("argv");
+        if (argvNode == null || !argvNode.isArray() || argvNode.isEmpty()) {
+            throw Args.invalid("spawn needs \"argv\": a non-empty array of strings");
+        }
+        List<String> argv = new ArrayList<>();
+        argvNode.forEach(n -> argv.add(n.asText()));
+        Map<String, String> env = new HashMap<>();
+        JsonNode envNode = args.get("env");
+        if (envNode != null && envNode.isObject()) {
+            envNode.fields().forEachRemaining(e -> env.put(e.getKey(), e.getValue().asText()));
+        }
+        String cwd = Args.optString(args, "cwd").orElse("/");
+        int pid = engine.spawn(name, argv, env, cwd, Args.optString(args, "stdin").orElse(null),
+                Args.optString(args, "stdout").orElse(null), Args.optString(args, "stderr").orElse(null), caller.uid());
+        ObjectNode r = Codec.MAPPER.createObjectNode();
+        r.put("pid", pid);
+        r.put("name", name);
+        return r;
+    }
+
+    JsonNode checkpoint(ObjectNode args, Caller caller) {
+        String name = Args.optString(args, "name").orElse(Partitions.DEFAULT);
+        PartitionRecord part = partitions.get(name);
+        if (!caller.isRoot()) {
+            for (int pid : engine.attached(name)) {
+                requireOwner(pid, caller);
+            }
+        }
+        boolean recursive = Args.optBool(args, "recursive", false);
+        long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
+        long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
+        begin(name);
+        CheckpointResult r;
+        try {
+            r = engine.checkpoint(name, recursive, part.mode(), parent);
+        } finally {
+            end(name);
+        }
+        heads.put(name, r.epoch());
+        partitions.stats(name).record(r.frozenMicros());
+        log.info("partition {}: epoch {} (parent {}), {} pages, frozen {} us, commit {} us", name, r.epoch(), parent,
+                r.pages(), r.frozenMicros(), r.commitMicros());
+        return Codec.MAPPER.valueToTree(new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(),
+                r.commitMicros(), r.pids()));
+    }
+
+    JsonNode epochWait(ObjectNode args, Caller caller) throws InterruptedException {
+        String name = Args.string(args, "name");
+        long epoch = Args.longArg(args, "epoch");
+        long timeoutMs = Args.optLong(args, "timeout", 600_000);
+        partitions.get(name);
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (true) {
+            if (committed(name, epoch)) {
+                return null;
+            }
+            synchronized (inFlight) {
+                if (inFlight.getOrDefault(name, 0) == 0) {
+                    if (committed(name, epoch)) {
+                        return null;
+                    }
+                    long newest = store.lastEpoch(name).orElse(0);
+                    throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no epoch " + epoch
+                            + " and no checkpoint in flight (newest epoch " + (newest == 0 ? "none" : newest) + ")");
+                }
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    throw new SlsException(ErrorCode.BUSY, "epoch " + epoch + " of partition " + name + " not durable after " + timeoutMs + " ms");
+                }
+                inFlight.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+    }
+
+    private boolean committed(String name, long epoch) {
+        for (EpochInfo e : store.epochs(name)) {
+            if (e.epoch() == epoch) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void begin(String name) {
+        synchronized (inFlight) {
+            inFlight.merge(name, 1, Integer::sum);
+        }
+    }
+
+    private void end(String name) {
+        synchronized (inFlight) {
+            inFlight.merge(name, -1, Integer::sum);
+            inFlight.notifyAll();
+        }
+    }
+
+    private static int pid(ObjectNode args) {
+        long pid = Args.longArg(args, "pid");
+        if (pid <= 0 || pid > Integer.MAX_VALUE) {
+            throw Args.invalid("pid must be a positive process id, not " + pid);
+        }
+        return (int) pid;
+    }
+
+    /** Non-root callers act only on their own processes. */
+    static void requireOwner(int pid, Caller caller) {
+        if (caller.isRoot()) {
+            return;
+        }
+        int uid = uidOf(pid);
+        if (uid != caller.uid()) {
+            throw new SlsException(ErrorCode.PERMISSION, "pid " + pid + " belongs to uid " + uid + ", not to uid " + caller.uid());
+        }
+    }
+
+    private static int uidOf(int pid) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc", Integer.toString(pid), "status"))) {
+                if (line.startsWith("Uid:")) {
+                    return Integer.parseInt(line.substring(4).trim().split("\\s+")[0]);
+                }
+            }
+        } catch (IOException | RuntimeException e) {
+            throw new SlsException(ErrorCode.NOT_FOUND, "no process with pid " + pid);
+        }
+        throw new SlsException(ErrorCode.NOT_FOUND, "no process with pid " + pid);
+    }
+
+    /** Maps the engine's failures to protocol errors, keeping their messages. */
+    static SlsException toSls(CheckpointException e) {
+        ErrorCode code = switch (e.kind()) {
+            case NO_SUCH_PROCESS -> ErrorCode.NOT_FOUND;
+            case PERMISSION -> ErrorCode.PERMISSION;
+            case ALREADY_TRACED -> ErrorCode.BUSY;
+            case UNSUPPORTED_RESOURCE -> ErrorCode.UNSUPPORTED;
+            case STORE -> ErrorCode.STORE;
+            case INTERNAL -> ErrorCode.INTERNAL;
+        };
+        return new SlsException(code, e.getMessage(), e);
+    }
+}

@@ -1,0 +1,128 @@
+package org.sls.tests;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * The test workloads: C programs under {@code resources/workloads/} compiled with gcc once per
+ * test run, and helpers to watch the report files they append to. Thread-safe.
+ */
+public final class Workloads {
+    private static final Map<String, Path> BUILT = new ConcurrentHashMap<>();
+    private static Path dir;
+
+    private Workloads() {
+    }
+
+    /** The compiled program {@code name} (from {@code workloads/NAME.c}). */
+    public static synchronized Path binary(String name, String... gccFlags) {
+        return BUILT.computeIfAbsent(name, n -> compile(n, gccFlags));
+    }
+
+    private static Path compile(String name, String... flags) {
+        try {
+            if (dir == null) {
+                dir = Files.createTempDirectory("sls-workloads");
+                dir.toFile().deleteOnExit();
+            }
+            Path src = dir.resolve(name + ".c");
+            try (InputStream in = Workloads.class.getResourceAsStream("/workloads/" + name + ".c")) {
+                if (in == null) {
+                    throw new IllegalArgumentException("no workload " + name);
+                }
+                Files.copy(in, src);
+            }
+            Path bin = dir.resolve(name);
+            List<String> cmd = new java.util.ArrayList<>(List.of("gcc", "-O1", "-g", "-o", bin.toString(), src.toString()));
+            cmd.addAll(List.of(flags));
+            CliResult r = Sls.run(cmd, Duration.ofMinutes(2));
+            if (r.exit() != 0) {
+                throw new IllegalStateException("gcc failed for " + name + ": " + r.all());
+            }
+            bin.toFile().deleteOnExit();
+            src.toFile().deleteOnExit();
+            return bin;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot build workload " + name + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Lines of a report file, empty when it does not exist yet. */
+    public static List<String> lines(Path report) {
+        try {
+            return Files.exists(report) ? Files.readAllLines(report) : List.of();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Waits until a line of the report satisfies {@code p}; returns it. */
+    public static String awaitLine(Path report, Predicate<String> p, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<String> l = lines(report);
+            for (int i = l.size() - 1; i >= 0; i--) {
+                if (p.test(l.get(i))) {
+                    return l.get(i);
+                }
+            }
+            Sls.sleep(20);
+        }
+        throw new AssertionError("no line in " + report + " matched within " + timeout + "; it holds:\n" + String.join("\n", lines(report)));
+    }
+
+    /** The number of lines now in the report. */
+    public static int count(Path report) {
+        return lines(report).size();
+    }
+
+    /** Waits until the report grows past {@code lines} lines: the workload runs. */
+    public static void awaitGrowth(Path report, int lines, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (count(report) > lines) {
+                return;
+            }
+            Sls.sleep(20);
+        }
+        throw new AssertionError(report + " did not grow past " + lines + " lines within " + timeout);
+    }
+
+    /** The value of {@code key=} in a report line. */
+    public static long field(String line, String key) {
+        for (String part : line.split(" ")) {
+            if (part.startsWith(key + "=")) {
+                return Long.parseLong(part.substring(key.length() + 1));
+            }
+        }
+        throw new IllegalArgumentException("no " + key + "= in: " + line);
+    }
+
+    /** Ends a process by pid: SIGKILL, then waits until /proc no longer shows it running. */
+    public static void kill(long pid) {
+        ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (System.nanoTime() < deadline && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            Sls.sleep(20);
+        }
+    }
+
+    /** Waits until /proc/PID is gone (a SIGKILLed orphan's zombie may hold its PID a few seconds). */
+    public static void awaitGone(long pid, Duration timeout) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (System.nanoTime() < deadline && Files.exists(Path.of("/proc/" + pid))) {
+            Sls.sleep(50);
+        }
+        if (Files.exists(Path.of("/proc/" + pid))) {
+            throw new AssertionError("pid " + pid + " still exists after " + timeout);
+        }
+    }
+}
