@@ -25,6 +25,21 @@ public interface DirtyTracker extends AutoCloseable {
      */
     PageRanges written(int pid, Vma vma);
 
+    /**
+     * Pages written since the VMA was last tracked (protected again by this call), and, when the
+     * tracker had to walk them anyway, the pages present now.
+     *
+     * @param present null when not computed: then {@code written} also holds pages zapped since
+     *                (MADV_DONTNEED), which read back as zeros and are stored as holes
+     */
+    record Dirty(PageRanges present, PageRanges written) {}
+
+    /** The written (and maybe present) pages of a tracked VMA; null when the tracker cannot tell. */
+    default Dirty dirty(int pid, Vma vma) {
+        PageRanges w = written(pid, vma);
+        return w == null ? null : new Dirty(null, w);
+    }
+
     /** Starts tracking writes to {@code vma} from now on; false when it cannot be tracked. */
     boolean track(int pid, Vma vma);
 

@@ -144,15 +144,26 @@ public final class MemoryCapture implements AutoCloseable {
         if (old != null && (old.end() != v.end() || !old.key().equals(key))) {
             old = null;
         }
-        PageRanges present = present(pid, v, pm);
-        PageRanges toCopy = present;
+        PageRanges present = null;
+        PageRanges toCopy = null;
         boolean tracked = false;
         if (old != null && delta && old.tracked()) {
-            PageRanges written = tracker.written(pid, v);
-            if (written != null) {
-                toCopy = written.intersect(present);
+            DirtyTracker.Dirty d = tracker.dirty(pid, v);
+            if (d != null) {
                 tracked = true;
+                if (d.present() != null) {
+                    present = d.present();
+                    toCopy = d.written().intersect(present);
+                } else {
+                    // zapped pages are among the written ones and read back as zeros (holes)
+                    present = old.present().union(d.written());
+                    toCopy = d.written();
+                }
             }
+        }
+        if (present == null) {
+            present = present(pid, v, pm);
+            toCopy = present;
         }
         long obj = old != null ? old.objectId() : newObjectId.getAsLong();
         long base = old != null ? old.objectBase() : v.start();

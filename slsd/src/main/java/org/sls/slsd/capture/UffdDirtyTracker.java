@@ -76,8 +76,8 @@ public final class UffdDirtyTracker implements DirtyTracker {
             return null;
         }
         PageRanges out = new PageRanges();
-        long r = pm.scan(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC,
-                PageMap.PAGE_IS_FILE, PageMap.PAGE_IS_WRITTEN | PageMap.PAGE_IS_FILE, 0, out);
+        // category WRITTEN alone: the kernel's fast path (also reports zapped, now empty, ptes)
+        long r = pm.scanWritten(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC, out);
         if (r == -Errno.EPERM) {
             return null; // not registered: a VMA new since the last checkpoint
         }
@@ -85,6 +85,61 @@ public final class UffdDirtyTracker implements DirtyTracker {
             throw new org.sls.slsd.linux.NativeException("ioctl", (int) -r, "PAGEMAP_SCAN, pid " + pid + " " + vma);
         }
         return out;
+    }
+
+    @Override
+    public Dirty dirty(int pid, Vma vma) {
+        if (!thpPossible(vma)) {
+            PageRanges w = written(pid, vma);
+            return w == null ? null : new Dirty(null, w);
+        }
+        return presentAndWritten(pid, vma);
+    }
+
+    /**
+     * Transparent huge pages may back this VMA: a zapped huge page leaves no page table, so the
+     * fast scan would not see it; walk the categories instead.
+     */
+    private static boolean thpPossible(Vma vma) {
+        return vma.has("hg") || (THP_ALWAYS && !vma.has("nh"));
+    }
+
+    private static final boolean THP_ALWAYS = readThpAlways();
+
+    private static boolean readThpAlways() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/sys/kernel/mm/transparent_hugepage/enabled"))
+                    .contains("[always]");
+        } catch (java.io.IOException e) {
+            return true;
+        }
+    }
+
+    private Dirty presentAndWritten(int pid, Vma vma) {
+        PageMap pm = pagemaps.get(pid);
+        if (pm == null) {
+            return null;
+        }
+        PageRanges present = new PageRanges();
+        PageRanges written = new PageRanges();
+        long here = PageMap.PAGE_IS_PRESENT | PageMap.PAGE_IS_SWAPPED;
+        long notData = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
+        long r = pm.scanAll(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC,
+                here | notData | PageMap.PAGE_IS_WRITTEN, (s, e, cat) -> {
+                    if ((cat & here) != 0 && (cat & notData) == 0) {
+                        present.add(s, e);
+                        if ((cat & PageMap.PAGE_IS_WRITTEN) != 0) {
+                            written.add(s, e);
+                        }
+                    }
+                });
+        if (r == -Errno.EPERM) {
+            return null;
+        }
+        if (r < 0) {
+            throw new org.sls.slsd.linux.NativeException("ioctl", (int) -r, "PAGEMAP_SCAN, pid " + pid + " " + vma);
+        }
+        return new Dirty(present, written);
     }
 
     @Override

@@ -37,6 +37,11 @@ public final class PageMap implements AutoCloseable {
      * {@link #CHECK_WPASYNC} on a VMA not registered for async write-protect).
      */
     public long scan(long start, long end, long flags, long inverted, long mask, long anyOf, PageRanges out) {
+        return scanRaw(start, end, flags, inverted, mask, anyOf, mask | anyOf | PAGE_IS_PRESENT, out);
+    }
+
+    private long scanRaw(long start, long end, long flags, long inverted, long mask, long anyOf, long returnMask,
+                         PageRanges out) {
         long cur = start;
         while (cur < end) {
             mem.putLong(0, ARG);
@@ -50,7 +55,7 @@ public final class PageMap implements AutoCloseable {
             mem.putLong(64, inverted);
             mem.putLong(72, mask);
             mem.putLong(80, anyOf);
-            mem.putLong(88, mask | anyOf | PAGE_IS_PRESENT);
+            mem.putLong(88, returnMask);
             long n = Sys.raw(SYS_IOCTL, fd, PAGEMAP_SCAN, mem.address(), 0, 0, 0);
             if (n < 0) {
                 return n;
@@ -58,6 +63,54 @@ public final class PageMap implements AutoCloseable {
             for (int i = 0; i < n; i++) {
                 long off = ARG + i * 24L;
                 out.add(mem.getLong(off), mem.getLong(off + 8));
+            }
+            long walkEnd = mem.getLong(32);
+            if (walkEnd <= cur) {
+                throw new IllegalStateException("PAGEMAP_SCAN made no progress at " + Long.toHexString(cur));
+            }
+            cur = walkEnd;
+        }
+        return 0;
+    }
+
+    /** Pages whose category is WRITTEN, with the kernel's fast path (mask and return mask WRITTEN only). */
+    public long scanWritten(long start, long end, long flags, PageRanges out) {
+        return scanRaw(start, end, flags, 0, PAGE_IS_WRITTEN, 0, PAGE_IS_WRITTEN, out);
+    }
+
+    /** Receives runs of pages with the same categories (as masked by the scan's return mask). */
+    @FunctionalInterface
+    public interface RunSink {
+        void run(long start, long end, long categories);
+    }
+
+    /**
+     * One walk over [start, end) reporting every page (mapped or not) with its categories among
+     * {@code returnMask}; with {@link #WP_MATCHING} the written pages are write-protected again.
+     * Returns 0 or -errno (EPERM with {@link #CHECK_WPASYNC} on an unregistered VMA).
+     */
+    public long scanAll(long start, long end, long flags, long returnMask, RunSink sink) {
+        long cur = start;
+        while (cur < end) {
+            mem.putLong(0, ARG);
+            mem.putLong(8, flags);
+            mem.putLong(16, cur);
+            mem.putLong(24, end);
+            mem.putLong(32, 0);
+            mem.putLong(40, mem.address() + ARG);
+            mem.putLong(48, VEC);
+            mem.putLong(56, 0);
+            mem.putLong(64, 0);
+            mem.putLong(72, 0);
+            mem.putLong(80, 0);
+            mem.putLong(88, returnMask);
+            long n = Sys.raw(SYS_IOCTL, fd, PAGEMAP_SCAN, mem.address(), 0, 0, 0);
+            if (n < 0) {
+                return n;
+            }
+            for (int i = 0; i < n; i++) {
+                long off = ARG + i * 24L;
+                sink.run(mem.getLong(off), mem.getLong(off + 8), mem.getLong(off + 16));
             }
             long walkEnd = mem.getLong(32);
             if (walkEnd <= cur) {

@@ -15,12 +15,14 @@ public final class PageRanges {
         if (end <= start) {
             return;
         }
-        if (size > 0 && ends[size - 1] == start) {
-            ends[size - 1] = end;
+        if (size > 0 && start <= ends[size - 1]) {
+            if (start < starts[size - 1]) {
+                throw new IllegalArgumentException("ranges must be added in order: " + Long.toHexString(start)
+                        + " after " + Long.toHexString(starts[size - 1]));
+            }
+            // adjacent or overlapping (a scan may report a page again after its buffer filled up)
+            ends[size - 1] = Math.max(ends[size - 1], end);
             return;
-        }
-        if (size > 0 && start < ends[size - 1]) {
-            throw new IllegalArgumentException("ranges must be added in order");
         }
         if (size == starts.length) {
             starts = Arrays.copyOf(starts, size * 2);
@@ -65,6 +67,22 @@ public final class PageRanges {
             }
             if (s < e) {
                 out.add(s, e);
+            }
+        }
+        return out;
+    }
+
+    /** Pages in either set. */
+    public PageRanges union(PageRanges other) {
+        PageRanges out = new PageRanges();
+        int i = 0, j = 0;
+        while (i < size || j < other.size) {
+            if (j >= other.size || (i < size && starts[i] <= other.starts[j])) {
+                out.add(starts[i], ends[i]);
+                i++;
+            } else {
+                out.add(other.starts[j], other.ends[j]);
+                j++;
             }
         }
         return out;

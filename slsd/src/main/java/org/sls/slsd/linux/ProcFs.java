@@ -84,9 +84,22 @@ public final class ProcFs {
 
     /** /proc/PID/smaps: every VMA with its VmFlags. */
     public static List<Vma> smaps(int pid) {
+        return smapsDetailed(pid).vmas();
+    }
+
+    /** smaps digest: the VMAs with VmFlags and the process's anonymous memory in bytes. */
+    public record Smaps(List<Vma> vmas, long anonymousBytes) {}
+
+    /** /proc/PID/smaps with the Anonymous totals (walks every page table: costly on big processes). */
+    public static Smaps smapsDetailed(int pid) {
         List<Vma> out = new ArrayList<>();
+        long anon = 0;
         String header = null;
         for (String line : read(pid, "smaps").split("\n")) {
+            if (line.startsWith("Anonymous:")) {
+                anon += Long.parseLong(line.substring(10).trim().split("\\s+")[0]) * 1024;
+                continue;
+            }
             if (line.isEmpty()) {
                 continue;
             }
@@ -100,7 +113,7 @@ public final class ProcFs {
                 header = null;
             }
         }
-        return out;
+        return new Smaps(out, anon);
     }
 
     static Vma parseMapsLine(String line, Set<String> flags) {

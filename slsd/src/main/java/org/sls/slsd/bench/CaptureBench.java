@@ -1,0 +1,270 @@
+package org.sls.slsd.bench;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import org.sls.slos.FormatOptions;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+import org.sls.slsd.capture.Freezer;
+import org.sls.slsd.capture.FrozenTree;
+import org.sls.slsd.checkpoint.CheckpointEngine;
+import org.sls.slsd.checkpoint.CheckpointResult;
+import org.sls.slsd.linux.IoVecs;
+import org.sls.slsd.linux.KernelFeatures;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NativeMemory;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.Reaper;
+import org.sls.slsd.linux.Spawner;
+import org.sls.slsd.linux.Vma;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.stream.Stream;
+
+/**
+ * Capture benchmark (issue 4): frozen time of a full checkpoint of a 1 GiB process (4 KiB pages,
+ * all touched), of incremental checkpoints with 1% of its pages dirtied in between (median of 20),
+ * the freeze of a 16-thread process, and the plain full path (freeze, process_vm_readv of every
+ * page into fresh memory, thaw) for a ratio. Writes {@code capture.json} into the directory given
+ * as the only argument. Needs root and gcc. Not thread-safe; a main program.
+ */
+public final class CaptureBench {
+    private static final String BIGMEM_C = """
+            #include <pthread.h>
+            #include <signal.h>
+            #include <stdint.h>
+            #include <stdio.h>
+            #include <stdlib.h>
+            #include <unistd.h>
+            #include <sys/mman.h>
+            static volatile sig_atomic_t go;
+            static void on_usr1(int s) { (void) s; go++; }
+            static void *idle(void *a) { (void) a; for (;;) pause(); return NULL; }
+            int main(int argc, char **argv) {
+                size_t len = (size_t) atol(argv[1]) << 20;
+                int threads = atoi(argv[2]);
+                struct sigaction sa = { 0 };
+                sa.sa_handler = on_usr1;
+                sigaction(SIGUSR1, &sa, NULL);
+                for (int i = 0; i < threads; i++) { pthread_t t; pthread_create(&t, NULL, idle, NULL); }
+                uint64_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+                madvise(m, len, MADV_NOHUGEPAGE);
+                size_t pages = len / 4096;
+                for (size_t p = 0; p < pages; p++) m[p * 512] = p + 1;
+                printf("ready\\n"); fflush(stdout);
+                uint64_t x = 88172645463325252ULL;
+                for (int round = 1;; round++) {
+                    int seen = go;
+                    while (go == seen) pause();
+                    for (size_t i = 0; i < pages / 100; i++) {
+                        x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+                        m[(x % pages) * 512 + 1] = x;
+                    }
+                    printf("dirtied %d\\n", round); fflush(stdout);
+                }
+            }
+            """;
+
+    private CaptureBench() {}
+
+    public static void main(String[] args) throws Exception {
+        Path outDir = Path.of(args.length > 0 ? args[0] : ".");
+        Files.createDirectories(outDir);
+        Path work = Files.createTempDirectory("sls-capture-bench");
+        Map<String, Object> result = new LinkedHashMap<>();
+        KernelFeatures features = KernelFeatures.probe();
+        result.put("kernel", features.kernelRelease());
+        result.put("incremental", features.incrementalCheckpoints());
+        List<Integer> started = new ArrayList<>();
+        try (Reaper reaper = new Reaper()) {
+            Path bin = compile(work);
+            Slos.format(work.resolve("store.img"), FormatOptions.defaults().withSize(8L << 30));
+            try (Slos store = Slos.open(work.resolve("store.img"), null);
+                 CheckpointEngine engine = new CheckpointEngine(store, features, reaper)) {
+                store.createPartition(new PartitionRecord("big", PartitionRecord.BACKEND_SLOS, "delta", 0, 0, System.currentTimeMillis()));
+                store.createPartition(new PartitionRecord("threads", PartitionRecord.BACKEND_SLOS, "delta", 0, 0, System.currentTimeMillis()));
+
+                Path bigOut = work.resolve("big.out");
+                int big = start(bin, List.of("1024", "0"), bigOut, reaper, started);
+                await(bigOut, "ready");
+                engine.attach("big", big, 0);
+                List<Long> full = new ArrayList<>();
+                long parent = 0;
+                for (int i = 0; i < 3; i++) {
+                    CheckpointResult r = engine.checkpoint("big", false, "full", parent);
+                    full.add(r.frozenMicros());
+                    parent = r.epoch();
+                    if (i == 0) {
+                        result.put("full_pages", r.pages());
+                        result.put("full_commit_ms", r.commitMicros() / 1000.0);
+                    }
+                }
+                result.put("full_frozen_ms", ms(full.get(0)));
+                result.put("full_frozen_ms_runs", full.stream().map(CaptureBench::ms).toList());
+
+                CheckpointResult base = engine.checkpoint("big", false, "delta", parent);
+                parent = base.epoch();
+                List<Long> delta = new ArrayList<>();
+                List<Long> deltaPages = new ArrayList<>();
+                for (int i = 1; i <= 20; i++) {
+                    Linux.kill(big, 10);
+                    await(bigOut, "dirtied " + i);
+                    CheckpointResult r = engine.checkpoint("big", false, "delta", parent);
+                    parent = r.epoch();
+                    delta.add(r.frozenMicros());
+                    deltaPages.add(r.pages());
+                }
+                result.put("delta_1pct_frozen_ms_median", ms(median(delta)));
+                result.put("delta_1pct_frozen_ms_max", ms(delta.stream().max(Comparator.naturalOrder()).orElse(0L)));
+                result.put("delta_1pct_pages_median", median(deltaPages));
+                engine.detach(big);
+
+                long plain = plainFullPath(big);
+                result.put("plain_process_vm_readv_frozen_ms", ms(plain));
+                result.put("ratio_plain_over_full", Math.round(plain * 100.0 / full.get(0)) / 100.0);
+
+                Path thOut = work.resolve("threads.out");
+                int th = start(bin, List.of("1", "16"), thOut, reaper, started);
+                await(thOut, "ready");
+                List<Long> freezes = freezeTimes(th, 20);
+                result.put("threads16_freeze_ms_median", ms(median(freezes)));
+                engine.attach("threads", th, 0);
+                CheckpointResult t1 = engine.checkpoint("threads", false, "delta", 0);
+                List<Long> thDelta = new ArrayList<>();
+                long tp = t1.epoch();
+                for (int i = 0; i < 10; i++) {
+                    CheckpointResult r = engine.checkpoint("threads", false, "delta", tp);
+                    tp = r.epoch();
+                    thDelta.add(r.frozenMicros());
+                }
+                result.put("threads16_checkpoint_frozen_ms_median", ms(median(thDelta)));
+            }
+            result.put("goals", Map.of("full_frozen_ms", 300, "delta_1pct_frozen_ms_median", 15, "threads16_freeze_ms_median", 2));
+            for (int pid : started) {
+                Linux.killIfAlive(pid, 9);
+                reaper.awaitExit(pid, Duration.ofSeconds(5));
+            }
+        } finally {
+            deleteTree(work);
+        }
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("capture.json").toFile(), result);
+    }
+
+    private static double ms(long micros) {
+        return Math.round(micros / 10.0) / 100.0;
+    }
+
+    private static long median(List<Long> v) {
+        long[] a = v.stream().mapToLong(Long::longValue).toArray();
+        Arrays.sort(a);
+        return a[a.length / 2];
+    }
+
+    private static Path compile(Path work) throws IOException, InterruptedException {
+        Path src = work.resolve("bigmem.c");
+        Files.writeString(src, BIGMEM_C);
+        Path bin = work.resolve("bigmem");
+        Process p = new ProcessBuilder("gcc", "-O2", "-pthread", "-o", bin.toString(), src.toString())
+                .redirectErrorStream(true).start();
+        String text = new String(p.getInputStream().readAllBytes());
+        if (p.waitFor() != 0) {
+            throw new IOException("gcc: " + text);
+        }
+        return bin;
+    }
+
+    private static int start(Path bin, List<String> args, Path out, Reaper reaper, List<Integer> started) {
+        List<String> argv = new ArrayList<>();
+        argv.add(bin.toString());
+        argv.addAll(args);
+        int pid = Spawner.spawn(new Spawner.Spec(argv, null, null, null, out.toString(), out.toString(), -1), reaper);
+        started.add(pid);
+        return pid;
+    }
+
+    private static void await(Path file, String line) throws Exception {
+        long deadline = System.nanoTime() + 120_000_000_000L;
+        while (System.nanoTime() < deadline) {
+            if (Files.exists(file) && Files.readAllLines(file).contains(line)) {
+                return;
+            }
+            Thread.sleep(2);
+        }
+        throw new IllegalStateException("timed out waiting for '" + line + "' in " + file);
+    }
+
+    /** Freeze and thaw only, on one thread (ptrace affinity), n times. */
+    private static List<Long> freezeTimes(int pid, int n) throws Exception {
+        return onOneThread(() -> {
+            List<Long> out = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                FrozenTree t = Freezer.freeze(List.of(pid), false);
+                out.add(t.thaw());
+                Thread.sleep(5);
+            }
+            return out;
+        });
+    }
+
+    /** The plain full path: freeze, process_vm_readv every mapped readable private page into fresh memory, thaw. */
+    private static long plainFullPath(int pid) throws Exception {
+        return onOneThread(() -> {
+            List<Vma> vmas = ProcFs.maps(pid);
+            long total = 0;
+            for (Vma v : vmas) {
+                if (v.readable() && !v.shared() && !v.special()) {
+                    total += v.length();
+                }
+            }
+            try (NativeMemory dst = NativeMemory.map(total, false, false);
+                 IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
+                FrozenTree t = Freezer.freeze(List.of(pid), false);
+                long off = 0;
+                for (Vma v : ProcFs.maps(pid)) {
+                    if (v.readable() && !v.shared() && !v.special()) {
+                        local.clear();
+                        remote.clear();
+                        local.add(dst.address() + off, v.length());
+                        remote.add(v.start(), v.length());
+                        try {
+                            Linux.processVmReadv(pid, local, remote);
+                        } catch (RuntimeException e) {
+                            // a region that cannot be read (guard pages): the plain path skips it too
+                        }
+                        off += v.length();
+                    }
+                }
+                return t.thaw();
+            }
+        });
+    }
+
+    private static <T> T onOneThread(Callable<T> c) throws Exception {
+        ExecutorService ex = Executors.newSingleThreadExecutor();
+        try {
+            return ex.submit(c).get();
+        } finally {
+            ex.shutdown();
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
