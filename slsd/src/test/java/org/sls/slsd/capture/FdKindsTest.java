@@ -1,0 +1,45 @@
+package org.sls.slsd.capture;
+
+import org.junit.jupiter.api.Test;
+import org.sls.slsd.capture.fd.FdKinds;
+import org.sls.slsd.capture.fd.FdProbe;
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.linux.Linux;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class FdKindsTest {
+    @Test
+    void everyKindHasACapture() {
+        for (FdImage.Kind k : FdImage.Kind.values()) {
+            assertNotNull(FdKinds.all().get(k), "no capture for " + k);
+        }
+    }
+
+    @Test
+    void eachKindRecognisesItsOwnFds() {
+        FdProbe file = new FdProbe(1, 5, "/etc/hostname", 0, 3, FdProbe.S_IFREG | 0644, "");
+        assertEquals(FdImage.Kind.REGULAR, kindOf(file));
+        assertEquals(FdImage.Kind.STD_PIPE, kindOf(new FdProbe(1, 1, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "")));
+        assertNull(kindOf(new FdProbe(1, 4, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "")), "pipes beyond fd 2 wait for issue 6");
+        assertEquals(FdImage.Kind.CHAR_DEVICE, kindOf(new FdProbe(1, 7, "/dev/null", 2, 0, FdProbe.S_IFCHR | 0666, "")));
+        assertNull(kindOf(new FdProbe(1, 7, "/dev/pts/3", 2, 0, FdProbe.S_IFCHR | 0620, "")));
+    }
+
+    @Test
+    void unknownKindsAreRefusedByName() {
+        int self = Linux.getpid();
+        try (org.sls.slsd.linux.Userfaultfd u = org.sls.slsd.linux.Userfaultfd.createLocal(
+                org.sls.slsd.linux.Userfaultfd.CREATE_FLAGS)) {
+            CheckpointException e = assertThrows(CheckpointException.class, () -> FdCapture.capture(self, u.fd()));
+            assertEquals(CheckpointException.Kind.UNSUPPORTED_RESOURCE, e.kind());
+            assertEquals("pid " + self + " fd " + u.fd() + " (anon_inode:[userfaultfd]): not supported yet", e.getMessage());
+        }
+    }
+
+    private static FdImage.Kind kindOf(FdProbe p) {
+        return FdKinds.all().entrySet().stream().filter(e -> e.getValue().matches(p)).map(java.util.Map.Entry::getKey)
+                .findFirst().orElse(null);
+    }
+}
