@@ -38,7 +38,7 @@ public final class MemoryCapture implements AutoCloseable {
     private final DirtyTracker tracker;
     private final boolean delta;
     private final boolean pagemapScan;
-    private final MemoryLineage prev;
+    private MemoryLineage prev;
     private final MemoryLineage next;
     private final LongSupplier newObjectId;
     private final IoVecs local = new IoVecs(IoVecs.IOV_MAX);
@@ -58,6 +58,19 @@ public final class MemoryCapture implements AutoCloseable {
         this.prev = prev;
         this.next = new MemoryLineage(epoch);
         this.newObjectId = newObjectId;
+    }
+
+    /**
+     * Notes the address-space stamp of a process; when it differs from the previous lineage's (the
+     * process exec'd), its old regions are forgotten and the tracker drops it.
+     */
+    public void stamp(int pid, String stamp) {
+        String old = prev.stamp(pid);
+        if (old != null && !old.equals(stamp)) {
+            prev = prev.without(pid);
+            tracker.forget(pid);
+        }
+        next.stamp(pid, stamp);
     }
 
     /** The lineage after this checkpoint (valid once it commits). */

@@ -19,6 +19,7 @@ public final class MemoryLineage {
     final long epoch;
     final Map<Integer, Map<Long, Region>> regions = new HashMap<>();
     final Map<String, Long> shared = new HashMap<>();
+    final Map<Integer, String> stamps = new HashMap<>();
 
     public MemoryLineage(long epoch) {
         this.epoch = epoch;
@@ -50,8 +51,21 @@ public final class MemoryLineage {
         MemoryLineage l = new MemoryLineage(e);
         l.regions.putAll(regions);
         l.shared.putAll(shared);
+        l.stamps.putAll(stamps);
         return l;
     }
+
+    /** This lineage without one process (after an exec its old regions mean nothing). */
+    public MemoryLineage without(int pid) {
+        MemoryLineage l = withEpoch(epoch);
+        l.regions.remove(pid);
+        return l;
+    }
+
+    /** What identifies a process's address space across checkpoints (changes with exec). */
+    public String stamp(int pid) { return stamps.get(pid); }
+
+    public void stamp(int pid, String stamp) { stamps.put(pid, stamp); }
 
     /** Processes with regions in this lineage. */
     public java.util.List<Integer> pids() {

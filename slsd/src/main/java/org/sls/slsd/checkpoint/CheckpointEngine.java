@@ -333,6 +333,9 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
                 vmas.put(pid, v);
                 fds.put(pid, FdCapture.capture(pid));
+                ProcStat st = ProcFs.stat(pid);
+                mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
+                        + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()));
             }
             trackerTouched = delta;
             long tChecked = System.nanoTime();

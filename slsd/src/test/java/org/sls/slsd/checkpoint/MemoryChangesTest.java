@@ -124,6 +124,38 @@ class MemoryChangesTest {
     }
 
     @Test
+    void aProcessThatExecsStartsANewLineage() throws Exception {
+        Path out = tmp.resolve("e.out");
+        Path counter = fx.programs.compile("counter");
+        Path cout = tmp.resolve("c.out");
+        int pid = fx.programs.start("execer", List.of(out.toString(), counter.toString(), cout.toString(), "4096", "30"), -1);
+        TestPrograms.awaitLine(out, "execer ready"::equals, Duration.ofSeconds(10));
+        fx.engine.attach("p", pid, 0);
+        CheckpointResult before = fx.engine.checkpoint("p", false, "delta", 0);
+        Linux.kill(pid, 10);
+        Map<String, String> hdr = EngineFixture.fields(TestPrograms.awaitLine(cout, l -> l.startsWith("state="), Duration.ofSeconds(10)));
+        TestPrograms.awaitLine(cout, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+        long parent = before.epoch();
+        int verified = 0;
+        for (int i = 0; i < 4; i++) {
+            CheckpointResult r = fx.engine.checkpoint("p", false, "delta", parent);
+            parent = r.epoch();
+            assertTrue(fx.manifest("p", r.epoch()).process(pid).exe().endsWith("/counter"));
+            MemoryView mem = fx.memory("p", r.epoch(), pid);
+            byte[] st = mem.read(EngineFixture.hex(hdr.get("state")), 32);
+            if (EngineFixture.u64(st, 0) % 2 == 0) {
+                assertEquals(EngineFixture.u64(st, 16), EngineFixture.fnv(mem.read(EngineFixture.hex(hdr.get("buf")),
+                        Integer.parseInt(hdr.get("len")))), "after exec, epoch " + r.epoch());
+                verified++;
+            }
+            Thread.sleep(40);
+        }
+        assertTrue(verified >= 1);
+        long saved = fx.manifest("p", parent).process(pid).regions().stream().mapToLong(RegionImage::pagesSaved).sum();
+        assertTrue(saved < 512, "dirty tracking works again after the exec: " + saved + " pages saved");
+    }
+
+    @Test
     void pythonInterpreterIsCheckpointedRepeatedly() throws Exception {
         Path out = tmp.resolve("py.out");
         String script = String.join("\n",

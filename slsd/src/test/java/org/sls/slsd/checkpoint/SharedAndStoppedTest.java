@@ -68,6 +68,38 @@ class SharedAndStoppedTest {
     }
 
     @Test
+    void noSignalIsLostWhileCheckpointsRun() throws Exception {
+        Path out = tmp.resolve("sig.out");
+        int pid = fx.programs.start("sigcount", List.of(out.toString()), -1);
+        int rt = Integer.parseInt(EngineFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("ready"),
+                Duration.ofSeconds(10))).get("rt"));
+        fx.engine.attach("p", pid, 0);
+        int sent = 300;
+        Thread sender = new Thread(() -> {
+            for (int i = 0; i < sent; i++) {
+                Linux.kill(pid, rt);
+                if (i % 10 == 0) {
+                    try {
+                        Thread.sleep(1);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            }
+        });
+        sender.start();
+        long parent = 0;
+        while (sender.isAlive()) {
+            parent = fx.engine.checkpoint("p", false, "delta", parent).epoch();
+        }
+        sender.join();
+        Thread.sleep(100);
+        Linux.kill(pid, 10);
+        assertEquals("count=" + sent, TestPrograms.awaitLine(out, l -> l.startsWith("count="), Duration.ofSeconds(10)));
+        assertTrue(fx.store.epochs("p").size() >= 1);
+    }
+
+    @Test
     void aStoppedProcessStaysStoppedAndAManifestRoundTrips() throws Exception {
         Path out = tmp.resolve("s.out");
         int pid = fx.programs.start("sleeper", List.of(out.toString()), -1);
