@@ -1,0 +1,330 @@
+package org.sls.slsd.restore;
+
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage.Kind;
+import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.RestoreCalls;
+import org.sls.slsd.linux.Vma;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.sls.slsd.linux.RestoreCalls.*;
+
+/**
+ * Steps 2 and 4 for every husk: the special mappings moved to the checkpoint's addresses, the mm
+ * fields and exe set (PR_SET_MM_MAP, before any file is mapped so that the old exe cannot be "still
+ * mapped"), every VMA recreated with MAP_FIXED (writable while its pages are written), the pages
+ * written from slos by a {@link PageWriter} for all husks at once, then the final protections and
+ * madvise flags. Shared memory (shared anonymous, memfd, shm) is recreated as one memfd per
+ * identity in the first husk that maps it and opened through /proc/PID/fd by the others, so the
+ * processes share it again. Not thread-safe; runs on the restore's tracer thread.
+ */
+final class MemoryRestorer {
+    private static final Logger log = LoggerFactory.getLogger(MemoryRestorer.class);
+
+    /** A memfd standing for one shared memory identity: which husk holds it as which fd. */
+    private record SharedHandle(SharedMemoryImage image, Husk holder, int fd) {}
+
+    private final RestoreRun run;
+    private final PageWriter writer;
+    private final Map<String, SharedMemoryImage> sharedImages = new HashMap<>();
+    private final Map<String, SharedHandle> shared = new LinkedHashMap<>();
+    /** Per husk, the regions mapped writable only for their pages to be written. */
+    private final Map<Husk, List<RegionImage>> toProtect = new HashMap<>();
+
+    MemoryRestorer(RestoreRun run) {
+        this.run = run;
+        this.writer = new PageWriter(run.reader, run.timings);
+        for (SharedMemoryImage s : run.manifest.sharedMemory()) {
+            sharedImages.put(s.identity(), s);
+        }
+    }
+
+    /** Step 2: [vdso], [vvar], [vvar_vclock] to the checkpoint's addresses, one at a time. */
+    void moveSpecials(Husk h) {
+        run.at(RestoreStep.SPECIAL_MAPPINGS, h.checkpointedPid(), "");
+        Map<Kind, long[]> current = new LinkedHashMap<>();
+        for (Vma v : ProcFs.maps(h.pid)) {
+            Kind k = Checks.specialKind(v.path());
+            if (k != null) {
+                current.put(k, new long[] {v.start(), v.end()});
+            }
+        }
+        Map<Kind, RegionImage> wanted = new LinkedHashMap<>();
+        for (RegionImage r : h.image.regions()) {
+            if (r.kind() == Kind.VDSO || r.kind() == Kind.VVAR || r.kind() == Kind.VVAR_VCLOCK) {
+                wanted.put(r.kind(), r);
+            }
+        }
+        for (var e : new ArrayList<>(current.entrySet())) {
+            if (!wanted.containsKey(e.getKey())) {
+                run.at("munmap the husk's " + e.getKey() + " (the checkpoint has none)");
+                h.leader.call("munmap", SYS_MUNMAP, e.getValue()[0], e.getValue()[1] - e.getValue()[0]);
+                current.remove(e.getKey());
+            }
+        }
+        for (RegionImage w : wanted.values()) {
+            long[] cur = current.get(w.kind());
+            if (cur == null || cur[1] - cur[0] != w.length()) {
+                throw new RestoreException(RestoreException.Kind.VDSO_MISMATCH, Checks.who(h.checkpointedPid())
+                        + ": the husk's " + w.path() + " does not match the checkpoint's " + Hexes.range(w));
+            }
+            if (cur[0] == w.start()) {
+                continue;
+            }
+            for (var other : current.entrySet()) {
+                long[] o = other.getValue();
+                if (other.getKey() != w.kind() && o[0] < w.end() && w.start() < o[1]) {
+                    // it sits where this one must go: park it elsewhere first
+                    AddressGaps gaps = new AddressGaps();
+                    h.image.regions().forEach(r -> gaps.add(r.start(), r.end()));
+                    current.values().forEach(c -> gaps.add(c[0], c[1]));
+                    gaps.add(run.scratch.address(), run.scratch.end());
+                    long park = gaps.find(o[1] - o[0]);
+                    run.at("park " + other.getKey() + " at " + Hexes.hex(park));
+                    h.leader.call("mremap", SYS_MREMAP, o[0], o[1] - o[0], o[1] - o[0], MREMAP_MAYMOVE | MREMAP_FIXED, park);
+                    other.setValue(new long[] {park, park + o[1] - o[0]});
+                }
+            }
+            run.at("mremap " + w.path() + " " + Hexes.hex(cur[0]) + " -> " + Hexes.hex(w.start()));
+            h.leader.call("mremap", SYS_MREMAP, cur[0], w.length(), w.length(), MREMAP_MAYMOVE | MREMAP_FIXED, w.start());
+            current.put(w.kind(), new long[] {w.start(), w.end()});
+        }
+    }
+
+    /**
+     * PR_SET_MM_MAP: code, data, brk, stack, arg and env bounds, auxv and the exe file. Done while
+     * the husk maps no file, so the kernel's "old exe still mapped" rule (EBUSY) cannot trigger.
+     */
+    void setMm(Husk h) {
+        ProcessImage p = h.image;
+        ProcessImage.MmImage mm = p.mm();
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "PR_SET_MM_MAP (exe " + p.exe() + ")");
+        int exeFd = -1;
+        if (!p.exe().isEmpty() && !p.exe().endsWith(" (deleted)")) {
+            exeFd = (int) h.leader.call("openat " + p.exe(), SYS_OPENAT, AT_FDCWD, h.leader.data(cString(p.exe())),
+                    O_RDONLY | O_CLOEXEC, 0);
+        }
+        byte[] auxv = Base64.getDecoder().decode(p.auxv());
+        long auxvAddr = h.leader.data(auxv);
+        long map = h.leader.data(prctlMmMap(mm.startCode(), mm.endCode(), mm.startData(), mm.endData(),
+                mm.startBrk(), Math.max(mm.brk(), mm.startBrk()), mm.startStack(), mm.argStart(), mm.argEnd(),
+                mm.envStart(), mm.envEnd(), auxvAddr, auxv.length, exeFd));
+        h.leader.call("prctl(PR_SET_MM_MAP)", SYS_PRCTL, PR_SET_MM, PR_SET_MM_MAP, map, PRCTL_MM_MAP_SIZE);
+        if (exeFd >= 0) {
+            h.leader.call("close", SYS_CLOSE, exeFd);
+        }
+    }
+
+    /** Step 4a: every VMA of the husk, at its address, writable while its pages are to be written. */
+    void mapAll(Husk h) {
+        Map<String, Integer> fds = new HashMap<>();
+        List<RegionImage> protect = new ArrayList<>();
+        try {
+            for (RegionImage r : h.image.regions()) {
+                if (r.special()) {
+                    continue;
+                }
+                run.at(RestoreStep.MEMORY, h.checkpointedPid(), "map VMA " + Hexes.range(r) + " " + r.prot() + " "
+                        + (r.path().isEmpty() ? r.kind().toString().toLowerCase() : r.path()));
+                long prot = prot(r.prot());
+                boolean hasPages = false;
+                switch (r.kind()) {
+                    case ANON, HEAP, STACK -> {
+                        hasPages = queuePages(h, r);
+                        long flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | growsDown(r) | noReserve(r);
+                        mmap(h, r, hasPages ? prot | PROT_READ | PROT_WRITE : prot, flags, -1);
+                    }
+                    case FILE_PRIVATE -> {
+                        hasPages = queuePages(h, r);
+                        int fd = fds.computeIfAbsent(r.path() + "\0r", k -> open(h, r.path(), O_RDONLY));
+                        mmap(h, r, hasPages ? prot | PROT_READ | PROT_WRITE : prot, MAP_PRIVATE | MAP_FIXED | noReserve(r), fd);
+                    }
+                    case FILE_SHARED -> {
+                        int acc = r.prot().charAt(1) == 'w' ? O_RDWR : O_RDONLY;
+                        int fd = fds.computeIfAbsent(r.path() + "\0" + acc, k -> open(h, r.path(), acc));
+                        mmap(h, r, prot, MAP_SHARED | MAP_FIXED, fd);
+                    }
+                    case SHARED -> mapShared(h, r, prot);
+                    default -> throw new RestoreException(RestoreException.Kind.UNSUPPORTED, Checks.who(h.checkpointedPid())
+                            + ": mapping " + Hexes.range(r) + " of kind " + r.kind() + " cannot be restored");
+                }
+                if (hasPages || hasAdvice(r)) {
+                    protect.add(r);
+                }
+            }
+        } finally {
+            for (int fd : fds.values()) {
+                h.leader.raw(SYS_CLOSE, fd);
+            }
+        }
+        toProtect.put(h, protect);
+    }
+
+    private int open(Husk h, String path, int flags) {
+        return (int) h.leader.call("openat " + path, SYS_OPENAT, AT_FDCWD, h.leader.data(cString(path)),
+                flags | O_CLOEXEC, 0);
+    }
+
+    private void mmap(Husk h, RegionImage r, long prot, long flags, int fd) {
+        long got = h.leader.call("mmap", SYS_MMAP, r.start(), r.length(), prot, flags, fd, fd < 0 ? 0 : r.offset());
+        if (got != r.start()) {
+            throw new IllegalStateException("mmap put " + Hexes.range(r) + " at " + Hexes.hex(got));
+        }
+    }
+
+    private void mapShared(Husk h, RegionImage r, long prot) {
+        SharedHandle s = shared.get(r.identity().isEmpty() ? r.path() : r.identity());
+        String key = r.identity().isEmpty() ? r.path() : r.identity();
+        SharedMemoryImage img = sharedImages.get(key);
+        if (s == null) {
+            if (img == null) {
+                // the capture keys anonymous shared memory without an inode by pid and address
+                img = run.manifest.sharedMemory().stream()
+                        .filter(x -> x.identity().equals("anon:" + h.checkpointedPid() + ":" + Hexes.hex(r.start())))
+                        .findFirst().orElse(null);
+            }
+            long size = img != null ? img.size() : r.offset() + r.length();
+            run.at("memfd_create for shared memory " + key + " (" + r.path() + ")");
+            int fd = (int) h.leader.call("memfd_create", SYS_MEMFD_CREATE, h.leader.data(cString("sls-shared")), 0);
+            h.leader.call("ftruncate", SYS_FTRUNCATE, fd, size);
+            s = new SharedHandle(img, h, fd);
+            shared.put(key, s);
+            if (img != null && img.objectId() != 0) {
+                writer.shared(h.pid, fd, img.objectId(), size);
+            }
+            if (!r.path().startsWith("/dev/zero") && !r.path().startsWith("/memfd:")) {
+                log.info("pid {}: shared memory {} ({}) restored as a memfd", h.checkpointedPid(), key, r.path());
+            }
+        }
+        int fd;
+        boolean own = s.holder() == h;
+        if (own) {
+            fd = s.fd();
+        } else {
+            fd = open(h, "/proc/" + s.holder().pid + "/fd/" + s.fd(), O_RDWR);
+        }
+        try {
+            mmap(h, r, prot, MAP_SHARED | MAP_FIXED, fd);
+        } finally {
+            if (!own) {
+                h.leader.raw(SYS_CLOSE, fd);
+            }
+        }
+    }
+
+    /** Queues the pages the store holds for a private region; true when there are any. */
+    private boolean queuePages(Husk h, RegionImage r) {
+        if (r.objectId() == 0) {
+            return false;
+        }
+        long[] pages = run.reader.pages(r.objectId());
+        if (pages.length == 0) {
+            return false;
+        }
+        long firstIdx = (r.start() - r.objectBase()) >> 12;
+        long endIdx = (r.end() - r.objectBase()) >> 12;
+        boolean any = false;
+        int i = 0;
+        while (i < pages.length) {
+            long p = pages[i];
+            if (p < firstIdx || p >= endIdx) {
+                i++;
+                continue;
+            }
+            int j = i + 1;
+            while (j < pages.length && pages[j] == pages[j - 1] + 1 && pages[j] < endIdx) {
+                j++;
+            }
+            writer.add(h.pid, r.objectBase() + (p << 12), r.objectId(), p, j - i);
+            any = true;
+            i = j;
+        }
+        return any;
+    }
+
+    /** Step 4b: the pages of every husk, read from slos in large batches. */
+    void writePages() {
+        run.at(RestoreStep.MEMORY, run.husks.values().iterator().next().checkpointedPid(), "write pages");
+        writer.writeAll(run);
+    }
+
+    /** Step 4c: final protections and madvise flags. */
+    void finish(Husk h) {
+        for (RegionImage r : toProtect.getOrDefault(h, List.of())) {
+            run.at(RestoreStep.MEMORY, h.checkpointedPid(), "mprotect VMA " + Hexes.range(r) + " " + r.prot());
+            long prot = prot(r.prot());
+            if (r.kind() != Kind.SHARED && r.kind() != Kind.FILE_SHARED) {
+                h.leader.call("mprotect", SYS_MPROTECT, r.start(), r.length(), prot);
+            }
+            advise(h, r);
+        }
+    }
+
+    /** Closes the memfds the holders kept open for the others to find. */
+    void closeShared() {
+        for (SharedHandle s : shared.values()) {
+            run.at(RestoreStep.MEMORY, s.holder().checkpointedPid(), "close the shared memory memfd");
+            s.holder().leader.call("close", SYS_CLOSE, s.fd());
+        }
+    }
+
+    private void advise(Husk h, RegionImage r) {
+        for (String f : r.vmFlags()) {
+            long advice = switch (f) {
+                case "dd" -> MADV_DONTDUMP;
+                case "wf" -> MADV_WIPEONFORK;
+                case "dc" -> MADV_DONTFORK;
+                case "hg" -> MADV_HUGEPAGE;
+                case "nh" -> MADV_NOHUGEPAGE;
+                case "mg" -> MADV_MERGEABLE;
+                default -> -1;
+            };
+            if (advice >= 0) {
+                long res = h.leader.raw(SYS_MADVISE, r.start(), r.length(), advice);
+                if (res < 0) {
+                    log.info("pid {}: madvise {} on {} failed ({}): the flag is not restored", h.checkpointedPid(), f,
+                            Hexes.range(r), res);
+                }
+            }
+        }
+        if (r.vmFlags().contains("lo")) {
+            log.info("pid {}: {} was mlocked; the lock is not restored", h.checkpointedPid(), Hexes.range(r));
+        }
+    }
+
+    private static boolean hasAdvice(RegionImage r) {
+        for (String f : r.vmFlags()) {
+            if (f.equals("dd") || f.equals("wf") || f.equals("dc") || f.equals("hg") || f.equals("nh")
+                    || f.equals("mg") || f.equals("lo")) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static long growsDown(RegionImage r) {
+        return r.kind() == Kind.STACK || r.vmFlags().contains("gd") ? MAP_GROWSDOWN : 0;
+    }
+
+    private static long noReserve(RegionImage r) {
+        return r.vmFlags().contains("nr") ? MAP_NORESERVE : 0;
+    }
+
+    static long prot(String perms) {
+        long p = PROT_NONE;
+        if (perms.charAt(0) == 'r') p |= PROT_READ;
+        if (perms.charAt(1) == 'w') p |= PROT_WRITE;
+        if (perms.charAt(2) == 'x') p |= PROT_EXEC;
+        return p;
+    }
+}

@@ -1,0 +1,165 @@
+package org.sls.slsd.restore;
+
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.SigactionImage;
+import org.sls.slsd.checkpoint.manifest.ProcessImage.SiginfoImage;
+import org.sls.slsd.linux.Errno;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.Base64;
+import java.util.List;
+
+import static org.sls.slsd.linux.RestoreCalls.*;
+
+/**
+ * Step 5, the process-wide state, by syscalls injected into the husk's main thread: sigactions,
+ * rlimits, umask, fds (regular files and directories reopened at their path, flags and offset;
+ * /dev/null-like devices reopened; std streams that were on a pipe, terminal or socket outside the
+ * partition connected to /dev/null), cwd, root, personality, shared pending signals; and, last of
+ * all and in every thread, the credentials. Not thread-safe; runs on the restore's tracer thread.
+ */
+final class StateRestorer {
+    private static final Logger log = LoggerFactory.getLogger(StateRestorer.class);
+    private static final int MAX_SIGNAL = 64;
+
+    private final RestoreRun run;
+
+    StateRestorer(RestoreRun run) {
+        this.run = run;
+    }
+
+    void restore(Husk h) {
+        ProcessImage p = h.image;
+        HuskInjector inj = h.leader;
+        for (SigactionImage sa : p.sigactions()) {
+            if (sa.signal() == SIGKILL || sa.signal() == SIGSTOP || sa.signal() < 1 || sa.signal() > MAX_SIGNAL) {
+                continue;
+            }
+            run.at(RestoreStep.PROCESS_STATE, p.pid(), "rt_sigaction(" + sa.signal() + ")");
+            long act = inj.data(sigaction(sa.handler(), sa.flags(), sa.restorer(), sa.mask()));
+            inj.call("rt_sigaction", SYS_RT_SIGACTION, sa.signal(), act, 0, 8);
+        }
+        for (ProcessImage.Rlimit rl : p.rlimits()) {
+            Integer res = RLIMITS.get(rl.resource());
+            if (res == null) {
+                log.info("pid {}: unknown resource limit \"{}\" not restored", p.pid(), rl.resource());
+                continue;
+            }
+            run.at(RestoreStep.PROCESS_STATE, p.pid(), "prlimit64(" + rl.resource() + ")");
+            long r = inj.raw(SYS_PRLIMIT64, 0, res, inj.data(rlimit(rl.soft(), rl.hard())), 0);
+            if (r == -Errno.EPERM) {
+                // raising a hard limit needs CAP_SYS_RESOURCE, which slsd does not have
+                log.warn("pid {}: {} limit {}/{} cannot be restored without CAP_SYS_RESOURCE; it keeps slsd's",
+                        p.pid(), rl.resource(), rl.soft(), rl.hard());
+            } else if (r < 0) {
+                inj.call("prlimit64", SYS_PRLIMIT64, 0, res, inj.data(rlimit(rl.soft(), rl.hard())), 0);
+            }
+        }
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "umask");
+        inj.call("umask", SYS_UMASK, p.umask());
+        fds(h);
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "chdir " + p.cwd());
+        inj.call("chdir", SYS_CHDIR, inj.data(cString(p.cwd())));
+        if (!p.root().equals("/")) {
+            run.at(RestoreStep.PROCESS_STATE, p.pid(), "chroot " + p.root());
+            inj.call("chroot", SYS_CHROOT, inj.data(cString(p.root())));
+        }
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "personality");
+        inj.call("personality", SYS_PERSONALITY, p.personality());
+        for (SiginfoImage si : p.sharedPending()) {
+            queue(h, h.pid, si, true);
+        }
+    }
+
+    /** Re-queues one pending signal with its siginfo, from the main thread (the only caller the kernel lets send any si_code). */
+    void queue(Husk h, int tid, SiginfoImage si, boolean shared) {
+        if (si.signal() == SIGKILL || si.signal() == SIGSTOP || si.signal() == SIGCONT) {
+            log.info("pid {}: pending signal {} dropped", h.checkpointedPid(), si.signal());
+            return;
+        }
+        run.at(RestoreStep.PROCESS_STATE, h.checkpointedPid(), "queue pending signal " + si.signal());
+        long info = h.leader.data(Base64.getDecoder().decode(si.siginfo()));
+        if (shared) {
+            h.leader.call("rt_sigqueueinfo", SYS_RT_SIGQUEUEINFO, h.pid, si.signal(), info);
+        } else {
+            h.leader.call("rt_tgsigqueueinfo", SYS_RT_TGSIGQUEUEINFO, h.pid, tid, si.signal(), info);
+        }
+    }
+
+    private void fds(Husk h) {
+        ProcessImage p = h.image;
+        HuskInjector inj = h.leader;
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "close the husk's fds");
+        inj.call("close_range", SYS_CLOSE_RANGE, 0, 0xffffffffL, 0);
+        for (FdImage fd : p.fds()) {
+            String path = fd.path();
+            int flags = fd.flags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
+            switch (fd.kind()) {
+                case REGULAR, CHAR_DEVICE -> { }
+                case DIRECTORY -> flags |= O_DIRECTORY;
+                case STD_PIPE, STD_TTY, STD_SOCKET -> {
+                    log.info("pid {} fd {}: {} ({}) is outside the restore; connected to /dev/null", p.pid(), fd.fd(),
+                            fd.kind(), fd.path());
+                    path = "/dev/null";
+                    flags &= O_ACCMODE | O_CLOEXEC;
+                }
+                default -> throw new RestoreException(RestoreException.Kind.UNSUPPORTED, Checks.who(p.pid())
+                        + ": fd " + fd.fd() + " (" + fd.path() + ") of kind " + fd.kind() + " cannot be restored");
+            }
+            run.at(RestoreStep.PROCESS_STATE, p.pid(), "fd " + fd.fd() + ": open " + path);
+            int got = (int) inj.call("openat " + path, SYS_OPENAT, AT_FDCWD, inj.data(cString(path)), flags, 0);
+            if (got != fd.fd()) {
+                inj.call("dup3", SYS_DUP3, got, fd.fd(), flags & O_CLOEXEC);
+                inj.call("close", SYS_CLOSE, got);
+            }
+            if (fd.kind() == FdImage.Kind.REGULAR && fd.offset() != 0) {
+                inj.call("lseek", SYS_LSEEK, fd.fd(), fd.offset(), SEEK_SET);
+            }
+        }
+    }
+
+    /**
+     * Credentials in every thread (the kernel keeps them per thread; glibc's setxid broadcast does
+     * not exist here), last because everything before needed root. A process whose ids change
+     * would become non-dumpable, which would lock its owner out of /proc and ptrace: it is made
+     * dumpable again, as it was when it ran as that user.
+     */
+    void credentials(Husk h) {
+        ProcessImage.Credentials c = h.image.credentials();
+        List<Integer> u = c.uids();
+        List<Integer> g = c.gids();
+        boolean changes = u.stream().anyMatch(x -> x != 0) || g.stream().anyMatch(x -> x != 0);
+        for (HuskInjector t : h.threads.values()) {
+            run.at(RestoreStep.PROCESS_STATE, h.checkpointedPid(), "credentials of tid " + t.tid());
+            t.call("setgroups", SYS_SETGROUPS, c.groups().size(), t.data(gids(c.groups())));
+            t.call("setresgid", SYS_SETRESGID, g.get(0), g.get(1), g.get(2));
+            t.call("setresuid", SYS_SETRESUID, u.get(0), u.get(1), u.get(2));
+            if (c.noNewPrivs()) {
+                t.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_PRCTL, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            }
+        }
+        if (changes) {
+            h.leader.call("prctl(PR_SET_DUMPABLE)", SYS_PRCTL, PR_SET_DUMPABLE, 1);
+        }
+        if (!c.capEff().equals(c.capPrm()) || (u.get(1) == 0 && !c.capEff().equalsIgnoreCase(ownCapEff()))) {
+            log.info("pid {}: capabilities (CapEff {}) are not restored beyond what its uid gives", h.checkpointedPid(),
+                    c.capEff());
+        }
+    }
+
+    private static String ownCapEff() {
+        try {
+            for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
+                if (l.startsWith("CapEff:")) {
+                    return l.substring(7).trim();
+                }
+            }
+        } catch (java.io.IOException e) {
+            return "";
+        }
+        return "";
+    }
+
+}
