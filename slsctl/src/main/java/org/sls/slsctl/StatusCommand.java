@@ -36,14 +36,20 @@ final class StatusCommand implements Callable<Integer> {
                 System.out.println();
             }
             Table t = new Table("PARTITION", "BACKEND", "MODE", "PERIOD", "KEEP", "PROCESSES", "EPOCHS", "LAST", "CKPTS",
-                    "FROZEN-LAST", "FROZEN-MED", "FROZEN-MAX", "TRACKER");
+                    "FROZEN-LAST", "FROZEN-MED", "FROZEN-MAX", "TRACKER", "FROZEN-P99", "CKPT/S", "BYTES/CKPT", "DURABLE-MED", "FAILED");
             for (PartitionInfo p : s.partitions()) {
-                t.add(p.name(), p.backend() + (p.persistent() ? "" : " (lost on restart)"), p.mode(),
-                        p.periodMs() == 0 ? "-" : p.periodMs() + "ms", p.keep(),
+                String period = p.periodMs() == 0 ? "-" : p.periodMs() + "ms";
+                if (p.periodMs() > 0 && p.effectivePeriodMs() > p.periodMs() * 1.1) {
+                    period += String.format(" (stretched to %.1fms)", p.effectivePeriodMs());
+                }
+                t.add(p.name(), p.backend() + (p.persistent() ? "" : " (lost on restart)"), p.mode(), period, p.keep(),
                         p.attached().isEmpty() ? "-" : p.attached().stream().map(String::valueOf).collect(Collectors.joining(",")),
                         p.epochs(), p.lastEpoch() == 0 ? "-" : p.lastEpoch(), p.checkpoints(),
                         Table.micros(p.frozenLastMicros(), exact), Table.micros(p.frozenMedianMicros(), exact),
-                        Table.micros(p.frozenMaxMicros(), exact), p.tracker().isEmpty() ? "-" : p.tracker());
+                        Table.micros(p.frozenMaxMicros(), exact), p.tracker().isEmpty() ? "-" : p.tracker(),
+                        Table.micros(p.frozenP99Micros(), exact), String.format("%.1f", p.checkpointsPerSecond()),
+                        Table.bytes(p.bytesPerCheckpoint(), exact), Table.micros(p.durableMedianMicros(), exact),
+                        p.failures() == 0 ? "0" : p.failures() + (output.noHeader ? "" : " (last: " + p.lastFailure() + ")"));
             }
             t.print(System.out, output.noHeader);
         }

@@ -47,6 +47,8 @@ public final class Daemon implements AutoCloseable {
     private final List<KernelFeature> features;
     private final CheckpointEngine engine;
     private final ProcessOps processes;
+    private final PeriodicCheckpoints periodic;
+    private final MetricsFile metrics;
     private final ControlServer server;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
@@ -57,6 +59,8 @@ public final class Daemon implements AutoCloseable {
         this.features = List.copyOf(features);
         this.engine = new CheckpointEngine(store, kernel);
         this.processes = new ProcessOps(store, partitions, engine);
+        this.periodic = new PeriodicCheckpoints(store, partitions, processes);
+        this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             this.server = new ControlServer(config.socket(), handlers());
         } catch (IOException | RuntimeException e) {
@@ -67,6 +71,10 @@ public final class Daemon implements AutoCloseable {
 
     /** Starts serving the control socket. */
     public void start() {
+        periodic.sync();
+        if (metrics != null) {
+            metrics.start();
+        }
         server.start();
     }
 
@@ -138,7 +146,7 @@ public final class Daemon implements AutoCloseable {
         StoreUsage u = store.usage();
         StoreInfo s = new StoreInfo(store.dataPath().toString(), store.metaDir().toString(), store.uuid().toString(),
                 u.totalBytes(), u.usedBytes(), u.freeBytes());
-        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker));
+        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs));
     }
 
     private List<Integer> attached(String partition) {
@@ -154,8 +162,9 @@ public final class Daemon implements AutoCloseable {
         PartitionSpec spec = new PartitionSpec(Args.string(args, "name"), Args.optString(args, "backend").orElse("slos"),
                 Args.optString(args, "mode").orElse("delta"), Args.optLong(args, "period", 0), (int) Args.optLong(args, "keep", 0));
         partitions.add(spec);
+        periodic.sync();
         log.info("partition {} created (backend {}, mode {}, period {} ms)", spec.name(), spec.backend(), spec.mode(), spec.periodMs());
-        return Codec.MAPPER.valueToTree(partitions.describe(this::attached, this::tracker).stream()
+        return Codec.MAPPER.valueToTree(partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs).stream()
                 .filter(p -> p.name().equals(spec.name())).findFirst().orElseThrow());
     }
 
@@ -163,6 +172,7 @@ public final class Daemon implements AutoCloseable {
         requireRoot(caller, "delete a partition");
         String name = Args.string(args, "name");
         partitions.delete(name);
+        periodic.sync();
         log.info("partition {} deleted", name);
         return null;
     }
@@ -211,6 +221,10 @@ public final class Daemon implements AutoCloseable {
         }
         log.info("stopping");
         server.close();
+        if (metrics != null) {
+            metrics.close();
+        }
+        periodic.close();
         engine.close();
         store.close();
         log.info("store {} closed", config.store());

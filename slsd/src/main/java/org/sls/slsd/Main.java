@@ -42,6 +42,8 @@ public final class Main implements Callable<Integer> {
     Path mount;
     @Option(names = "--no-mount", description = "Do not mount slfs.")
     boolean noMount;
+    @Option(names = "--metrics", paramLabel = "FILE", description = "Write metrics (Prometheus text format) to FILE every second.")
+    Path metrics;
     @Option(names = "--config", paramLabel = "FILE", description = "Configuration file (default /etc/sls/slsd.conf when present).")
     Path configFile;
 
@@ -103,7 +105,8 @@ public final class Main implements Callable<Integer> {
         Path metaDir = meta != null ? meta : SlsdConfig.path(file, "meta").orElse(null);
         Path sock = socket != null ? socket : SlsdConfig.path(file, "socket").orElse(Path.of(Protocol.DEFAULT_SOCKET));
         Path mnt = noMount ? null : mount != null ? mount : SlsdConfig.path(file, "mount").orElse(Path.of("/sls"));
-        return new SlsdConfig(storePath, metaDir, sock, mnt, SlsdConfig.path(file, "log.file").orElse(null));
+        return new SlsdConfig(storePath, metaDir, sock, mnt, SlsdConfig.path(file, "log.file").orElse(null),
+                metrics != null ? metrics : SlsdConfig.path(file, "metrics.file").orElse(null));
     }
 
     private static void logAlsoTo(Path file) {

@@ -81,15 +81,17 @@ public final class Partitions {
     }
 
     /** Every partition as status shows it; {@code attached} and {@code tracker} come from the checkpoint engine. */
-    public List<PartitionInfo> describe(Function<String, List<Integer>> attached, Function<String, String> tracker) {
+    public List<PartitionInfo> describe(Function<String, List<Integer>> attached, Function<String, String> tracker,
+                                        Function<String, Double> effectivePeriodMs) {
         List<PartitionInfo> out = new ArrayList<>();
         for (PartitionRecord r : store.partitions()) {
-            CheckpointStats s = stats(r.name());
+            CheckpointStats.Snapshot s = stats(r.name()).snapshot();
             List<EpochInfo> epochs = store.epochs(r.name());
             long last = epochs.isEmpty() ? 0 : epochs.get(epochs.size() - 1).epoch();
             out.add(new PartitionInfo(r.name(), r.backend(), r.mode(), r.periodMs(), r.keep(), !"memory".equals(r.backend()),
-                    attached.apply(r.name()), last, epochs.size(), s.count(), s.lastMicros(), s.medianMicros(), s.maxMicros(),
-                    tracker.apply(r.name())));
+                    attached.apply(r.name()), last, epochs.size(), s.count(), s.failures(), s.lastFailure(), s.lastMicros(),
+                    s.medianMicros(), s.p99Micros(), s.maxMicros(), s.bytesPerCheckpoint(), s.durableMedianMicros(),
+                    s.perSecond(), effectivePeriodMs.apply(r.name()), tracker.apply(r.name())));
         }
         return out;
     }

@@ -107,28 +107,37 @@ public final class ProcessOps {
 
     JsonNode checkpoint(ObjectNode args, Caller caller) {
         String name = Args.optString(args, "name").orElse(Partitions.DEFAULT);
-        PartitionRecord part = partitions.get(name);
+        partitions.get(name);
         if (!caller.isRoot()) {
             for (int pid : engine.attached(name)) {
                 requireOwner(pid, caller);
             }
         }
-        boolean recursive = Args.optBool(args, "recursive", false);
+        return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false)));
+    }
+
+    /**
+     * Checkpoints a partition into a new epoch whose parent is the partition's head, and returns
+     * once it is durable. Failures are {@link SlsException}s naming the thing.
+     */
+    public CheckpointInfo checkpoint(String name, boolean recursive) {
+        PartitionRecord part = partitions.get(name);
         long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
         long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
         begin(name);
         CheckpointResult r;
         try {
             r = engine.checkpoint(name, recursive, part.mode(), parent);
+        } catch (CheckpointException e) {
+            throw toSls(e);
         } finally {
             end(name);
         }
         heads.put(name, r.epoch());
-        partitions.stats(name).record(r.frozenMicros());
-        log.info("partition {}: epoch {} (parent {}), {} pages, frozen {} us, commit {} us", name, r.epoch(), parent,
+        partitions.stats(name).record(r.frozenMicros(), r.bytes(), r.commitMicros());
+        log.debug("partition {}: epoch {} (parent {}), {} pages, frozen {} us, commit {} us", name, r.epoch(), parent,
                 r.pages(), r.frozenMicros(), r.commitMicros());
-        return Codec.MAPPER.valueToTree(new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(),
-                r.commitMicros(), r.pids()));
+        return new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(), r.commitMicros(), r.pids());
     }
 
     JsonNode epochWait(ObjectNode args, Caller caller) throws InterruptedException {

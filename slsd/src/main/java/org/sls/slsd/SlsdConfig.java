@@ -18,11 +18,12 @@ import java.util.Set;
  * @param socket  control socket path
  * @param mount   where slfs is mounted, or null for no mount
  * @param logFile a file to log to besides stderr, or null
+ * @param metricsFile where to write metrics (Prometheus text format) every second, or null
  */
-public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile) {
+public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile) {
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
-    static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file");
+    static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {

@@ -1,0 +1,153 @@
+package org.sls.slsd;
+
+import org.sls.libsls.protocol.SlsException;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Checkpoints every partition that has a period, without anyone asking (Aurora's periodic
+ * checkpoints). One thread per such partition: it starts a checkpoint every period; when one
+ * takes longer than the period, the next starts as soon as it is durable, so the period
+ * stretches instead of work piling up (back-pressure), and {@link #effectivePeriodMs} shows by how
+ * much. Periodic checkpoints include every descendant of the attached processes. Thread-safe.
+ */
+public final class PeriodicCheckpoints implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(PeriodicCheckpoints.class);
+    /** Weight of the newest interval in the moving average of the achieved period. */
+    private static final double EWMA = 0.2;
+
+    private final Slos store;
+    private final Partitions partitions;
+    private final ProcessOps processes;
+    private final Map<String, Loop> loops = new HashMap<>();
+
+    public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes) {
+        this.store = store;
+        this.partitions = partitions;
+        this.processes = processes;
+    }
+
+    /** Starts a loop for every partition with a period and stops loops whose partition is gone. */
+    public synchronized void sync() {
+        Map<String, Long> wanted = new HashMap<>();
+        for (PartitionRecord r : store.partitions()) {
+            if (r.periodMs() > 0) {
+                wanted.put(r.name(), r.periodMs());
+            }
+        }
+        loops.entrySet().removeIf(e -> {
+            Long period = wanted.get(e.getKey());
+            if (period == null || period != e.getValue().periodMs) {
+                e.getValue().stop();
+                return true;
+            }
+            return false;
+        });
+        wanted.forEach((name, period) -> loops.computeIfAbsent(name, n -> {
+            Loop l = new Loop(n, period);
+            l.thread.start();
+            log.info("partition {}: checkpoints every {} ms", n, period);
+            return l;
+        }));
+    }
+
+    /** The period achieved lately (ms), 0 when the partition has no period or no checkpoint yet. */
+    public synchronized double effectivePeriodMs(String partition) {
+        Loop l = loops.get(partition);
+        return l == null ? 0 : l.effectiveMs;
+    }
+
+    /** Stops every loop; a checkpoint in flight finishes first. */
+    @Override
+    public synchronized void close() {
+        loops.values().forEach(Loop::stop);
+        loops.clear();
+    }
+
+    private final class Loop implements Runnable {
+        final String name;
+        final long periodMs;
+        final Thread thread;
+        volatile boolean running = true;
+        volatile boolean checkpointing;
+        volatile double effectiveMs;
+        private String lastLogged = "";
+
+        Loop(String name, long periodMs) {
+            this.name = name;
+            this.periodMs = periodMs;
+            this.thread = new Thread(this, "sls-period-" + name);
+            this.thread.setDaemon(true);
+        }
+
+        @Override
+        public void run() {
+            long periodNanos = TimeUnit.MILLISECONDS.toNanos(periodMs);
+            long next = System.nanoTime() + periodNanos;
+            long lastStart = 0;
+            while (running) {
+                if (!sleepUntil(next)) {
+                    return;
+                }
+                long start = System.nanoTime();
+                if (processes.engine().attached(name).isEmpty()) {
+                    next = start + periodNanos; // nothing to checkpoint yet: not a failure
+                    lastStart = 0;
+                    continue;
+                }
+                checkpointing = true;
+                try {
+                    processes.checkpoint(name, true);
+                    lastLogged = "";
+                } catch (SlsException | IllegalStateException e) {
+                    partitions.stats(name).recordFailure(e.getMessage());
+                    if (!e.getMessage().equals(lastLogged)) {
+                        log.warn("partition {}: periodic checkpoint failed: {}", name, e.getMessage());
+                        lastLogged = e.getMessage();
+                    }
+                } catch (RuntimeException e) {
+                    partitions.stats(name).recordFailure(String.valueOf(e.getMessage()));
+                    log.error("partition {}: periodic checkpoint failed", name, e);
+                } finally {
+                    checkpointing = false;
+                }
+                if (lastStart != 0) {
+                    double interval = (start - lastStart) / 1e6;
+                    effectiveMs = effectiveMs == 0 ? interval : (1 - EWMA) * effectiveMs + EWMA * interval;
+                }
+                lastStart = start;
+                next = Math.max(start + periodNanos, System.nanoTime());
+            }
+        }
+
+        private boolean sleepUntil(long deadline) {
+            long left;
+            while (running && (left = deadline - System.nanoTime()) > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.sleep(left);
+                } catch (InterruptedException e) {
+                    return false;
+                }
+            }
+            return running;
+        }
+
+        void stop() {
+            running = false;
+            if (!checkpointing) {
+                thread.interrupt(); // wakes a sleeping loop; a checkpoint in flight is left to finish
+            }
+            try {
+                thread.join(TimeUnit.SECONDS.toMillis(60));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}

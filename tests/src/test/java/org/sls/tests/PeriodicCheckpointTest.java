@@ -1,0 +1,84 @@
+package org.sls.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.libsls.protocol.Codec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * A partition with a period is checkpointed without anyone asking; status and the metrics file
+ * show it; deleting the partition stops it.
+ */
+class PeriodicCheckpointTest {
+    private final List<Long> started = new ArrayList<>();
+
+    @AfterEach
+    void endWorkloads() {
+        started.forEach(Workloads::kill);
+    }
+
+    @Test
+    void aPeriodicPartitionIsCheckpointedOnItsOwnAndReportsItsFigures(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        started.add(counter.pid());
+        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        Sls sls = Sls.format(tmp, "512M");
+        Path metrics = tmp.resolve("metrics/sls.prom");
+        try (sls) {
+            sls.startDaemon("--metrics", metrics.toString());
+            assertEquals(0, sls.ctl("partadd", "-o", "auto", "--period", "100", "--keep", "4").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "auto").exit());
+            JsonNode part = awaitCheckpoints(sls, "auto", 5, Duration.ofMinutes(2));
+            assertTrue(part.get("checkpointsPerSecond").doubleValue() > 0, part.toString());
+            assertTrue(part.get("frozenP99Micros").longValue() >= part.get("frozenMedianMicros").longValue(), part.toString());
+            assertTrue(part.get("effectivePeriodMs").doubleValue() >= 100 * 0.9, part.toString());
+            assertEquals(0, part.get("failures").longValue(), part.toString());
+            assertTrue(part.get("epochs").intValue() <= 4, "keep 4 prunes older checkpoints: " + part);
+
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!Files.exists(metrics) && System.nanoTime() < deadline) {
+                Sls.sleep(100);
+            }
+            String text = Files.readString(metrics);
+            assertTrue(text.contains("# TYPE sls_checkpoints_total counter"), text);
+            assertTrue(text.lines().anyMatch(l -> l.startsWith("sls_checkpoints_total{partition=\"auto\"} ") && !l.endsWith(" 0")), text);
+            assertTrue(text.contains("sls_frozen_seconds{partition=\"auto\",quantile=\"0.99\"}"), text);
+
+            assertEquals(0, sls.ctl("partdel", "-o", "auto").exit());
+            int lines = Workloads.count(report);
+            Workloads.awaitGrowth(report, lines, Duration.ofSeconds(30));
+            assertTrue(counter.isAlive(), "the process outlives its partition");
+            assertEquals("0", CheckpointCliTest.tracerPid(counter.pid()), "nothing traces it any more");
+        }
+    }
+
+    static JsonNode awaitCheckpoints(Sls sls, String partition, long n, Duration timeout) throws Exception {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        JsonNode last = null;
+        while (System.nanoTime() < deadline) {
+            CliResult r = sls.ctl("status", "--json");
+            for (JsonNode p : Codec.MAPPER.readTree(r.out()).get("partitions")) {
+                if (p.get("name").textValue().equals(partition)) {
+                    last = p;
+                    if (p.get("checkpoints").longValue() >= n) {
+                        return p;
+                    }
+                }
+            }
+            Sls.sleep(200);
+        }
+        throw new AssertionError("partition " + partition + " did not reach " + n + " checkpoints: " + last + "\n" + sls.daemonLog());
+    }
+}
