@@ -88,7 +88,8 @@ public final class CaptureBench {
         result.put("kernel", features.kernelRelease());
         result.put("incremental", features.incrementalCheckpoints());
         List<Integer> started = new ArrayList<>();
-        try (Reaper reaper = new Reaper()) {
+        Reaper reaper = new Reaper();
+        try {
             Path bin = compile(work);
             Slos.format(work.resolve("store.img"), FormatOptions.defaults().withSize(8L << 30));
             try (Slos store = Slos.open(work.resolve("store.img"), null);
@@ -112,6 +113,7 @@ public final class CaptureBench {
                     }
                 }
                 result.put("full_frozen_ms", ms(full.get(0)));
+                result.put("full_frozen_ms_median", ms(median(full)));
                 result.put("full_frozen_ms_runs", full.stream().map(CaptureBench::ms).toList());
 
                 CheckpointResult base = engine.checkpoint("big", false, "delta", parent);
@@ -131,9 +133,12 @@ public final class CaptureBench {
                 result.put("delta_1pct_pages_median", median(deltaPages));
                 engine.detach(big);
 
-                long plain = plainFullPath(big);
+                long plain = plainFullPath(big, false);
+                long plainWarm = plainFullPath(big, true);
                 result.put("plain_process_vm_readv_frozen_ms", ms(plain));
-                result.put("ratio_plain_over_full", Math.round(plain * 100.0 / full.get(0)) / 100.0);
+                result.put("plain_process_vm_readv_prefaulted_frozen_ms", ms(plainWarm));
+                result.put("ratio_plain_over_full", Math.round(plain * 100.0 / median(full)) / 100.0);
+                result.put("ratio_plain_prefaulted_over_full", Math.round(plainWarm * 100.0 / median(full)) / 100.0);
 
                 Path thOut = work.resolve("threads.out");
                 int th = start(bin, List.of("1", "16"), thOut, reaper, started);
@@ -152,11 +157,12 @@ public final class CaptureBench {
                 result.put("threads16_checkpoint_frozen_ms_median", ms(median(thDelta)));
             }
             result.put("goals", Map.of("full_frozen_ms", 300, "delta_1pct_frozen_ms_median", 15, "threads16_freeze_ms_median", 2));
+        } finally {
             for (int pid : started) {
                 Linux.killIfAlive(pid, 9);
                 reaper.awaitExit(pid, Duration.ofSeconds(5));
             }
-        } finally {
+            reaper.close();
             deleteTree(work);
         }
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("capture.json").toFile(), result);
@@ -218,8 +224,11 @@ public final class CaptureBench {
         });
     }
 
-    /** The plain full path: freeze, process_vm_readv every mapped readable private page into fresh memory, thaw. */
-    private static long plainFullPath(int pid) throws Exception {
+    /**
+     * The plain full path: freeze, process_vm_readv every mapped readable private page into a
+     * buffer (fresh, or pre-faulted before the freeze), thaw.
+     */
+    private static long plainFullPath(int pid, boolean prefault) throws Exception {
         return onOneThread(() -> {
             List<Vma> vmas = ProcFs.maps(pid);
             long total = 0;
@@ -228,7 +237,7 @@ public final class CaptureBench {
                     total += v.length();
                 }
             }
-            try (NativeMemory dst = NativeMemory.map(total, false, false);
+            try (NativeMemory dst = NativeMemory.map(total, prefault, false);
                  IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
                 FrozenTree t = Freezer.freeze(List.of(pid), false);
                 long off = 0;

@@ -41,8 +41,19 @@ public final class MemoryCapture implements AutoCloseable {
     private MemoryLineage prev;
     private final MemoryLineage next;
     private final LongSupplier newObjectId;
-    private final IoVecs local = new IoVecs(IoVecs.IOV_MAX);
-    private final IoVecs remote = new IoVecs(IoVecs.IOV_MAX);
+    /** Copies of many MiB are split over a few threads: process_vm_readv runs at one core's memcpy speed. */
+    private static final java.util.concurrent.ExecutorService COPIERS = java.util.concurrent.Executors.newFixedThreadPool(
+            Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), r -> {
+                Thread t = new Thread(r, "sls-copy");
+                t.setDaemon(true);
+                return t;
+            });
+    private static final long PARALLEL_THRESHOLD = 16L << 20;
+    private IoVecs local = new IoVecs(IoVecs.IOV_MAX);
+    private IoVecs remote = new IoVecs(IoVecs.IOV_MAX);
+    private final java.util.ArrayDeque<IoVecs> spare = new java.util.ArrayDeque<>();
+    private final List<IoVecs[]> pending = new ArrayList<>();
+    private long pendingBytes;
     private final Map<String, List<long[]>> sharedMaps = new LinkedHashMap<>(); // identity -> {pid, start, end, offset}
     private final Map<String, String> sharedPaths = new LinkedHashMap<>();
     private int copyPid;
@@ -137,7 +148,7 @@ public final class MemoryCapture implements AutoCloseable {
                     default -> out.add(capturePrivate(pid, v, kind, flags, pm));
                 }
             }
-            flush();
+            drain();
         }
         return out;
     }
@@ -234,17 +245,66 @@ public final class MemoryCapture implements AutoCloseable {
         }
     }
 
+    /** Queues the gathered iovecs as one batch; {@link #drain()} reads them. */
     private void flush() {
         if (remote.count() > 0) {
-            long want = remote.bytes();
-            long got = Linux.processVmReadv(copyPid, local, remote);
-            if (got != want) {
-                throw new CheckpointException(CheckpointException.Kind.INTERNAL, "pid " + copyPid
-                        + ": process_vm_readv read " + got + " of " + want + " bytes at 0x" + Long.toHexString(remote.base(0)));
-            }
+            pending.add(new IoVecs[] {local, remote});
+            pendingBytes += remote.bytes();
+            local = spare.isEmpty() ? new IoVecs(IoVecs.IOV_MAX) : spare.pop();
+            remote = spare.isEmpty() ? new IoVecs(IoVecs.IOV_MAX) : spare.pop();
         }
-        local.clear();
-        remote.clear();
+    }
+
+    /** Reads every queued batch (in parallel when there is a lot), then recycles the iovecs. */
+    private void drain() {
+        flush();
+        if (pending.isEmpty()) {
+            return;
+        }
+        int pid = copyPid;
+        try {
+            if (pending.size() == 1 || pendingBytes < PARALLEL_THRESHOLD) {
+                for (IoVecs[] b : pending) {
+                    read(pid, b);
+                }
+            } else {
+                List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+                for (IoVecs[] b : pending) {
+                    fs.add(COPIERS.submit(() -> read(pid, b)));
+                }
+                for (java.util.concurrent.Future<?> f : fs) {
+                    try {
+                        f.get();
+                    } catch (java.util.concurrent.ExecutionException e) {
+                        if (e.getCause() instanceof RuntimeException re) {
+                            throw re;
+                        }
+                        throw new IllegalStateException(e.getCause());
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new CheckpointException(CheckpointException.Kind.INTERNAL, "interrupted while copying pid " + pid);
+                    }
+                }
+            }
+        } finally {
+            for (IoVecs[] b : pending) {
+                b[0].clear();
+                b[1].clear();
+                spare.push(b[0]);
+                spare.push(b[1]);
+            }
+            pending.clear();
+            pendingBytes = 0;
+        }
+    }
+
+    private static void read(int pid, IoVecs[] b) {
+        long want = b[1].bytes();
+        long got = Linux.processVmReadv(pid, b[0], b[1]);
+        if (got != want) {
+            throw new CheckpointException(CheckpointException.Kind.INTERNAL, "pid " + pid
+                    + ": process_vm_readv read " + got + " of " + want + " bytes at 0x" + Long.toHexString(b[1].base(0)));
+        }
     }
 
     private void copySlow(int pid, long obj, long base, long start, long end) {
@@ -262,7 +322,7 @@ public final class MemoryCapture implements AutoCloseable {
      * read as zeros without allocating, and zero pages are stored as holes).
      */
     public List<SharedMemoryImage> captureShared() {
-        flush();
+        drain();
         List<SharedMemoryImage> out = new ArrayList<>();
         for (Map.Entry<String, List<long[]>> e : sharedMaps.entrySet()) {
             long obj = next.shared.get(e.getKey());
@@ -311,7 +371,10 @@ public final class MemoryCapture implements AutoCloseable {
 
     @Override
     public void close() {
+        pending.clear();
         local.close();
         remote.close();
+        spare.forEach(IoVecs::close);
+        spare.clear();
     }
 }

@@ -70,52 +70,80 @@ public final class StateCapture {
 
         List<ThreadImage> threads = new ArrayList<>();
         List<SigactionImage> sigactions = new ArrayList<>();
-        long brk = 0;
-        for (int tid : tids) {
-            Regs regs = Ptrace.getRegs(tid);
-            byte[] xstate = Ptrace.getXState(tid);
-            long mask = Ptrace.getSigmask(tid);
-            List<SiginfoImage> pending = siginfos(Ptrace.peekSiginfo(tid, false));
-            ThreadImage.RseqImage rseq = rseq(tid);
-            long[] robust = Linux.robustList(tid);
-            long tidAddress;
-            ThreadImage.AltStack altStack;
-            try (SyscallInjector inj = SyscallInjector.begin(pid, tid, gadget)) {
-                int nsig = tid == pid ? 64 : 0;
-                long scratch = inj.scratch(64 + nsig * 32, vmas);
-                inj.callOrThrow("prctl(PR_GET_TID_ADDRESS)", SYS_PRCTL, PR_GET_TID_ADDRESS, scratch);
-                inj.callOrThrow("sigaltstack", SYS_SIGALTSTACK, 0, scratch + 8);
-                List<Integer> sigs = new ArrayList<>();
-                if (tid == pid) {
-                    brk = inj.callOrThrow("brk", SYS_BRK, 0);
-                    for (int sig = 1; sig <= 64; sig++) {
-                        if (((sigCgt >>> (sig - 1)) & 1) != 0 || sig == SIGCHLD) {
-                            inj.callOrThrow("rt_sigaction(" + sig + ")", SYS_RT_SIGACTION, sig, 0,
-                                    scratch + 64 + sigs.size() * 32L, 8);
-                            sigs.add(sig);
-                        }
+        int n = tids.size();
+        Regs[] regs = new Regs[n];
+        byte[][] xstate = new byte[n][];
+        long[] masks = new long[n];
+        for (int i = 0; i < n; i++) {
+            int tid = tids.get(i);
+            regs[i] = Ptrace.getRegs(tid);
+            xstate[i] = Ptrace.getXState(tid);
+            masks[i] = Ptrace.getSigmask(tid);
+        }
+        List<Integer> sigs = new ArrayList<>();
+        for (int sig = 1; sig <= 64; sig++) {
+            if (((sigCgt >>> (sig - 1)) & 1) != 0 || sig == SIGCHLD) {
+                sigs.add(sig);
+            }
+        }
+        long brk;
+        long[] tidAddress = new long[n];
+        ThreadImage.AltStack[] altStacks = new ThreadImage.AltStack[n];
+        // what only the process can tell, asked of all its threads at once (their stops overlap)
+        List<SyscallInjector> injs = new ArrayList<>();
+        try {
+            long[] scratch = new long[n];
+            int leader = tids.indexOf(pid);
+            for (int i = 0; i < n; i++) {
+                SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget);
+                injs.add(inj);
+                scratch[i] = inj.scratch(64 + (i == leader ? sigs.size() * 32 : 0), vmas);
+            }
+            long[][] args = new long[n][];
+            for (int i = 0; i < n; i++) {
+                args[i] = new long[] {PR_GET_TID_ADDRESS, scratch[i]};
+            }
+            check(SyscallInjector.callAll(injs, SYS_PRCTL, args), "prctl(PR_GET_TID_ADDRESS)", pid);
+            for (int i = 0; i < n; i++) {
+                args[i] = new long[] {0, scratch[i] + 8};
+            }
+            check(SyscallInjector.callAll(injs, SYS_SIGALTSTACK, args), "sigaltstack", pid);
+            SyscallInjector lead = injs.get(leader);
+            brk = lead.callOrThrow("brk", SYS_BRK, 0);
+            for (int k = 0; k < sigs.size(); k++) {
+                lead.callOrThrow("rt_sigaction(" + sigs.get(k) + ")", SYS_RT_SIGACTION, sigs.get(k), 0,
+                        scratch[leader] + 64 + k * 32L, 8);
+            }
+            if (onLeaderInjection != null) {
+                onLeaderInjection.accept(lead);
+            }
+            for (int i = 0; i < n; i++) {
+                int len = 64 + (i == leader ? sigs.size() * 32 : 0);
+                ByteBuffer b = ByteBuffer.wrap(injs.get(i).readScratch(len)).order(ByteOrder.LITTLE_ENDIAN);
+                tidAddress[i] = b.getLong(0);
+                altStacks[i] = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
+                if (i == leader) {
+                    for (int k = 0; k < sigs.size(); k++) {
+                        int o = 64 + k * 32;
+                        sigactions.add(new SigactionImage(sigs.get(k), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
+                                b.getLong(o + 24)));
                     }
-                    if (onLeaderInjection != null) {
-                        onLeaderInjection.accept(inj);
-                    }
-                }
-                ByteBuffer b = ByteBuffer.wrap(inj.readScratch(64 + sigs.size() * 32)).order(ByteOrder.LITTLE_ENDIAN);
-                tidAddress = b.getLong(0);
-                altStack = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
-                for (int i = 0; i < sigs.size(); i++) {
-                    int o = 64 + i * 32;
-                    sigactions.add(new SigactionImage(sigs.get(i), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
-                            b.getLong(o + 24)));
                 }
             }
-            long orig = regs.origRax();
-            long rax = regs.rax();
+        } finally {
+            SyscallInjector.closeAll(injs);
+        }
+        for (int i = 0; i < n; i++) {
+            int tid = tids.get(i);
+            long orig = regs[i].origRax();
+            long rax = regs[i].rax();
             boolean interrupted = orig >= 0 && (rax == -Errno.ERESTARTSYS || rax == -Errno.ERESTARTNOINTR
                     || rax == -Errno.ERESTARTNOHAND || rax == -Errno.ERESTART_RESTARTBLOCK);
-            Regs saved = regs.withSyscallRestart(-Errno.EINTR);
+            Regs saved = regs[i].withSyscallRestart(-Errno.EINTR);
             threads.add(new ThreadImage(tid, ProcFs.taskComm(pid, tid), ThreadImage.namedRegs(saved.bytes()),
-                    Base64.getEncoder().encodeToString(xstate), mask, pending, rseq, robust[0], robust[1],
-                    tidAddress, interrupted ? orig : -1, altStack));
+                    Base64.getEncoder().encodeToString(xstate[i]), masks[i], siginfos(Ptrace.peekSiginfo(tid, false)),
+                    rseq(tid), Linux.robustList(tid)[0], Linux.robustList(tid)[1], tidAddress[i],
+                    interrupted ? orig : -1, altStacks[i]));
         }
         List<SiginfoImage> shared = siginfos(Ptrace.peekSiginfo(pid, true));
 
@@ -129,6 +157,14 @@ public final class StateCapture {
                 credentials(status), rlimits, ProcFs.personality(pid), mm,
                 Base64.getEncoder().encodeToString(ProcFs.readBytes(pid, "auxv")), sigactions, shared, threads,
                 regions, fds, children);
+    }
+
+    private static void check(long[] results, String call, int pid) {
+        for (long r : results) {
+            if (r < 0 && r > -4096) {
+                throw new NativeException(call, (int) -r, "injected in pid " + pid);
+            }
+        }
     }
 
     private static ThreadImage.RseqImage rseq(int tid) {

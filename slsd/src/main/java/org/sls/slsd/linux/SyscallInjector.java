@@ -83,15 +83,76 @@ public final class SyscallInjector implements AutoCloseable {
 
     /** Runs one system call; returns its raw result (a negative errno on failure). */
     public long call(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
+        start(nr, a1, a2, a3, a4, a5, a6);
+        enter();
+        return result();
+    }
+
+    /** First step of a call: loads it and lets the thread run towards its syscall-enter stop. */
+    public void start(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         Regs r = saved.copy();
         r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, gadget)
                 .set(Regs.RDI, a1).set(Regs.RSI, a2).set(Regs.RDX, a3).set(Regs.R10, a4).set(Regs.R8, a5).set(Regs.R9, a6);
         Ptrace.setRegs(tid, r);
-        runToSyscallStop(); // enter
-        runToSyscallStop(); // exit
+        Ptrace.syscall(tid, 0);
+    }
+
+    /** Second step: waits for the syscall-enter stop and lets the call run. */
+    public void enter() {
+        awaitSyscallStop();
+        Ptrace.syscall(tid, 0);
+    }
+
+    /** Last step: waits for the syscall-exit stop and returns the result. */
+    public long result() {
+        awaitSyscallStop();
         atSyscallExit = true;
         calls++;
         return Ptrace.getRegs(tid).rax();
+    }
+
+    /**
+     * Runs the same call in several threads at once (each thread with its own arguments), stepping
+     * them in lockstep so that their stops overlap: the cost is about that of one call.
+     */
+    public static long[] callAll(List<SyscallInjector> injectors, long nr, long[][] args) {
+        for (int i = 0; i < injectors.size(); i++) {
+            long[] a = java.util.Arrays.copyOf(args[i], 6);
+            injectors.get(i).start(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        }
+        for (SyscallInjector inj : injectors) {
+            inj.enter();
+        }
+        long[] out = new long[injectors.size()];
+        for (int i = 0; i < injectors.size(); i++) {
+            out[i] = injectors.get(i).result();
+        }
+        return out;
+    }
+
+    /** Closes several injectors, overlapping their final stops; the first failure is rethrown. */
+    public static void closeAll(List<SyscallInjector> injectors) {
+        RuntimeException failure = null;
+        List<SyscallInjector> started = new ArrayList<>();
+        for (SyscallInjector inj : injectors) {
+            try {
+                if (inj.closeStart()) {
+                    started.add(inj);
+                }
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        for (SyscallInjector inj : started) {
+            try {
+                inj.closeFinish();
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
     }
 
     public long call(long nr, long... args) {
@@ -108,8 +169,7 @@ public final class SyscallInjector implements AutoCloseable {
         return r;
     }
 
-    private void runToSyscallStop() {
-        Ptrace.syscall(tid, 0);
+    private void awaitSyscallStop() {
         while (true) {
             WaitStatus st = Ptrace.wait(tid);
             if (st.gone()) {
@@ -159,8 +219,15 @@ public final class SyscallInjector implements AutoCloseable {
     /** Back to an interrupt stop with the original registers, mask and memory. Idempotent. */
     @Override
     public void close() {
+        if (closeStart()) {
+            closeFinish();
+        }
+    }
+
+    /** First half of {@link #close()}: puts scratch memory back and heads for an interrupt stop. */
+    private boolean closeStart() {
         if (closed) {
-            return;
+            return false;
         }
         closed = true;
         if (scratch != 0) {
@@ -175,6 +242,12 @@ public final class SyscallInjector implements AutoCloseable {
             // registers (rax = -ERESTART*) get the kernel's normal restart treatment on resume
             Ptrace.interrupt(tid);
             Ptrace.cont(tid, 0);
+        }
+        return true;
+    }
+
+    private void closeFinish() {
+        if (atSyscallExit) {
             while (true) {
                 WaitStatus st = Ptrace.wait(tid);
                 if (st.gone()) {
