@@ -106,52 +106,17 @@ public final class Freezer {
         }
         RuntimeException failure = null;
         for (int tid : tids) {
-            if (failure != null) {
-                break;
-            }
             if (have.contains(tid)) {
                 continue;
             }
             try {
-            try {
-                char state = ProcFs.taskStat(pid, tid).state();
-                if (state == 'Z' || state == 'X') {
-                    if (tid == pid) {
-                        throw CheckpointException.unsupported(pid, "main thread exited while others run");
-                    }
-                    continue;
+                if (seizeAndInterrupt(pid, tid)) {
+                    have.add(tid);
+                    fresh.add(tid);
                 }
-            } catch (ProcFs.NoSuchProcessException e) {
-                continue;
-            }
-            try {
-                Ptrace.seize(tid, OPTIONS);
-            } catch (NativeException e) {
-                if (e.errno() == Errno.ESRCH) {
-                    if (tid == pid) {
-                        throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
-                    }
-                    continue;
-                }
-                if (e.errno() == Errno.EPERM) {
-                    int tracer = safeTracer(tid);
-                    if (tracer != 0) {
-                        throw new CheckpointException(ALREADY_TRACED, "pid " + pid + " is already traced by pid "
-                                + tracer + " (" + safeComm(tracer) + ")");
-                    }
-                    throw new CheckpointException(PERMISSION, "pid " + pid + ": " + e.getMessage());
-                }
-                throw new CheckpointException(INTERNAL, "pid " + pid + ": " + e.getMessage(), e);
-            }
-            have.add(tid);
-            fresh.add(tid);
-            try {
-                Ptrace.interrupt(tid);
-            } catch (NativeException e) {
-                // it exited between seize and interrupt: the wait below sees it
-            }
             } catch (RuntimeException e) {
                 failure = e;
+                break;
             }
         }
         for (int tid : fresh) {
@@ -166,6 +131,46 @@ public final class Freezer {
             throw failure;
         }
         return !fresh.isEmpty();
+    }
+
+    /** Seizes and interrupts one thread; false when it is exiting or gone (not the main thread). */
+    private static boolean seizeAndInterrupt(int pid, int tid) {
+        try {
+            char state = ProcFs.taskStat(pid, tid).state();
+            if (state == 'Z' || state == 'X') {
+                if (tid == pid) {
+                    throw CheckpointException.unsupported(pid, "main thread exited while others run");
+                }
+                return false;
+            }
+        } catch (ProcFs.NoSuchProcessException e) {
+            return false;
+        }
+        try {
+            Ptrace.seize(tid, OPTIONS);
+        } catch (NativeException e) {
+            if (e.errno() == Errno.ESRCH) {
+                if (tid == pid) {
+                    throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                }
+                return false;
+            }
+            if (e.errno() == Errno.EPERM) {
+                int tracer = safeTracer(tid);
+                if (tracer != 0) {
+                    throw new CheckpointException(ALREADY_TRACED, "pid " + pid + " is already traced by pid "
+                            + tracer + " (" + safeComm(tracer) + ")");
+                }
+                throw new CheckpointException(PERMISSION, "pid " + pid + ": " + e.getMessage());
+            }
+            throw new CheckpointException(INTERNAL, "pid " + pid + ": " + e.getMessage(), e);
+        }
+        try {
+            Ptrace.interrupt(tid);
+        } catch (NativeException e) {
+            // it exited between seize and interrupt: the wait sees it
+        }
+        return true;
     }
 
     private static void awaitInterruptStop(FrozenTree tree, int pid, int tid) {
