@@ -1,0 +1,22 @@
+/* 64 touched pages; each SIGUSR1 writes pages 3, 10 and 11 and reports "wrote N". usage: pager OUT */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+static volatile sig_atomic_t go;
+static void on_usr1(int s) { (void) s; go++; }
+int main(int argc, char **argv) {
+    FILE *out = fopen(argv[1], "a");
+    setvbuf(out, NULL, _IOLBF, 0);
+    signal(SIGUSR1, on_usr1);
+    char *m = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    memset(m, 1, 64 * 4096);
+    fprintf(out, "addr=%p\n", (void *) m);
+    for (int n = 1;; n++) {
+        int seen = go;
+        while (go == seen) pause();
+        m[3 * 4096] = n; m[10 * 4096 + 7] = n; m[11 * 4096 + 4095] = n;
+        fprintf(out, "wrote %d\n", n);
+    }
+}
