@@ -43,6 +43,8 @@ final class RestoreRun {
     final boolean stopped;
     final boolean newPids;
     final Reaper reaper;
+    /** Reaps roots whose PID the daemon's reaper still remembers as finished (PID reuse). */
+    OrphanedWatchReaper staleWatches;
     final Timings timings = new Timings();
     /** Checkpointed pid → husk, parents before children. */
     final Map<Integer, Husk> husks = new LinkedHashMap<>();
@@ -128,6 +130,9 @@ final class RestoreRun {
             pidMap.put(h.checkpointedPid(), h.pid);
             if (!husks.containsKey(h.image.ppid()) && reaper != null) {
                 reaper.watch(h.pid); // a child of slsd (CLONE_PARENT): slsd reaps it
+                if (!reaper.watching(h.pid) && ProcFs.exists(h.pid) && staleWatches != null) {
+                    staleWatches.watch(h.pid);
+                }
             }
         }
         long total = (System.nanoTime() - t0) / 1000;

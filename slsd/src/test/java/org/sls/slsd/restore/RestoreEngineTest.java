@@ -6,12 +6,21 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sls.slsd.checkpoint.CheckpointResult;
 import org.sls.slsd.checkpoint.MemoryView;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
+import org.sls.slsd.checkpoint.manifest.ThreadImage;
+import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.linux.TestPrograms;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,7 +42,7 @@ class RestoreEngineTest {
     }
 
     /** What a counter checkpoint holds: its counter and checksum, read back from the store. */
-    record CounterAt(long epoch, long counter, long sum, long buf, int len) {}
+    record CounterAt(long epoch, long counter, long sum, long state, long buf, int len, byte[] bufBytes) {}
 
     private CounterAt checkpointCounter(int pid, Path out, long parent) throws Exception {
         Map<String, String> hdr = RestoreFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("state="), Duration.ofSeconds(10)));
@@ -48,15 +57,42 @@ class RestoreEngineTest {
             if (RestoreFixture.u64(st, 0) % 2 == 0) {
                 long sum = RestoreFixture.u64(st, 16);
                 assertEquals(sum, RestoreFixture.fnv(mem.read(buf, len)), "stored buffer matches its checksum");
-                return new CounterAt(r.epoch(), RestoreFixture.u64(st, 8), sum, buf, len);
+                return new CounterAt(r.epoch(), RestoreFixture.u64(st, 8), sum, state, buf, len, mem.read(buf, len));
             }
             parent = r.epoch();
         }
         throw new AssertionError("never caught the counter outside its update");
     }
 
+
+    /** The checksum the counter prints for round {@code c}, computed from the buffer before that round. */
+    private static long sumAfterRound(byte[] buffer, long c) {
+        ByteBuffer b = ByteBuffer.wrap(buffer.clone()).order(ByteOrder.LITTLE_ENDIAN);
+        long n = buffer.length / 8;
+        long pages = n / 512;
+        for (long k = 0; k < 8; k++) {
+            int word = (int) (Long.remainderUnsigned(c * 131 + k * 977, pages) * 512 + c % 512);
+            b.putLong(word * 8, b.getLong(word * 8) + c);
+        }
+        return RestoreFixture.fnv(b.array());
+    }
+
+    /** Checks the counter lines of pid after line skip: they follow round at.counter() with the right sums. */
+    private void assertCounterContinues(Path out, int skip, int pid, CounterAt at) throws Exception {
+        List<String> after = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + pid + " "), 3,
+                Duration.ofSeconds(10));
+        Map<String, String> first = RestoreFixture.fields(after.get(0));
+        assertEquals(at.counter() + 1, Long.parseLong(first.get("counter")),
+                "the first round after the restore follows the checkpointed one");
+        assertEquals(sumAfterRound(at.bufBytes(), at.counter() + 1), RestoreFixture.hex(first.get("sum")),
+                "the restored buffer is the checkpointed one (checksum of the next round)");
+        for (int i = 1; i < after.size(); i++) {
+            assertEquals(at.counter() + 1 + i, Long.parseLong(RestoreFixture.fields(after.get(i)).get("counter")));
+        }
+    }
+
     @Test
-    void counterContinuesFromItsCheckpointedValue() throws Exception {
+    void counterContinuesFromItsCheckpointedValueWithItsMemoryIntact() throws Exception {
         Path out = fx.out("c");
         int pid = fx.start("counter", out.toString(), "2048", "50");
         fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
@@ -66,11 +102,290 @@ class RestoreEngineTest {
 
         RestoreResult r = fx.restore(at.epoch(), false, false);
         assertEquals(List.of(pid), r.pids());
-        List<String> after = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + pid + " "), 3, Duration.ofSeconds(10));
-        long first = Long.parseLong(RestoreFixture.fields(after.get(0)).get("counter"));
-        assertEquals(at.counter() + 1, first, "the first round after the restore follows the checkpointed one");
-        for (int i = 1; i < after.size(); i++) {
-            assertEquals(first + i, Long.parseLong(RestoreFixture.fields(after.get(i)).get("counter")));
+        assertEquals(Map.of(pid, pid), r.pidMap());
+        assertEquals(at.epoch(), r.epoch());
+        assertCounterContinues(out, skip, pid, at);
+        assertEquals(fx.manifest(at.epoch()).process(pid).exe(), ProcFs.link(pid, "exe").orElse(""));
+        assertEquals(0, ProcFs.tracerPid(pid), "detached");
+    }
+
+    @Test
+    void sixteenThreadsAllContinueUnderTheirTids() throws Exception {
+        Path out = fx.out("t");
+        int pid = fx.start("threads", out.toString());
+        TestPrograms.awaitLine(out, l -> l.startsWith("tick="), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        List<Integer> tids = fx.manifest(cp.epoch()).process(pid).threads().stream().map(ThreadImage::tid).sorted().toList();
+        assertEquals(17, tids.size());
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(cp.epoch(), false, false);
+        assertEquals(tids, ProcFs.tasks(pid), "every thread back under its TID");
+        List<String> ticks = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("tick="), 6, Duration.ofSeconds(10));
+        long[] first = slots(ticks.get(0));
+        long[] last = slots(ticks.get(ticks.size() - 1));
+        for (int i = 0; i < 16; i++) {
+            assertTrue(last[i] > first[i], "thread " + i + " keeps counting: " + ticks.get(0) + " / " + ticks.get(ticks.size() - 1));
         }
+    }
+
+    private static long[] slots(String tick) {
+        String[] s = RestoreFixture.fields(tick).get("s").split(",");
+        long[] v = new long[s.length];
+        for (int i = 0; i < s.length; i++) {
+            v[i] = Long.parseLong(s[i]);
+        }
+        return v;
+    }
+
+    @Test
+    void threeLevelForkTreeKeepsItsParents() throws Exception {
+        Path out = fx.out("f");
+        int root = fx.start("forktree", out.toString());
+        RestoreFixture.awaitLines(out, 0, l -> l.contains("level=2"), 4, Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, root, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, true, "full", 0);
+        Manifest m = fx.manifest(cp.epoch());
+        assertEquals(7, m.processes().size());
+        Map<Integer, Integer> parent = new HashMap<>();
+        for (ProcessImage p : m.processes()) {
+            parent.put(p.pid(), p.ppid());
+        }
+        List<Integer> pids = m.processes().stream().map(ProcessImage::pid).toList();
+        // orphans of the killed tree come to this JVM, which reaps them at once (PID 1 takes seconds)
+        Linux.setChildSubreaper(true);
+        try {
+            pids.forEach(p -> fx.programs.reaper().watch(p));
+            fx.killAndWaitGone(pids);
+        } finally {
+            Linux.setChildSubreaper(false);
+        }
+        int skip = TestPrograms.lineCount(out);
+
+        RestoreResult r = fx.restore(cp.epoch(), false, false);
+        assertEquals(pids, r.pids());
+        for (int p : pids) {
+            List<String> lines = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + p + " "), 2, Duration.ofSeconds(10));
+            Map<String, String> f = RestoreFixture.fields(lines.get(lines.size() - 1));
+            if (p == root) {
+                assertEquals(Linux.getpid(), Integer.parseInt(f.get("ppid")), "the restored root is slsd's child");
+            } else {
+                assertEquals(parent.get(p), Integer.parseInt(f.get("ppid")), "getppid() of " + p + " is its restored parent");
+            }
+            assertEquals(Long.toUnsignedString(1000003L * p), f.get("value"), "memory of " + p);
+            assertEquals(m.process(p).pgid(), ProcFs.stat(p).pgrp(), "process group of " + p);
+            assertEquals(m.process(p).sid(), ProcFs.stat(p).session(), "session of " + p);
+        }
+    }
+
+    @Test
+    void zappedRemappedAndGrownMemoryReadsBackAsAtAnOlderEpoch() throws Exception {
+        Path out = fx.out("z");
+        int pid = fx.start("zapper", out.toString());
+        String p1 = TestPrograms.awaitLine(out, l -> l.startsWith("phase phase=1"), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long e1 = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "delta", 0).epoch();
+        Linux.kill(pid, 10);
+        String p2 = TestPrograms.awaitLine(out, l -> l.startsWith("phase phase=2"), Duration.ofSeconds(10));
+        long e2 = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "delta", e1).epoch();
+        Linux.kill(pid, 10);
+        String p3 = TestPrograms.awaitLine(out, l -> l.startsWith("phase phase=3"), Duration.ofSeconds(10));
+        long e3 = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "delta", e2).epoch();
+        assertTrue(e3 > e2 && e2 > e1);
+        assertNotEquals(sums(p1), sums(p2));
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(e2, false, false);
+        Linux.kill(pid, 12);
+        String report = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("report"), 1, Duration.ofSeconds(10)).get(0);
+        assertEquals("report phase=2 " + sums(p2), report, "memory as it was at epoch " + e2);
+        Linux.kill(pid, 10);
+        String again = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("phase phase=3"), 1, Duration.ofSeconds(10)).get(0);
+        assertEquals(p3, again, "the next phase computes what the original computed");
+    }
+
+    private static String sums(String line) {
+        return line.substring(line.indexOf("suma="));
+    }
+
+    @Test
+    void pythonMidLoopContinues() throws Exception {
+        Path out = fx.out("py");
+        String script = "import os, time\n"
+                + "f = open('" + out + "', 'a', buffering=1)\n"
+                + "i = 0\n"
+                + "while True:\n"
+                + "    i += 1\n"
+                + "    f.write(f'pid={os.getpid()} i={i}\\n')\n"
+                + "    time.sleep(0.02)\n";
+        int pid = fx.programs.startCommand(List.of("python3", "-c", script));
+        RestoreFixture.awaitLines(out, 0, l -> l.startsWith("pid="), 5, Duration.ofSeconds(20));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long before = lastI(out);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        long after = lastI(out);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(cp.epoch(), false, false);
+        List<String> lines = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + pid + " "), 5, Duration.ofSeconds(10));
+        long first = Long.parseLong(RestoreFixture.fields(lines.get(0)).get("i"));
+        assertTrue(first >= before + 1 && first <= after + 1,
+                "the interpreter continues where it was checkpointed: " + first + " not in " + (before + 1) + ".." + (after + 1));
+        for (int k = 1; k < lines.size(); k++) {
+            assertEquals(first + k, Long.parseLong(RestoreFixture.fields(lines.get(k)).get("i")));
+        }
+    }
+
+    private static long lastI(Path out) throws Exception {
+        List<String> l = RestoreFixture.linesAfter(out, 0, "pid=");
+        return Long.parseLong(RestoreFixture.fields(l.get(l.size() - 1)).get("i"));
+    }
+
+    @Test
+    void restoreCheckpointAndRestoreAgain() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "1024", "30");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt first = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        fx.checkpoints.detach(pid);
+        fx.restore(first.epoch(), false, false);
+        RestoreFixture.awaitLines(out, TestPrograms.lineCount(out), l -> l.startsWith("pid=" + pid + " "), 3, Duration.ofSeconds(10));
+
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt second = checkpointCounter(pid, out, first.epoch());
+        assertTrue(second.counter() > first.counter());
+        assertEquals(first.epoch(), fx.manifest(second.epoch()).parentEpoch(), "checkpointing goes on from the restored epoch");
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+        fx.restore(second.epoch(), false, false);
+        assertCounterContinues(out, skip, pid, second);
+    }
+
+    @Test
+    void newPidsRestoreBesideTheRunningOriginal() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "1024", "40");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        int skip = TestPrograms.lineCount(out);
+
+        RestoreResult r = fx.restore(at.epoch(), false, true);
+        int clone = r.pidMap().get(pid);
+        assertNotEquals(pid, clone);
+        assertEquals(List.of(clone), r.pids());
+        assertCounterContinues(out, skip, clone, at);
+        RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + pid + " "), 2, Duration.ofSeconds(10));
+    }
+
+    @Test
+    void stoppedRestoreKeepsMemoryUntilSigcont() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "1024", "40");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(at.epoch(), true, false);
+        assertEquals('T', awaitState(pid, 'T'), "stopped, for a debugger");
+        assertEquals(0, ProcFs.tracerPid(pid), "detached, so a debugger can attach");
+        byte[] st = Linux.readMem(pid, at.state(), 32);
+        assertEquals(at.counter(), RestoreFixture.u64(st, 8));
+        assertEquals(at.sum(), RestoreFixture.u64(st, 16));
+        assertEquals(at.sum(), RestoreFixture.fnv(Linux.readMem(pid, at.buf(), at.len())), "memory checksum intact");
+        assertTrue(RestoreFixture.linesAfter(out, skip, "pid=").isEmpty(), "a stopped process prints nothing");
+
+        Linux.kill(pid, 18);
+        assertCounterContinues(out, skip, pid, at);
+    }
+
+    private static char awaitState(int pid, char want) throws InterruptedException {
+        char s = 0;
+        for (int i = 0; i < 250; i++) {
+            s = ProcFs.stat(pid).state();
+            if (s == want) {
+                return s;
+            }
+            Thread.sleep(20);
+        }
+        return s;
+    }
+
+    @Test
+    void takenPidIsRefusedNamingItsHolderBeforeAnythingIsBuilt() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "64", "50");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0).epoch();
+        List<Integer> childrenBefore = ProcFs.children(Linux.getpid());
+
+        RestoreException e = assertThrows(RestoreException.class, () -> fx.restore(epoch, false, false));
+        assertEquals(RestoreException.Kind.PID_TAKEN, e.kind());
+        assertEquals("restore of pid " + pid + ": PID " + pid + " is taken by pid " + pid + " (counter)", e.getMessage());
+        assertEquals(childrenBefore, ProcFs.children(Linux.getpid()), "nothing was created");
+    }
+
+    @Test
+    void changedExecutableIsRefusedNamingIt() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "64", "50");
+        TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0).epoch();
+        fx.killAndWaitGone(List.of(pid));
+        Path bin = tmp.resolve("restore/counter");
+        Path copy = tmp.resolve("counter.copy");
+        Files.copy(bin, copy);
+        Files.delete(bin);
+        Files.move(copy, bin); // same content, another inode
+
+        RestoreException e = assertThrows(RestoreException.class, () -> fx.restore(epoch, false, false));
+        assertEquals(RestoreException.Kind.FILE_CHANGED, e.kind());
+        assertTrue(e.getMessage().startsWith("restore of pid " + pid + ": " + bin + " changed since the checkpoint (inode "),
+                e.getMessage());
+        assertFalse(ProcFs.exists(pid));
+    }
+
+    @Test
+    void failureMidwayKillsOnlyWhatTheRestoreCreated() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "64", "50");
+        TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0).epoch();
+        fx.killAndWaitGone(List.of(pid));
+        Manifest m = fx.manifest(epoch);
+        ProcessImage p = m.process(pid);
+        List<FdImage> fds = new ArrayList<>(p.fds());
+        fds.set(0, new FdImage(0, FdImage.Kind.CHAR_DEVICE, "/nonexistent/device", 0, 0, 0, ""));
+        ProcessImage broken = new ProcessImage(p.pid(), p.ppid(), p.pgid(), p.sid(), p.comm(), p.state(), p.exe(),
+                p.cwd(), p.root(), p.umask(), p.credentials(), p.rlimits(), p.personality(), p.mm(), p.auxv(),
+                p.sigactions(), p.sharedPending(), p.threads(), p.regions(), fds, p.children());
+        Manifest bad = new Manifest(m.formatVersion(), m.partition(), m.epoch(), m.parentEpoch(), m.mode(),
+                m.createdMillis(), m.kernelRelease(), m.pageSize(), m.recursive(), List.of(broken), m.sharedMemory());
+        List<Integer> childrenBefore = ProcFs.children(Linux.getpid());
+
+        RestoreRun run = new RestoreRun(RestoreFixture.PART, bad, fx.store.reader(RestoreFixture.PART, epoch), false,
+                false, fx.programs.reaper());
+        RestoreException e = assertThrows(RestoreException.class, () -> run.run(0, System.nanoTime()));
+        assertEquals("restore of pid " + pid + ": step 5 (fd 0: open /nonexistent/device): openat /nonexistent/device:"
+                + " ENOENT (No such file or directory)", e.getMessage());
+        assertFalse(ProcFs.exists(pid), "the half-built process is gone");
+        assertEquals(childrenBefore, ProcFs.children(Linux.getpid()), "and so is the husk template");
+
+        RestoreResult ok = fx.restore(epoch, false, false);
+        assertEquals(List.of(pid), ok.pids(), "the store is untouched: the real epoch still restores");
+    }
+
+    @Test
+    void unknownEpochIsNotFound() {
+        RestoreException e = assertThrows(RestoreException.class, () -> fx.restore(999, false, false));
+        assertEquals(RestoreException.Kind.NOT_FOUND, e.kind());
+        assertEquals("partition p has no committed epoch", e.getMessage());
     }
 }

@@ -85,7 +85,13 @@ final class RestoreFixture implements AutoCloseable {
         for (int p : pids) {
             while (ProcFs.exists(p)) {
                 if (System.nanoTime() > deadline) {
-                    throw new AssertionError("pid " + p + " still exists 20 s after SIGKILL");
+                    String st;
+                    try {
+                        st = ProcFs.status(p).toString();
+                    } catch (RuntimeException e) {
+                        st = "gone";
+                    }
+                    throw new AssertionError("pid " + p + " still exists 20 s after SIGKILL: " + st);
                 }
                 Thread.sleep(20);
             }
