@@ -216,7 +216,7 @@ public final class CaptureBench {
         return onOneThread(() -> {
             List<Long> out = new ArrayList<>();
             for (int i = 0; i < n; i++) {
-                FrozenTree t = Freezer.freeze(List.of(pid), false);
+                FrozenTree t = Freezer.freeze(List.of(pid), false, new java.util.HashSet<>());
                 out.add(t.thaw());
                 Thread.sleep(5);
             }
@@ -239,7 +239,7 @@ public final class CaptureBench {
             }
             try (NativeMemory dst = NativeMemory.map(total, prefault, false);
                  IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
-                FrozenTree t = Freezer.freeze(List.of(pid), false);
+                FrozenTree t = Freezer.freeze(List.of(pid), false, new java.util.HashSet<>());
                 long off = 0;
                 for (Vma v : ProcFs.maps(pid)) {
                     if (v.readable() && !v.shared() && !v.special()) {

@@ -28,9 +28,20 @@ public final class Freezer {
     /** PTRACE_O_TRACESYSGOOD: syscall stops are told apart from SIGTRAP. */
     private static final long OPTIONS = 1;
 
+    private static volatile long timeoutNanos = 5_000_000_000L;
+
     private Freezer() {}
 
-    public static FrozenTree freeze(List<Integer> roots, boolean recursive) {
+    /** How long a thread may take to stop before the freeze fails (default 5 s). */
+    public static void timeout(java.time.Duration d) {
+        timeoutNanos = d.toNanos();
+    }
+
+    /**
+     * Freezes the tree. On failure every stopped thread is let go again; threads that were seized
+     * but did not stop in time are added to {@code stragglers}, for {@link #releaseStragglers}.
+     */
+    public static FrozenTree freeze(List<Integer> roots, boolean recursive, java.util.Set<Integer> stragglers) {
         FrozenTree tree = new FrozenTree();
         Set<Integer> rootSet = new HashSet<>(roots);
         try {
@@ -61,6 +72,7 @@ public final class Freezer {
             return tree;
         } catch (RuntimeException e) {
             tree.thaw();
+            stragglers.addAll(tree.stragglers);
             throw e;
         }
     }
@@ -174,8 +186,32 @@ public final class Freezer {
     }
 
     private static void awaitInterruptStop(FrozenTree tree, int pid, int tid) {
+        long deadline = System.nanoTime() + timeoutNanos;
+        long pause = 0;
         while (true) {
-            WaitStatus st = Ptrace.wait(tid);
+            WaitStatus st = Ptrace.wait(tid, 1 /* WNOHANG */);
+            if (st == null) {
+                if (System.nanoTime() > deadline) {
+                    // seized and interrupted, but stuck (uninterruptible sleep, vfork): it will stop later
+                    tree.threads.get(pid).remove((Integer) tid);
+                    tree.stragglers.add(tid);
+                    char state = '?';
+                    try {
+                        state = ProcFs.taskStat(pid, tid).state();
+                    } catch (RuntimeException e) {
+                        // gone meanwhile
+                    }
+                    throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
+                            + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
+                }
+                // stops come within microseconds; back off gently for a stuck one
+                if (pause > 0) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(pause);
+                }
+                pause = Math.min(Math.max(pause * 2, 2_000), 1_000_000);
+                continue;
+            }
+            pause = 0;
             if (st.gone()) {
                 tree.threads.get(pid).remove((Integer) tid);
                 if (tid == pid) {
@@ -186,13 +222,45 @@ public final class Freezer {
             if (st.eventStop()) {
                 return;
             }
-            if (st.stopped() && st.event() == 0 && st.signalDeliveryStop()) {
+            if (st.signalDeliveryStop()) {
                 // a signal was on its way: deliver it as the kernel would have; the interrupt stays pending
                 Ptrace.cont(tid, st.stopSignal());
                 continue;
             }
             Ptrace.cont(tid, 0);
         }
+    }
+
+    /**
+     * Lets go of threads that did not stop in time once they do (or are gone); true when none is
+     * left. Call it regularly on the freezing thread.
+     */
+    public static boolean releaseStragglers(java.util.Set<Integer> stragglers) {
+        for (java.util.Iterator<Integer> it = stragglers.iterator(); it.hasNext(); ) {
+            int tid = it.next();
+            WaitStatus st;
+            try {
+                st = Ptrace.wait(tid, 1 /* WNOHANG */);
+            } catch (NativeException e) {
+                it.remove(); // ECHILD: not ours any more
+                continue;
+            }
+            if (st == null) {
+                continue;
+            }
+            if (st.gone()) {
+                it.remove();
+            } else if (st.eventStop()) {
+                Ptrace.detach(tid, 0);
+                it.remove();
+                log.info("tid {} stopped late and was let go", tid);
+            } else if (st.signalDeliveryStop()) {
+                Ptrace.cont(tid, st.stopSignal());
+            } else {
+                Ptrace.cont(tid, 0);
+            }
+        }
+        return stragglers.isEmpty();
     }
 
     private static int safeTracer(int pid) {

@@ -18,9 +18,16 @@ public final class FrozenTree implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FrozenTree.class);
     final Map<Integer, List<Integer>> threads = new LinkedHashMap<>();
     final Map<Integer, Character> states = new LinkedHashMap<>();
+    final java.util.Set<Integer> stragglers = new java.util.HashSet<>();
     private final long frozenAt = System.nanoTime();
     private long thawedAt;
     private boolean thawed;
+
+    /**
+     * Threads seized but not stopped in time (a failed freeze): still traced; hand them to
+     * {@link Freezer#releaseStragglers} until they are let go.
+     */
+    public java.util.Set<Integer> stragglers() { return stragglers; }
 
     /** Pids in the tree, parents first. */
     public List<Integer> pids() { return new ArrayList<>(threads.keySet()); }

@@ -80,7 +80,10 @@ public final class CheckpointEngine implements AutoCloseable {
     private final class Partition {
         final String name;
         final Set<Integer> pids = ConcurrentHashMap.newKeySet();
-        final ExecutorService thread;
+        final java.util.concurrent.ScheduledExecutorService thread;
+        /** Threads seized by a failed freeze that have not stopped yet (see Freezer.releaseStragglers). */
+        final Set<Integer> stragglers = new java.util.HashSet<>();
+        java.util.concurrent.ScheduledFuture<?> stragglerWatch;
         final Staging staging = new Staging();
         DirtyTracker tracker;
         MemoryLineage lineage = MemoryLineage.empty();
@@ -88,7 +91,7 @@ public final class CheckpointEngine implements AutoCloseable {
 
         Partition(String name) {
             this.name = name;
-            this.thread = Executors.newSingleThreadExecutor(r -> {
+            this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sls-ptrace-" + name);
                 t.setDaemon(true);
                 return t;
@@ -316,7 +319,16 @@ public final class CheckpointEngine implements AutoCloseable {
         long frozenMicros;
         boolean trackerTouched = false;
         long tFreeze = System.nanoTime();
-        FrozenTree tree = Freezer.freeze(roots, recursive);
+        if (!Freezer.releaseStragglers(p.stragglers)) {
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": threads " + p.stragglers
+                    + " have not stopped since the last failed checkpoint");
+        }
+        FrozenTree tree;
+        try {
+            tree = Freezer.freeze(roots, recursive, p.stragglers);
+        } finally {
+            watchStragglers(p);
+        }
         try (MemoryCapture mc = new MemoryCapture(p.staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
                 store::newObjectId)) {
             stepHook.accept("frozen");
@@ -402,6 +414,22 @@ public final class CheckpointEngine implements AutoCloseable {
             throw translate(e);
         } finally {
             p.staging.reset(STAGING_RETAIN);
+        }
+    }
+
+    /** Lets stuck threads go from the partition's own thread as soon as they stop. */
+    private static void watchStragglers(Partition p) {
+        if (!p.stragglers.isEmpty() && p.stragglerWatch == null) {
+            p.stragglerWatch = p.thread.scheduleWithFixedDelay(() -> {
+                try {
+                    if (Freezer.releaseStragglers(p.stragglers)) {
+                        p.stragglerWatch.cancel(false);
+                        p.stragglerWatch = null;
+                    }
+                } catch (RuntimeException e) {
+                    log.warn("partition {}: releasing stuck threads: {}", p.name, e.getMessage());
+                }
+            }, 20, 20, java.util.concurrent.TimeUnit.MILLISECONDS);
         }
     }
 

@@ -28,7 +28,7 @@ class DirtyTrackerTest {
             long addr = Long.parseUnsignedLong(TestPrograms.awaitLine(out, l -> l.startsWith("addr="), Duration.ofSeconds(10))
                     .substring(7), 16);
             Vma vma;
-            try (FrozenTree t = Freezer.freeze(List.of(pid), false)) {
+            try (FrozenTree t = Freezer.freeze(List.of(pid), false, new java.util.HashSet<>())) {
                 List<Vma> vmas = ProcFs.maps(pid);
                 vma = vmas.stream().filter(v -> v.start() <= addr && addr < v.end()).findFirst().orElseThrow();
                 assertTrue(tracker.needsPreparation(pid));
@@ -48,7 +48,7 @@ class DirtyTrackerTest {
                 Linux.kill(pid, 10);
                 int r = round;
                 TestPrograms.awaitLine(out, ("wrote " + r)::equals, Duration.ofSeconds(10));
-                try (FrozenTree t = Freezer.freeze(List.of(pid), false)) {
+                try (FrozenTree t = Freezer.freeze(List.of(pid), false, new java.util.HashSet<>())) {
                     PageRanges w = tracker.written(pid, vma);
                     PageRanges expected = new PageRanges();
                     expected.add(addr + 3 * 4096, addr + 4 * 4096);

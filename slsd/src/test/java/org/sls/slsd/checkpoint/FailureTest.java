@@ -59,6 +59,39 @@ class FailureTest {
     }
 
     @Test
+    void aThreadThatDoesNotStopFailsTheFreezeAndIsLetGoLater() throws Exception {
+        org.sls.slsd.capture.Freezer.timeout(Duration.ofMillis(300));
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.partition("p");
+            Path out = tmp.resolve("v.out");
+            int pid = fx.programs.start("vforker", List.of(out.toString()), -1);
+            TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
+            fx.engine.attach("p", pid, 0);
+            Linux.kill(pid, 10);
+            TestPrograms.awaitLine(out, "vforking"::equals, Duration.ofSeconds(10));
+            Thread.sleep(100);
+            CheckpointException e = assertThrows(CheckpointException.class, () -> fx.engine.checkpoint("p", false, "full", 0));
+            assertTrue(e.getMessage().startsWith("pid " + pid + " tid " + pid + " did not stop within 300 ms (state D)"),
+                    e.getMessage());
+            assertTrue(fx.store.epochs("p").isEmpty());
+            // once the vfork child is gone the parent stops, is let go, and carries on untraced
+            TestPrograms.awaitLine(out, "back"::equals, Duration.ofSeconds(10));
+            long deadline = System.nanoTime() + 5_000_000_000L;
+            while (ProcFs.tracerPid(pid) != 0 && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertEquals(0, ProcFs.tracerPid(pid));
+            int lines = TestPrograms.lineCount(out);
+            Thread.sleep(300);
+            assertTrue(TestPrograms.lineCount(out) > lines, "running again");
+            CheckpointResult r = fx.engine.checkpoint("p", false, "full", 0);
+            assertEquals(List.of(pid), r.pids());
+        } finally {
+            org.sls.slsd.capture.Freezer.timeout(Duration.ofSeconds(5));
+        }
+    }
+
+    @Test
     void aFullStoreFailsTheCheckpointAndLeavesTheTargetRunning() throws Exception {
         try (EngineFixture fx = new EngineFixture(tmp, EngineFixture.FEATURES, 16L << 20)) {
             fx.partition("p");
