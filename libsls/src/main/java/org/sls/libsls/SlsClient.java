@@ -218,6 +218,22 @@ public final class SlsClient implements AutoCloseable {
         call(Op.EPOCHWAIT.wireName(), a);
     }
 
+    /**
+     * Restores every process of a partition (the default one when null) as of {@code epoch} (0:
+     * the newest committed). {@code stopped} leaves them stopped (continue with SIGCONT);
+     * {@code newPids} gives them fresh PIDs instead of their original ones.
+     */
+    public RestoreInfo restore(String partition, long epoch, boolean stopped, boolean newPids) {
+        ObjectNode a = args();
+        if (partition != null) {
+            a.put("name", partition);
+        }
+        a.put("epoch", epoch);
+        a.put("stopped", stopped);
+        a.put("newPids", newPids);
+        return convert(call(Op.RESTORE.wireName(), a), new TypeReference<>() { });
+    }
+
     /** Converts a result tree into a typed value. */
     public static <T> T convert(JsonNode node, TypeReference<T> type) {
         try {

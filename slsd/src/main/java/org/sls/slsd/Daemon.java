@@ -17,6 +17,8 @@ import org.sls.slos.StoreUsage;
 import org.sls.slsd.checkpoint.CheckpointEngine;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.linux.KernelFeatures;
+import org.sls.slsd.linux.Reaper;
+import org.sls.slsd.restore.RestoreEngine;
 import org.sls.slsd.control.Args;
 import org.sls.slsd.control.Caller;
 import org.sls.slsd.control.ControlServer;
@@ -46,10 +48,12 @@ public final class Daemon implements AutoCloseable {
     private final Partitions partitions;
     private final List<KernelFeature> features;
     private final CheckpointEngine engine;
+    private final RestoreEngine restorer;
     private final ProcessOps processes;
     private final PeriodicCheckpoints periodic;
     private final MetricsFile metrics;
     private final ControlServer server;
+    private final Reaper reaper;
     private final CountDownLatch stopped = new CountDownLatch(1);
 
     public Daemon(SlsdConfig config, Slos store, KernelFeatures kernel, List<KernelFeature> features) throws IOException {
@@ -57,14 +61,18 @@ public final class Daemon implements AutoCloseable {
         this.store = store;
         this.partitions = new Partitions(store);
         this.features = List.copyOf(features);
-        this.engine = new CheckpointEngine(store, kernel);
-        this.processes = new ProcessOps(store, partitions, engine);
+        this.reaper = new Reaper();
+        this.engine = new CheckpointEngine(store, kernel, reaper);
+        this.restorer = new RestoreEngine(store, kernel, reaper);
+        this.processes = new ProcessOps(store, partitions, engine, restorer);
         this.periodic = new PeriodicCheckpoints(store, partitions, processes);
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             this.server = new ControlServer(config.socket(), handlers());
         } catch (IOException | RuntimeException e) {
+            restorer.close();
             engine.close();
+            reaper.close();
             throw e;
         }
     }
@@ -105,6 +113,7 @@ public final class Daemon implements AutoCloseable {
         byOp.put(Op.SPAWN, processes::spawn);
         byOp.put(Op.CHECKPOINT, processes::checkpoint);
         byOp.put(Op.EPOCHWAIT, processes::epochWait);
+        byOp.put(Op.RESTORE, processes::restore);
         byOp.put(Op.FSCK, (args, caller) -> {
             requireRoot(caller, "check the store");
             return Codec.MAPPER.valueToTree(store.fsck(Args.optBool(args, "repair", false)));
@@ -225,7 +234,9 @@ public final class Daemon implements AutoCloseable {
             metrics.close();
         }
         periodic.close();
+        restorer.close();
         engine.close();
+        reaper.close();
         store.close();
         log.info("store {} closed", config.store());
         stopped.countDown();

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import org.sls.libsls.CheckpointInfo;
 import org.sls.libsls.PartitionSpec;
+import org.sls.libsls.RestoreInfo;
 import org.sls.libsls.protocol.Codec;
 import org.sls.libsls.protocol.ErrorCode;
 import org.sls.libsls.protocol.SlsException;
@@ -14,6 +15,9 @@ import org.sls.slsd.checkpoint.CheckpointEngine;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.CheckpointResult;
 import org.sls.slsd.control.Args;
+import org.sls.slsd.restore.RestoreEngine;
+import org.sls.slsd.restore.RestoreException;
+import org.sls.slsd.restore.RestoreResult;
 import org.sls.slsd.control.Caller;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -25,6 +29,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 
@@ -39,13 +44,15 @@ public final class ProcessOps {
     private final Slos store;
     private final Partitions partitions;
     private final CheckpointEngine engine;
+    private final RestoreEngine restorer;
     private final Map<String, Long> heads = new ConcurrentHashMap<>();
     private final Map<String, Integer> inFlight = new HashMap<>();
 
-    public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine) {
+    public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine, RestoreEngine restorer) {
         this.store = store;
         this.partitions = partitions;
         this.engine = engine;
+        this.restorer = restorer;
     }
 
     /** The checkpoint engine, for status. */
@@ -140,6 +147,56 @@ public final class ProcessOps {
         return new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(), r.commitMicros(), r.pids());
     }
 
+    JsonNode restore(ObjectNode args, Caller caller) {
+        String name = Args.optString(args, "name").orElse(Partitions.DEFAULT);
+        partitions.get(name);
+        long epoch = Args.optLong(args, "epoch", 0);
+        if (epoch < 0) {
+            throw Args.invalid("epoch must be 0 (the newest) or a committed epoch, not " + epoch);
+        }
+        if (epoch != 0 && !committed(name, epoch)) {
+            throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no checkpoint at epoch " + epoch);
+        }
+        if (epoch == 0 && store.lastEpoch(name).isEmpty()) {
+            throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no checkpoint to restore");
+        }
+        RestoreResult r;
+        try {
+            r = restorer.restore(name, epoch, Args.optBool(args, "stopped", false), Args.optBool(args, "newPids", false), caller.uid());
+        } catch (RestoreException e) {
+            throw toSls(e);
+        }
+        rejoin(name, r, caller);
+        heads.put(name, r.epoch());
+        log.info("partition {}: restored epoch {} as pids {} in {} us", name, r.epoch(), r.pids(), r.totalMicros());
+        return Codec.MAPPER.valueToTree(new RestoreInfo(name, r.epoch(), r.pids(), r.pidMap(), r.totalMicros(), r.readMicros(),
+                r.writeMicros(), r.injectMicros()));
+    }
+
+    /**
+     * The restored processes belong to their partition again. Where the checkpointed process
+     * still runs (a restore beside it under new PIDs), the original stays the partition's and the
+     * copy runs on its own.
+     */
+    private void rejoin(String name, RestoreResult r, Caller caller) {
+        Set<Integer> attached = engine.attached(name);
+        for (Map.Entry<Integer, Integer> e : r.pidMap().entrySet()) {
+            int original = e.getKey();
+            int restored = e.getValue();
+            if (original != restored && attached.contains(original) && Files.exists(Path.of("/proc", Integer.toString(original)))) {
+                continue;
+            }
+            if (attached.contains(original)) {
+                engine.detach(original); // the old process's dirty tracking is stale, even under the same pid
+            }
+            try {
+                engine.attach(name, restored, caller.uid());
+            } catch (CheckpointException ex) {
+                log.warn("partition {}: restored pid {} could not rejoin: {}", name, restored, ex.getMessage());
+            }
+        }
+    }
+
     JsonNode epochWait(ObjectNode args, Caller caller) throws InterruptedException {
         String name = Args.string(args, "name");
         long epoch = Args.longArg(args, "epoch");
@@ -220,6 +277,18 @@ public final class ProcessOps {
             throw new SlsException(ErrorCode.NOT_FOUND, "no process with pid " + pid);
         }
         throw new SlsException(ErrorCode.NOT_FOUND, "no process with pid " + pid);
+    }
+
+    /** Maps the restore engine's failures to protocol errors, keeping their messages. */
+    static SlsException toSls(RestoreException e) {
+        ErrorCode code = switch (e.kind()) {
+            case NOT_FOUND -> ErrorCode.NOT_FOUND;
+            case PID_TAKEN -> ErrorCode.BUSY;
+            case PERMISSION -> ErrorCode.PERMISSION;
+            case VDSO_MISMATCH, FILE_CHANGED, UNSUPPORTED -> ErrorCode.UNSUPPORTED;
+            case INTERNAL -> ErrorCode.INTERNAL;
+        };
+        return new SlsException(code, e.getMessage(), e);
     }
 
     /** Maps the engine's failures to protocol errors, keeping their messages. */

@@ -32,7 +32,9 @@ public enum Op {
     /** Checkpoints a partition into one new epoch. */
     CHECKPOINT("checkpoint"),
     /** Waits until an epoch is durable. */
-    EPOCHWAIT("epochwait");
+    EPOCHWAIT("epochwait"),
+    /** Brings a partition's processes back from a committed epoch. */
+    RESTORE("restore");
 
     private final String wireName;
 

@@ -1,11 +1,14 @@
 package org.sls.slsd.linux;
 
+import java.io.File;
 import jnr.ffi.Pointer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
+import java.util.HashSet;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -24,6 +27,8 @@ public final class Reaper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(Reaper.class);
     /** Exit status reported when another waiter (the engine) reaped the child first. */
     public static final int UNKNOWN_STATUS = -1;
+    /** Orphan zombies are looked for every this many 10 ms rounds. */
+    private static final int ORPHAN_SCAN_ROUNDS = 50;
     private final Map<Integer, CompletableFuture<Integer>> watched = new ConcurrentHashMap<>();
     private final Thread thread;
     private volatile boolean running = true;
@@ -34,9 +39,12 @@ public final class Reaper implements AutoCloseable {
         thread.start();
     }
 
-    /** Watches a child of slsd; the future completes with its wait status (or -1) once reaped. */
+    /**
+     * Watches a child of slsd; the future completes with its wait status (or -1) once reaped. A pid
+     * whose earlier holder was already reaped (a restore under the original pid) is watched anew.
+     */
     public CompletableFuture<Integer> watch(int pid) {
-        return watched.computeIfAbsent(pid, p -> new CompletableFuture<>());
+        return watched.compute(pid, (p, f) -> f == null || f.isDone() ? new CompletableFuture<>() : f);
     }
 
     public boolean watching(int pid) {
@@ -61,11 +69,16 @@ public final class Reaper implements AutoCloseable {
 
     private void loop() {
         Pointer info = Sys.alloc(256);
+        int round = 0;
+        Set<Integer> zombiesSeen = new HashSet<>();
         while (running) {
             for (Map.Entry<Integer, CompletableFuture<Integer>> e : watched.entrySet()) {
                 if (!e.getValue().isDone()) {
                     poll(e.getKey(), e.getValue(), info);
                 }
+            }
+            if (++round % ORPHAN_SCAN_ROUNDS == 0) {
+                zombiesSeen = reapOrphans(zombiesSeen, info);
             }
             try {
                 Thread.sleep(10);
@@ -73,6 +86,43 @@ public final class Reaper implements AutoCloseable {
                 return;
             }
         }
+    }
+
+    /**
+     * slsd is a child subreaper: processes of restored trees whose parent died are reparented to
+     * it, and nobody watches them. Reaps zombie children of slsd seen in two scans in a row; the
+     * JDK's own children are waited for by the JDK at once, so they never stay zombies that long.
+     */
+    private Set<Integer> reapOrphans(Set<Integer> seenBefore, Pointer info) {
+        Set<Integer> zombies = new HashSet<>();
+        int self = Linux.getpid();
+        File[] entries = new File("/proc").listFiles();
+        if (entries == null) {
+            return zombies;
+        }
+        for (File f : entries) {
+            String name = f.getName();
+            if (name.isEmpty() || !Character.isDigit(name.charAt(0))) {
+                continue;
+            }
+            int pid = Integer.parseInt(name);
+            ProcStat st;
+            try {
+                st = ProcFs.stat(pid);
+            } catch (RuntimeException gone) {
+                continue;
+            }
+            if (st.ppid() != self || st.state() != 'Z' || watching(pid)) {
+                continue;
+            }
+            if (seenBefore.contains(pid)) {
+                Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | __WALL, 0, 0);
+                log.debug("reaped orphan pid {}", pid);
+            } else {
+                zombies.add(pid);
+            }
+        }
+        return zombies;
     }
 
     private void poll(int pid, CompletableFuture<Integer> f, Pointer info) {

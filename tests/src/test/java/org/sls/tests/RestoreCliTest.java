@@ -1,0 +1,194 @@
+package org.sls.tests;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.libsls.protocol.Codec;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Restore as a user runs it: checkpoint, SIGKILL, restore with slsctl, and the program carries
+ * on from its checkpointed state with its memory intact.
+ */
+class RestoreCliTest {
+    private static final Duration WAIT = Duration.ofSeconds(30);
+    private final List<Long> started = new ArrayList<>();
+
+    @AfterEach
+    void endWorkloads() {
+        started.forEach(Workloads::kill);
+    }
+
+    /** Spawns the counter in a partition; returns its pid once it reports. */
+    private long spawnCounter(Sls sls, String partition, Path report) {
+        CliResult spawn = sls.ctl("spawn", "-o", partition, "--", Workloads.binary("counter").toString(), report.toString());
+        assertEquals(0, spawn.exit(), spawn.all() + sls.daemonLog());
+        long pid = Long.parseLong(spawn.out().trim());
+        started.add(pid);
+        Workloads.awaitGrowth(report, 2, WAIT);
+        return pid;
+    }
+
+    /** Checkpoints and returns {epoch, last count reported before, last count reported after}. */
+    private long[] checkpoint(Sls sls, String partition, Path report) {
+        long before = lastCount(report);
+        CliResult ck = sls.ctl("checkpoint", "-o", partition);
+        assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+        return new long[]{Long.parseLong(ck.out().trim()), before, lastCount(report)};
+    }
+
+    private static long lastCount(Path report) {
+        List<String> l = Workloads.lines(report);
+        return Workloads.field(l.get(l.size() - 1), "count");
+    }
+
+    /** Asserts that lines after {@code from} come from {@code pid}, continue from the checkpoint and stay consistent. */
+    private static void assertCarriesOn(Path report, int from, long pid, long[] ck) {
+        Workloads.awaitGrowth(report, from + 2, WAIT);
+        List<String> after = Workloads.lines(report).subList(from, Workloads.count(report));
+        long first = Workloads.field(after.get(0), "count");
+        assertTrue(first >= ck[1] && first <= ck[2] + 1,
+                "restored counter resumes from the checkpoint (between " + ck[1] + " and " + (ck[2] + 1) + "): " + after.get(0));
+        long prev = first - 1;
+        for (String line : after) {
+            assertEquals(pid, Workloads.field(line, "pid"), line);
+            assertEquals(prev + 1, Workloads.field(line, "count"), "counts continue one by one: " + after);
+            assertEquals(1, Workloads.field(line, "ok"), "memory checksum matches the count: " + line);
+            prev++;
+        }
+    }
+
+    @Test
+    void checkpointKillRestoreCarriesOnUnderTheSamePidThenAgain(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "c").exit());
+            long pid = spawnCounter(sls, "c", report);
+            long[] ck = checkpoint(sls, "c", report);
+            Workloads.awaitGrowth(report, Workloads.count(report) + 3, WAIT); // it runs past the checkpoint
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+            int from = Workloads.count(report);
+
+            CliResult r = sls.ctl("restore", "-o", "c", "--json");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            JsonNode j = Codec.MAPPER.readTree(r.out());
+            assertEquals(ck[0], j.get("epoch").longValue());
+            assertEquals(pid, j.get("pids").get(0).longValue(), "the original pid comes back");
+            assertTrue(j.get("totalMicros").longValue() > 0);
+            assertCarriesOn(report, from, pid, ck);
+            assertTrue(sls.ctl("status", "-H").out().contains("\t" + pid + "\t"), "the restored process is attached again");
+
+            // the second restart: checkpoint the restored process, kill it, restore again
+            long[] ck2 = checkpoint(sls, "c", report);
+            CliResult snaps = sls.ctl("listsnaps", "-o", "c", "-H");
+            assertTrue(snaps.out().lines().anyMatch(l -> l.startsWith("c\t" + ck2[0] + "\t" + ck[0] + "\t")),
+                    "the next epoch builds on the restored one: " + snaps.out());
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+            int from2 = Workloads.count(report);
+            CliResult again = sls.ctl("restore", "-o", "c");
+            assertEquals(0, again.exit(), again.all() + sls.daemonLog());
+            assertCarriesOn(report, from2, pid, ck2);
+        }
+    }
+
+    @Test
+    void anOlderEpochAndATakenPidAndNewPidsBesideTheOriginal(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "c").exit());
+            long pid = spawnCounter(sls, "c", report);
+            long[] old = checkpoint(sls, "c", report);
+            Workloads.awaitGrowth(report, Workloads.count(report) + 3, WAIT);
+            checkpoint(sls, "c", report);
+
+            CliResult taken = sls.ctl("restore", "-o", "c");
+            assertEquals(1, taken.exit(), taken.all());
+            assertTrue(taken.err().contains("PID " + pid) || taken.err().contains("pid " + pid), taken.all());
+            assertTrue(taken.err().contains("--new-pids") || taken.err().contains("taken"), taken.all());
+
+            int from = Workloads.count(report);
+            CliResult clone = sls.ctl("restore", "-o", "c", "--epoch", Long.toString(old[0]), "--new-pids", "--json");
+            assertEquals(0, clone.exit(), clone.all() + sls.daemonLog());
+            long copy = Codec.MAPPER.readTree(clone.out()).get("pids").get(0).longValue();
+            started.add(copy);
+            assertNotEquals(pid, copy);
+            assertTrue(Files.exists(Path.of("/proc/" + pid)), "the original still runs");
+            Workloads.awaitLine(report, l -> l.startsWith("pid=" + copy + " "), WAIT);
+            List<String> copyLines = Workloads.lines(report).subList(from, Workloads.count(report)).stream()
+                    .filter(l -> l.startsWith("pid=" + copy + " ")).toList();
+            long first = Workloads.field(copyLines.get(0), "count");
+            assertTrue(first >= old[1] && first <= old[2] + 1, "the clone starts from the older epoch: " + copyLines.get(0));
+            assertEquals(1, Workloads.field(copyLines.get(0), "ok"));
+        }
+    }
+
+    @Test
+    void afterARebootAFreshSlsdRestoresFromTheStoreAlone(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        Sls sls = Sls.start(tmp);
+        try (sls) {
+            assertEquals(0, sls.ctl("partadd", "-o", "persist").exit());
+            long pid = spawnCounter(sls, "persist", report);
+            long[] ck = checkpoint(sls, "persist", report);
+            assertEquals(0, sls.stopDaemon(), sls.daemonLog());
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+
+            sls.startDaemon();
+            CliResult snaps = sls.ctl("listsnaps", "-o", "persist", "-H");
+            assertTrue(snaps.out().startsWith("persist\t" + ck[0] + "\t"), snaps.all());
+            int from = Workloads.count(report);
+            CliResult r = sls.ctl("restore", "-o", "persist");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            assertEquals(Long.toString(pid), r.out().trim());
+            assertCarriesOn(report, from, pid, ck);
+        }
+    }
+
+    @Test
+    void aStoppedRestoreWaitsForSigcont(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "s").exit());
+            long pid = spawnCounter(sls, "s", report);
+            long[] ck = checkpoint(sls, "s", report);
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+            int from = Workloads.count(report);
+            CliResult r = sls.ctl("restore", "-o", "s", "-s");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            Sls.sleep(500);
+            assertEquals(from, Workloads.count(report), "stopped: it does not run yet");
+            String state = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream().filter(l -> l.startsWith("State:")).findFirst().orElse("");
+            assertTrue(state.contains("T"), state);
+            assertEquals(0, new ProcessBuilder("kill", "-CONT", Long.toString(pid)).start().waitFor());
+            assertCarriesOn(report, from, pid, ck);
+        }
+    }
+
+    @Test
+    void restoringWhatDoesNotExistSaysSo(@TempDir Path tmp) {
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "empty").exit());
+            CliResult none = sls.ctl("restore", "-o", "empty");
+            assertEquals(1, none.exit(), none.all());
+            assertTrue(none.err().contains("partition empty has no checkpoint to restore"), none.all());
+            CliResult noEpoch = sls.ctl("restore", "-o", "empty", "--epoch", "77");
+            assertTrue(noEpoch.err().contains("partition empty has no checkpoint at epoch 77"), noEpoch.all());
+            CliResult noPart = sls.ctl("restore", "-o", "ghost");
+            assertTrue(noPart.err().contains("no partition named ghost"), noPart.all());
+        }
+    }
+}
