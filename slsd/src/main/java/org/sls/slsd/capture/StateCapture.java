@@ -140,9 +140,10 @@ public final class StateCapture {
             boolean interrupted = orig >= 0 && (rax == -Errno.ERESTARTSYS || rax == -Errno.ERESTARTNOINTR
                     || rax == -Errno.ERESTARTNOHAND || rax == -Errno.ERESTART_RESTARTBLOCK);
             Regs saved = regs[i].withSyscallRestart(-Errno.EINTR);
+            long[] robust = Linux.robustList(tid);
             threads.add(new ThreadImage(tid, ProcFs.taskComm(pid, tid), ThreadImage.namedRegs(saved.bytes()),
                     Base64.getEncoder().encodeToString(xstate[i]), masks[i], siginfos(Ptrace.peekSiginfo(tid, false)),
-                    rseq(tid), Linux.robustList(tid)[0], Linux.robustList(tid)[1], tidAddress[i],
+                    rseq(tid), robust[0], robust[1], tidAddress[i],
                     interrupted ? orig : -1, altStacks[i]));
         }
         List<SiginfoImage> shared = siginfos(Ptrace.peekSiginfo(pid, true));

@@ -103,6 +103,43 @@ public final class Linux {
                 p.address(), 1, p.address() + 16, 1, 0);
     }
 
+    private static final ThreadLocal<ByteBuffer> PEEK = ThreadLocal.withInitial(() -> ByteBuffer.allocateDirect(1 << 16));
+
+    /** Reads a little target memory: process_vm_readv, or /proc/PID/mem where that fails (r-x, PROT_NONE). */
+    public static byte[] peek(int pid, long address, int length) {
+        if (length <= 1 << 16) {
+            ByteBuffer b = PEEK.get();
+            b.clear().limit(length);
+            try {
+                if (processVmRead(pid, b, address) == length) {
+                    byte[] out = new byte[length];
+                    b.get(0, out);
+                    return out;
+                }
+            } catch (NativeException e) {
+                // fall back below
+            }
+        }
+        return readMem(pid, address, length);
+    }
+
+    /** Writes a little target memory: process_vm_writev, or /proc/PID/mem where that fails. */
+    public static void poke(int pid, long address, byte[] data) {
+        if (data.length <= 1 << 16) {
+            ByteBuffer b = PEEK.get();
+            b.clear();
+            b.put(data).flip();
+            try {
+                if (processVmWrite(pid, b, address) == data.length) {
+                    return;
+                }
+            } catch (NativeException e) {
+                // fall back below
+            }
+        }
+        writeMem(pid, address, data);
+    }
+
     /** Reads target memory through /proc/PID/mem (works on any readable mapping). */
     public static byte[] readMem(int pid, long address, int length) {
         try (FileChannel ch = FileChannel.open(Path.of("/proc/" + pid + "/mem"), StandardOpenOption.READ)) {

@@ -199,7 +199,7 @@ public final class SyscallInjector implements AutoCloseable {
         long addr = (saved.rsp() - 1024 - len) & ~63L;
         for (Vma v : vmas) {
             if (v.start() <= addr && addr + len <= v.end() && v.writable() && v.readable() && !v.shared()) {
-                scratchOriginal = Linux.readMem(tgid, addr, len);
+                scratchOriginal = Linux.peek(tgid, addr, len);
                 scratch = addr;
                 return addr;
             }
@@ -213,7 +213,7 @@ public final class SyscallInjector implements AutoCloseable {
 
     /** Reads back scratch memory the injected calls wrote. */
     public byte[] readScratch(int len) {
-        return Linux.readMem(tgid, scratch, len);
+        return Linux.peek(tgid, scratch, len);
     }
 
     /** Back to an interrupt stop with the original registers, mask and memory. Idempotent. */
@@ -234,7 +234,7 @@ public final class SyscallInjector implements AutoCloseable {
             if (scratchMapped != 0) {
                 call(SYS_MUNMAP, scratch, scratchMapped, 0, 0, 0, 0);
             } else {
-                Linux.writeMem(tgid, scratch, scratchOriginal);
+                Linux.poke(tgid, scratch, scratchOriginal);
             }
         }
         if (atSyscallExit) {
