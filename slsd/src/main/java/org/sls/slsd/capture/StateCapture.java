@@ -66,7 +66,8 @@ public final class StateCapture {
         ProcStat stat = ProcFs.stat(pid);
         Map<String, String> status = ProcFs.status(pid);
         long gadget = SyscallInjector.findGadget(pid, vmas);
-        long sigCgt = Long.parseUnsignedLong(status.get("SigCgt"), 16);
+        // dispositions other than SIG_DFL: caught or ignored (SIGCHLD always, for its flags)
+        long sigCgt = Long.parseUnsignedLong(status.get("SigCgt"), 16) | Long.parseUnsignedLong(status.get("SigIgn"), 16);
 
         List<ThreadImage> threads = new ArrayList<>();
         List<SigactionImage> sigactions = new ArrayList<>();

@@ -152,6 +152,8 @@ class CheckpointEngineTest {
         assertEquals(34, t.interruptedSyscall(), "stopped in pause()");
         assertEquals(34, t.reg("rax"), "saved as a restart of pause");
         assertTrue(p.sigactions().stream().anyMatch(s -> s.signal() == 10 && s.handler() > 1), "SIGUSR1 handler");
+        assertTrue(p.sigactions().stream().anyMatch(s -> s.signal() == 12 && s.handler() == 1), "SIGUSR2 ignored");
+        assertTrue(p.sigactions().stream().noneMatch(s -> s.signal() == 15), "SIGTERM left at its default");
         // the program still gets its signals after the checkpoint
         Linux.kill(pid, 10);
         TestPrograms.awaitLine(out, "usr1=1"::equals, Duration.ofSeconds(10));
