@@ -2,6 +2,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <unistd.h>
+#include <sys/time.h>
 static volatile int usr1;
 static void on_usr1(int s) { (void) s; usr1++; }
 int main(int argc, char **argv) {
@@ -11,6 +12,8 @@ int main(int argc, char **argv) {
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
     signal(SIGUSR2, SIG_IGN);
+    struct itimerval it = { { 3600, 0 }, { 3600, 0 } }; /* armed, never fires during a test */
+    setitimer(ITIMER_REAL, &it, NULL);
     fprintf(out, "ready\n");
     for (;;) {
         int seen = usr1;

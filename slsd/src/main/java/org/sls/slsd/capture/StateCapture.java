@@ -35,7 +35,7 @@ import java.util.function.Consumer;
  * (sigactions, tid address, sigaltstack, brk). Runs on the freezing thread. Stateless.
  */
 public final class StateCapture {
-    private static final int SYS_RT_SIGACTION = 13, SYS_BRK = 12, SYS_PRCTL = 157, SYS_SIGALTSTACK = 131;
+    private static final int SYS_RT_SIGACTION = 13, SYS_BRK = 12, SYS_GETITIMER = 36, SYS_PRCTL = 157, SYS_SIGALTSTACK = 131;
     private static final int PR_GET_TID_ADDRESS = 40;
     private static final int SIGCHLD = 17;
 
@@ -71,6 +71,7 @@ public final class StateCapture {
 
         List<ThreadImage> threads = new ArrayList<>();
         List<SigactionImage> sigactions = new ArrayList<>();
+        List<ProcessImage.ItimerImage> itimers = new ArrayList<>();
         int n = tids.size();
         Regs[] regs = new Regs[n];
         byte[][] xstate = new byte[n][];
@@ -98,7 +99,7 @@ public final class StateCapture {
             for (int i = 0; i < n; i++) {
                 SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget);
                 injs.add(inj);
-                scratch[i] = inj.scratch(64 + (i == leader ? sigs.size() * 32 : 0), vmas);
+                scratch[i] = inj.scratch(64 + (i == leader ? 96 + sigs.size() * 32 : 0), vmas);
             }
             long[][] args = new long[n][];
             for (int i = 0; i < n; i++) {
@@ -113,19 +114,27 @@ public final class StateCapture {
             brk = lead.callOrThrow("brk", SYS_BRK, 0);
             for (int k = 0; k < sigs.size(); k++) {
                 lead.callOrThrow("rt_sigaction(" + sigs.get(k) + ")", SYS_RT_SIGACTION, sigs.get(k), 0,
-                        scratch[leader] + 64 + k * 32L, 8);
+                        scratch[leader] + 96 + 64 + k * 32L, 8);
+            }
+            for (int which = 0; which < 3; which++) {
+                lead.callOrThrow("getitimer(" + which + ")", SYS_GETITIMER, which, scratch[leader] + 64 + which * 32L);
             }
             if (onLeaderInjection != null) {
                 onLeaderInjection.accept(lead);
             }
             for (int i = 0; i < n; i++) {
-                int len = 64 + (i == leader ? sigs.size() * 32 : 0);
+                int len = 64 + (i == leader ? 96 + sigs.size() * 32 : 0);
                 ByteBuffer b = ByteBuffer.wrap(injs.get(i).readScratch(len)).order(ByteOrder.LITTLE_ENDIAN);
                 tidAddress[i] = b.getLong(0);
                 altStacks[i] = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
                 if (i == leader) {
+                    for (int which = 0; which < 3; which++) {
+                        int o = 64 + which * 32;
+                        itimers.add(new ProcessImage.ItimerImage(which, b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
+                                b.getLong(o + 24)));
+                    }
                     for (int k = 0; k < sigs.size(); k++) {
-                        int o = 64 + k * 32;
+                        int o = 96 + 64 + k * 32;
                         sigactions.add(new SigactionImage(sigs.get(k), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
                                 b.getLong(o + 24)));
                     }
@@ -158,7 +167,7 @@ public final class StateCapture {
                 ProcFs.link(pid, "root").orElse("/"), Integer.parseInt(status.getOrDefault("Umask", "0022"), 8),
                 credentials(status), rlimits, ProcFs.personality(pid), mm,
                 Base64.getEncoder().encodeToString(ProcFs.readBytes(pid, "auxv")), sigactions, shared, threads,
-                regions, fds, children);
+                regions, fds, children, itimers);
     }
 
     private static void check(long[] results, String call, int pid) {

@@ -154,6 +154,10 @@ class CheckpointEngineTest {
         assertTrue(p.sigactions().stream().anyMatch(s -> s.signal() == 10 && s.handler() > 1), "SIGUSR1 handler");
         assertTrue(p.sigactions().stream().anyMatch(s -> s.signal() == 12 && s.handler() == 1), "SIGUSR2 ignored");
         assertTrue(p.sigactions().stream().noneMatch(s -> s.signal() == 15), "SIGTERM left at its default");
+        assertEquals(3, p.itimers().size());
+        assertEquals(3600, p.itimers().get(0).intervalSec(), "ITIMER_REAL interval");
+        assertTrue(p.itimers().get(0).valueSec() > 3000, "ITIMER_REAL armed: " + p.itimers().get(0));
+        assertEquals(0, p.itimers().get(2).valueSec() + p.itimers().get(2).valueUsec(), "ITIMER_PROF disarmed");
         // the program still gets its signals after the checkpoint
         Linux.kill(pid, 10);
         TestPrograms.awaitLine(out, "usr1=1"::equals, Duration.ofSeconds(10));

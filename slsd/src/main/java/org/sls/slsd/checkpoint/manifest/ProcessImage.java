@@ -11,7 +11,9 @@ import java.util.List;
  *
  * @param state       the /proc state letter at freeze time ("S", "R", "T" for job-control stopped)
  * @param auxv        the raw auxiliary vector, base64
+ * @param sigactions  every signal whose disposition is not SIG_DFL (caught or ignored), and SIGCHLD
  * @param sharedPending signals pending for the whole process (shared queue)
+ * @param itimers     ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF as getitimer returned them
  * @param children    pids of the children included in this checkpoint
  */
 public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, String state, String exe,
@@ -19,12 +21,21 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                            @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long personality,
                            MmImage mm, String auxv, List<SigactionImage> sigactions,
                            List<SiginfoImage> sharedPending, List<ThreadImage> threads, List<RegionImage> regions,
-                           List<FdImage> fds, List<Integer> children) {
+                           List<FdImage> fds, List<Integer> children, List<ItimerImage> itimers) {
+
+    /** The canonical form before interval timers were recorded (itimers left empty). */
+    public ProcessImage(int pid, int ppid, int pgid, int sid, String comm, String state, String exe, String cwd,
+                        String root, int umask, Credentials credentials, List<Rlimit> rlimits, long personality,
+                        MmImage mm, String auxv, List<SigactionImage> sigactions, List<SiginfoImage> sharedPending,
+                        List<ThreadImage> threads, List<RegionImage> regions, List<FdImage> fds, List<Integer> children) {
+        this(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits, personality, mm, auxv,
+                sigactions, sharedPending, threads, regions, fds, children, List.of());
+    }
 
     /** A copy with the given memory regions. */
     public ProcessImage withRegions(List<RegionImage> r) {
         return new ProcessImage(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits,
-                personality, mm, auxv, sigactions, sharedPending, threads, r, fds, children);
+                personality, mm, auxv, sigactions, sharedPending, threads, r, fds, children, itimers);
     }
 
     /** The region containing {@code address}, if any. */
@@ -64,6 +75,9 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                                  @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long flags,
                                  @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long restorer,
                                  @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long mask) {}
+
+    /** One interval timer (which: 0 real, 1 virtual, 2 prof); all zero when disarmed. */
+    public record ItimerImage(int which, long intervalSec, long intervalUsec, long valueSec, long valueUsec) {}
 
     /** A pending signal: number, si_code and the whole 128-byte siginfo in base64. */
     public record SiginfoImage(int signal, int code, String siginfo) {}
