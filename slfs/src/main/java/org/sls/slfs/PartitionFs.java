@@ -67,9 +67,19 @@ final class PartitionFs {
     static final String LINEAGE_PREFIX = ".slfs.";
     /** Blob in a checkpoint epoch of the partition naming the lineage epoch of its files. */
     static final String REF_BLOB = "slfs.json";
-    /** Dirty bytes above which the writer commits them itself (back-pressure). */
-    static final long WRITEBACK_BYTES = 64L << 20;
+    /** Dirty bytes above which a background write-back starts. */
+    static final long WRITEBACK_BYTES = 32L << 20;
+    /** Dirty plus not yet committed bytes above which a writer commits them itself (back-pressure). */
+    static final long DIRTY_LIMIT_BYTES = 256L << 20;
     private static final long SOFT_PIN_MILLIS = 10 * 60_000L;
+    /**
+     * Old lineage epochs are deleted after this many commits (or a minute): deleting one folds
+     * what it holds into its child, and the epoch below the head holds everything written since
+     * the previous collection, so collecting after every commit would copy the whole history's
+     * records each time.
+     */
+    private static final int GC_EVERY_COMMITS = 16;
+    private static final long GC_EVERY_MILLIS = 60_000L;
     private static final byte[] ZERO = new byte[PAGE];
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ThreadLocal<ByteBuffer> READ_BUF = ThreadLocal.withInitial(() -> ByteBuffer.allocate(36 * PAGE));
@@ -93,6 +103,9 @@ final class PartitionFs {
     private final Set<Long> dataDirty = ConcurrentHashMap.newKeySet();
     private final Set<Layer.Dentry> dentryDirty = new HashSet<>();
     private final AtomicLong dirtyBytes = new AtomicLong();
+    private final AtomicLong pendingBytes = new AtomicLong();
+    private final java.util.concurrent.Executor flusher;
+    private final java.util.concurrent.atomic.AtomicBoolean flushQueued = new java.util.concurrent.atomic.AtomicBoolean();
     // Modified under the gate's write lock, read under its read lock.
     private final ArrayDeque<Layer> pending = new ArrayDeque<>();
     private long layerSeq;
@@ -102,10 +115,13 @@ final class PartitionFs {
     private FsTree committed;
     private final Map<Long, Long> refCache = new ConcurrentHashMap<>();
     private final Map<Long, Long> softPins = new ConcurrentHashMap<>();
+    private int commitsSinceGc;
+    private long lastGcMillis = System.currentTimeMillis();
 
     /** Opens the partition's tree at its lineage's newest epoch, or creates an empty tree. */
-    PartitionFs(Slos store, String partition) {
+    PartitionFs(Slos store, String partition, java.util.concurrent.Executor flusher) {
         this.store = store;
+        this.flusher = flusher;
         this.partition = partition;
         this.lineage = LINEAGE_PREFIX + partition;
         OptionalLong last = store.partition(lineage).isPresent() ? store.lastEpoch(lineage) : OptionalLong.empty();
@@ -766,8 +782,19 @@ final class PartitionFs {
         } finally {
             gate.readLock().unlock();
         }
-        if (dirtyBytes.get() > WRITEBACK_BYTES) {
+        long dirty = dirtyBytes.get();
+        if (dirty + pendingBytes.get() > DIRTY_LIMIT_BYTES) {
             sync();
+        } else if (dirty > WRITEBACK_BYTES && flushQueued.compareAndSet(false, true)) {
+            // commit in the background while the writer goes on filling the next layer
+            flusher.execute(() -> {
+                flushQueued.set(false);
+                try {
+                    sync();
+                } catch (RuntimeException e) {
+                    log.warn("slfs: background write-back of partition {} failed: {}", partition, e.getMessage());
+                }
+            });
         }
         return (int) size;
     }
@@ -860,6 +887,7 @@ final class PartitionFs {
         metaDirty.clear();
         dentryDirty.clear();
         l.bytes = dirtyBytes.getAndSet(0);
+        pendingBytes.addAndGet(l.bytes);
         pending.addLast(l);
         return l;
     }
@@ -914,6 +942,9 @@ final class PartitionFs {
         }
         FsTree t = committed;
         EpochInfo info;
+        long t0 = System.nanoTime();
+        long tPages;
+        long tCommit;
         try (EpochWriter w = store.beginEpoch(lineage, parent)) {
             for (Map.Entry<Long, InodeRecord> e : l.inodes.entrySet()) {
                 long ino = e.getKey();
@@ -961,8 +992,10 @@ final class PartitionFs {
                     w.writePage(ino, k, ByteBuffer.wrap(pl.pages.get(k)));
                 }
             }
+            tPages = System.nanoTime();
             w.putBlob(FsTree.BLOB, t.encode());
             info = w.commit();
+            tCommit = System.nanoTime();
         } catch (RuntimeException e) {
             // the in-place changes to the committed tree did not become durable: go back to the head's
             committed = parent == 0 ? FsTree.empty(t.rootIno, nowNs()) : loadTree(parent);
@@ -977,12 +1010,18 @@ final class PartitionFs {
             head = info.epoch();
             base = store.reader(lineage, head);
             l.epoch = head;
+            pendingBytes.addAndGet(-l.bytes);
         } finally {
             gate.writeLock().unlock();
         }
-        log.debug("slfs: partition {} slfs epoch {} (parent {}): {} inodes, {} files with pages, {} bytes", partition, head,
-                parent, l.inodes.size(), l.pages.size(), l.bytes);
-        gc();
+        if (++commitsSinceGc >= GC_EVERY_COMMITS || System.currentTimeMillis() - lastGcMillis > GC_EVERY_MILLIS) {
+            gc();
+        }
+        if (log.isDebugEnabled()) {
+            log.debug("slfs: partition {} slfs epoch {} (parent {}): {} inodes, {} files with pages, {} bytes; pages {} ms, commit {} ms, gc {} ms",
+                    partition, head, parent, l.inodes.size(), l.pages.size(), l.bytes, (tPages - t0) / 1_000_000,
+                    (tCommit - tPages) / 1_000_000, (System.nanoTime() - tCommit) / 1_000_000);
+        }
     }
 
     /** The lineage epoch named by checkpoint epoch {@code epoch} of the partition, or -1. */
@@ -1016,8 +1055,25 @@ final class PartitionFs {
         }
     }
 
-    /** Deletes lineage epochs nobody needs: not the head, not named by a checkpoint (commit lock held). */
+    /** Collects old lineage epochs if commits happened since the last collection (write-back thread). */
+    void collect() {
+        commitLock.lock();
+        try {
+            if (commitsSinceGc > 0) {
+                gc();
+            }
+        } finally {
+            commitLock.unlock();
+        }
+    }
+
+    /**
+     * Deletes lineage epochs nobody needs: not the head, not named by a checkpoint (commit lock
+     * held). Newest first, so each one folds into a child that is kept or about to go.
+     */
     private void gc() {
+        commitsSinceGc = 0;
+        lastGcMillis = System.currentTimeMillis();
         try {
             if (store.partition(partition).isEmpty()) {
                 return;
@@ -1036,9 +1092,11 @@ final class PartitionFs {
                 }
             }
             refCache.keySet().retainAll(partEpochs);
-            for (EpochInfo le : store.epochs(lineage)) {
-                if (!keep.contains(le.epoch())) {
-                    store.deleteEpoch(lineage, le.epoch());
+            List<EpochInfo> eps = new ArrayList<>(store.epochs(lineage));
+            for (int i = eps.size() - 1; i >= 0; i--) {
+                long le = eps.get(i).epoch();
+                if (!keep.contains(le)) {
+                    store.deleteEpoch(lineage, le);
                 }
             }
         } catch (StoreException e) {
@@ -1103,6 +1161,7 @@ final class PartitionFs {
                     p.dropped = true;
                 }
                 pending.clear();
+                pendingBytes.set(0);
                 dataDirty.clear();
                 metaDirty.clear();
                 dentryDirty.clear();

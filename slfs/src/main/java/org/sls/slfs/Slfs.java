@@ -52,6 +52,7 @@ public final class Slfs implements AutoCloseable {
     private final Map<String, byte[]> contentCache = lru(CONTENT_CACHE);
     private final Map<String, SnapshotTree> treeCache = lru(TREE_CACHE);
     private final ScheduledExecutorService writeback;
+    private final java.util.concurrent.ExecutorService flusher;
     private final long createdNs = PartitionFs.nowNs();
     private FuseOps fuse;
     private Path mountpoint;
@@ -63,6 +64,11 @@ public final class Slfs implements AutoCloseable {
         this.content = content == null ? SnapshotContent.NONE : content;
         this.writeback = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "slfs-writeback");
+            t.setDaemon(true);
+            return t;
+        });
+        this.flusher = Executors.newCachedThreadPool(r -> {
+            Thread t = new Thread(r, "slfs-flush");
             t.setDaemon(true);
             return t;
         });
@@ -226,7 +232,7 @@ public final class Slfs implements AutoCloseable {
         if (!isPartition(partition)) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "slfs: no partition " + partition);
         }
-        return trees.computeIfAbsent(partition, p -> new PartitionFs(store, p));
+        return trees.computeIfAbsent(partition, p -> new PartitionFs(store, p, flusher));
     }
 
     long dirtyBytes() {
@@ -277,6 +283,7 @@ public final class Slfs implements AutoCloseable {
                 if (f.hasChanges()) {
                     f.sync();
                 }
+                f.collect();
             } catch (RuntimeException e) {
                 log.warn("slfs: write-back of partition {} failed: {}", f.partition, e.getMessage());
             }
@@ -291,8 +298,10 @@ public final class Slfs implements AutoCloseable {
         }
         unmount();
         writeback.shutdown();
+        flusher.shutdown();
         try {
             writeback.awaitTermination(30, TimeUnit.SECONDS);
+            flusher.awaitTermination(30, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
