@@ -76,7 +76,7 @@ public final class Spawner {
         argv.addAll(inner.subList(1, inner.size()));
         int pid = posixSpawn("/bin/sh", argv, spec);
         reaper.watch(pid);
-        int execs = inner.size() != spec.argv().size() ? 2 : 1;
+        int execs = execsBefore(spec);
         try {
             waitForStop(pid);
             Ptrace.seize(pid, PTRACE_O_TRACEEXEC | PTRACE_O_TRACESYSGOOD);
@@ -128,16 +128,29 @@ public final class Spawner {
         throw new IllegalStateException("spawn wrapper of pid " + pid + " did not stop");
     }
 
+    /**
+     * For another uid: setpriv drops to it, then a shell opens the std streams and enters the
+     * working directory with that uid's rights (slsd, root, never opens them on its behalf).
+     */
     private static List<String> withSetpriv(Spec spec) {
         if (spec.uid() <= 0) {
             return spec.argv();
         }
         int gid = primaryGid(spec.uid());
         List<String> a = new ArrayList<>(List.of("/usr/bin/setpriv", "--reuid=" + spec.uid(), "--regid=" + gid,
-                "--clear-groups", "--"));
+                "--clear-groups", "--", "/bin/sh", "-c",
+                "cd \"$1\" && exec <\"$2\" >>\"$3\" && if [ \"$4\" = \"$3\" ]; then exec 2>&1; else exec 2>>\"$4\"; fi"
+                        + " && shift 4 && exec \"$@\"",
+                "sls-io", spec.cwd() == null ? "." : spec.cwd(), orNull(spec.stdinPath()), orNull(spec.stdoutPath()),
+                orNull(spec.stderrPath())));
         a.add(resolve(spec.argv().get(0), spec.env()));
         a.addAll(spec.argv().subList(1, spec.argv().size()));
         return a;
+    }
+
+    /** Execs between the spawn and the program itself. */
+    private static int execsBefore(Spec spec) {
+        return spec.uid() > 0 ? 3 : 1; // [sh stop] -> setpriv -> sh io -> program, or [sh stop] -> program
     }
 
     private static int primaryGid(int uid) {
@@ -187,7 +200,9 @@ public final class Spawner {
         }
     }
 
-    private static int posixSpawn(String path, List<String> argv, Spec spec) {
+    private static int posixSpawn(String path, List<String> argv, Spec given) {
+        // another uid opens its own std streams and enters its directory itself (see withSetpriv)
+        Spec spec = given.uid() > 0 ? new Spec(given.argv(), given.env(), null, null, null, null, given.uid()) : given;
         LinuxSyscalls.Libc c = Sys.LIBC;
         List<Pointer> keep = new ArrayList<>();
         Pointer fa = Sys.alloc(1024);

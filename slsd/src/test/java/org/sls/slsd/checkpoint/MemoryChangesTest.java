@@ -124,6 +124,29 @@ class MemoryChangesTest {
     }
 
     @Test
+    void spawnForAnotherUserOpensItsStreamsWithThatUsersRights() throws Exception {
+        Path bin = fx.programs.compile("counter");
+        Path out = tmp.resolve("n.out");
+        openToAll(out);
+        Path forbidden = Path.of("/root/sls-spawn-test-" + System.nanoTime() + ".out");
+        CheckpointException e = assertThrows(CheckpointException.class, () -> fx.engine.spawn("p",
+                List.of(bin.toString(), out.toString(), "64", "20"), null, tmp.toString(), null, forbidden.toString(),
+                forbidden.toString(), 65534));
+        assertTrue(e.getMessage().contains("ended before it started"), e.getMessage());
+        assertFalse(Files.exists(forbidden), "slsd did not create it for the user");
+        Path logs = tmp.resolve("n.log");
+        openToAll(logs);
+        int pid = fx.engine.spawn("p", List.of(bin.toString(), out.toString(), "64", "20"), null, tmp.toString(), null,
+                logs.toString(), logs.toString(), 65534);
+        fx.programs.track(pid);
+        TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+        assertEquals("65534", ProcFs.status(pid).get("Uid").split("\\s+")[0]);
+        assertEquals(tmp.toString(), ProcFs.link(pid, "cwd").orElseThrow());
+        assertEquals(logs.toString(), ProcFs.link(pid, "fd/1").orElseThrow());
+        assertTrue(fx.engine.checkpoint("p", false, "delta", 0).pids().contains(pid));
+    }
+
+    @Test
     void aProcessThatExecsStartsANewLineage() throws Exception {
         Path out = tmp.resolve("e.out");
         Path counter = fx.programs.compile("counter");
