@@ -73,6 +73,7 @@ public final class CheckpointEngine implements AutoCloseable {
     private final Map<String, Partition> partitions = new ConcurrentHashMap<>();
     private final Map<Integer, String> owner = new ConcurrentHashMap<>();
     private volatile boolean fallbackLogged;
+    private volatile EpochParticipant participant = EpochParticipant.NONE;
     /** Test hook called at named steps of a checkpoint ("frozen", "captured", "resumed"). */
     private volatile java.util.function.Consumer<String> stepHook = s -> { };
 
@@ -141,6 +142,11 @@ public final class CheckpointEngine implements AutoCloseable {
 
     public KernelFeatures features() { return features; }
 
+    /** Adds what else goes into every checkpoint epoch (slfs's files); pinned while frozen. */
+    public void participant(EpochParticipant participant) {
+        this.participant = participant == null ? EpochParticipant.NONE : participant;
+    }
+
     /** For tests: called on the ptrace thread at "frozen", "captured" (still frozen) and "resumed". */
     void onStep(java.util.function.Consumer<String> hook) {
         this.stepHook = hook;
@@ -200,7 +206,9 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         if (callerUid != 0) {
             String[] uids = status.get("Uid").trim().split("\\s+");
-            if (!uids[0].equals(Integer.toString(callerUid)) || !uids[1].equals(Integer.toString(callerUid))) {
+            String me = Integer.toString(callerUid);
+            // as the kernel's ptrace check: real, effective and saved uid all the caller's
+            if (!uids[0].equals(me) || !uids[1].equals(me) || !uids[2].equals(me)) {
                 throw new CheckpointException(Kind.PERMISSION, "pid " + pid + " belongs to uid " + uids[0] + ", not to uid " + callerUid);
             }
         }
@@ -317,6 +325,8 @@ public final class CheckpointEngine implements AutoCloseable {
         List<SharedMemoryImage> shared;
         MemoryLineage nextLineage;
         long frozenMicros;
+        EpochParticipant.Pinned pinned = null;
+        boolean written = false;
         boolean trackerTouched = false;
         long tFreeze = System.nanoTime();
         if (!Freezer.releaseStragglers(p.stragglers)) {
@@ -377,6 +387,7 @@ public final class CheckpointEngine implements AutoCloseable {
             shared = mc.captureShared();
             mc.dropVanishedObjects();
             nextLineage = mc.lineage();
+            pinned = participant.frozen(p.name);
             stepHook.accept("captured");
             for (Integer gone : prev.epoch() == 0 ? List.<Integer>of() : pidsOf(prev)) {
                 if (!pids.contains(gone)) {
@@ -385,6 +396,9 @@ public final class CheckpointEngine implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             tree.thaw();
+            if (pinned != null) {
+                pinned.abandon();
+            }
             failed(p, trackerTouched);
             throw translate(e);
         }
@@ -397,6 +411,8 @@ public final class CheckpointEngine implements AutoCloseable {
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch, delta ? "delta" : "full",
                     System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE, recursive, images, shared);
             w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
+            pinned.writeTo(w);
+            written = true;
             EpochInfo info = w.commit();
             long commitMicros = (System.nanoTime() - t0) / 1000;
             p.lineage = nextLineage.withEpoch(info.epoch());
@@ -407,6 +423,9 @@ public final class CheckpointEngine implements AutoCloseable {
             return new CheckpointResult(info.epoch(), frozenMicros, plan.pages() + plan.holes(), plan.bytes(),
                     commitMicros, pids);
         } catch (RuntimeException e) {
+            if (!written) {
+                pinned.abandon();
+            }
             failed(p, true);
             if (e instanceof StoreException) {
                 throw new CheckpointException(Kind.STORE, "partition " + p.name + ": store: " + e.getMessage(), e);
