@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 #define PAGES 64
 #define LEN (PAGES * 4096UL)
 static volatile sig_atomic_t go;
@@ -40,11 +41,22 @@ int main(int argc, char **argv) {
     char *b = mmap(base + 3 * LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     char *c = mmap(base + 5 * LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
     char *heap = sbrk(0); size_t heaplen = 0;
+    /* a private mapping of a file of 0x66 bytes; page 2 gets copied on write in phase 1 */
+    char fpath[4096];
+    snprintf(fpath, sizeof fpath, "%s.data", argv[1]);
+    int fd = open(fpath, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    char fill[4096];
+    memset(fill, 0x66, sizeof fill);
+    for (int i = 0; i < 4; i++) write(fd, fill, sizeof fill);
+    char *f = mmap(NULL, 4 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+    close(fd);
     for (int phase = 1; phase <= 3; phase++) {
         if (phase == 1) {
             for (size_t i = 0; i < LEN; i++) { a[i] = (char) (i * 7); b[i] = (char) (i * 11); c[i] = (char) (i * 13); }
+            memset(f + 2 * 4096, 0x99, 4096);
         } else if (phase == 2) {
             madvise(a, LEN / 2, MADV_DONTNEED);
+            madvise(f + 2 * 4096, 4096, MADV_DONTNEED); /* back to the file's 0x66 */
             munmap(b, LEN);
             char *nb = mmap(b, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
             b = nb;
@@ -59,8 +71,8 @@ int main(int argc, char **argv) {
             memset(a + 4096 * 3, 0x33, 4096 * 2);
             memset(c + LEN, 0x44, 4096);
         }
-        fprintf(out, "phase=%d a=%p b=%p c=%p heap=%p heaplen=%zu stack=%p stacklen=%zu suma=%llx sumb=%llx sumc=%llx sumheap=%llx\n",
-                phase, (void *) a, (void *) b, (void *) c, (void *) heap, heaplen, (void *) stackbuf, stacklen,
+        fprintf(out, "phase=%d f=%p sumf=%llx a=%p b=%p c=%p heap=%p heaplen=%zu stack=%p stacklen=%zu suma=%llx sumb=%llx sumc=%llx sumheap=%llx\n",
+                phase, (void *) f, (unsigned long long) sum(f, 4 * 4096), (void *) a, (void *) b, (void *) c, (void *) heap, heaplen, (void *) stackbuf, stacklen,
                 (unsigned long long) sum(a, LEN), (unsigned long long) sum(b, LEN),
                 (unsigned long long) sum(c, LEN * 2 / (phase == 1 ? 2 : 1)),
                 (unsigned long long) (heaplen ? sum(heap, heaplen) : 0));

@@ -89,7 +89,10 @@ public final class UffdDirtyTracker implements DirtyTracker {
 
     @Override
     public Dirty dirty(int pid, Vma vma) {
-        if (!thpPossible(vma)) {
+        // anonymous memory: zapped pages lose their protection and show up as written (read back as
+        // zeros); a zapped copy-on-write page of a private file mapping keeps a protection marker
+        // instead, and huge pages zap whole page tables: for those, walk the categories
+        if (!thpPossible(vma) && !vma.fileBacked()) {
             PageRanges w = written(pid, vma);
             return w == null ? null : new Dirty(null, w);
         }

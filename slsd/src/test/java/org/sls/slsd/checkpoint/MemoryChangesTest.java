@@ -59,6 +59,8 @@ class MemoryChangesTest {
             long b = EngineFixture.hex(f.get("b"));
             long c = EngineFixture.hex(f.get("c"));
             assertEquals(EngineFixture.hex(f.get("suma")), EngineFixture.fnv(mem.read(a, LEN)), "a in phase " + phase);
+            assertEquals(EngineFixture.hex(f.get("sumf")), EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("f")), 4 * 4096)),
+                    "private file mapping in phase " + phase);
             assertEquals(EngineFixture.hex(f.get("sumb")), EngineFixture.fnv(mem.read(b, LEN)), "b in phase " + phase);
             int clen = phase == 1 ? LEN : 2 * LEN;
             assertEquals(EngineFixture.hex(f.get("sumc")), EngineFixture.fnv(mem.read(c, clen)), "c in phase " + phase);
