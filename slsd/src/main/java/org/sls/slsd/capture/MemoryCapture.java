@@ -99,6 +99,9 @@ public final class MemoryCapture implements AutoCloseable {
             case "[stack]": return Kind.STACK;
             default: break;
         }
+        if (v.has("io") || v.has("pf")) {
+            throw CheckpointException.unsupported(pid, "mapping " + v + " (device memory)");
+        }
         if (p.startsWith("[anon_shmem:")) {
             return Kind.SHARED;
         }
