@@ -147,16 +147,17 @@ public final class Freezer {
 
     /** Seizes and interrupts one thread; false when it is exiting or gone (not the main thread). */
     private static boolean seizeAndInterrupt(int pid, int tid) {
-        try {
-            char state = ProcFs.taskStat(pid, tid).state();
-            if (state == 'Z' || state == 'X') {
-                if (tid == pid) {
+        if (tid == pid) {
+            // only a main thread lingers as a zombie while the others run; other exiting threads
+            // simply report their exit below
+            try {
+                char state = ProcFs.taskStat(pid, tid).state();
+                if (state == 'Z' || state == 'X') {
                     throw CheckpointException.unsupported(pid, "main thread exited while others run");
                 }
-                return false;
+            } catch (ProcFs.NoSuchProcessException e) {
+                throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
             }
-        } catch (ProcFs.NoSuchProcessException e) {
-            return false;
         }
         try {
             Ptrace.seize(tid, OPTIONS);

@@ -39,12 +39,21 @@ public final class StateCapture {
     private static final int PR_GET_TID_ADDRESS = 40;
     private static final int SIGCHLD = 17;
 
+    private static final Map<String, String> SELF_NS = new java.util.LinkedHashMap<>();
+
+    static {
+        for (String ns : List.of("pid", "mnt", "net", "ipc", "uts", "user")) {
+            SELF_NS.put(ns, ProcFs.link(Linux.getpid(), "ns/" + ns).orElse(""));
+        }
+    }
+
     private StateCapture() {}
 
     /** Refuses what this version cannot restore: other namespaces, seccomp filters. */
     public static void checkSupported(int pid) {
-        for (String ns : List.of("pid", "mnt", "net", "ipc", "uts", "user")) {
-            String mine = ProcFs.link(Linux.getpid(), "ns/" + ns).orElse("");
+        for (Map.Entry<String, String> e : SELF_NS.entrySet()) {
+            String ns = e.getKey();
+            String mine = e.getValue();
             String theirs = ProcFs.link(pid, "ns/" + ns).orElse(mine);
             if (!mine.equals(theirs)) {
                 throw CheckpointException.unsupported(pid, "in another " + ns + " namespace (" + theirs + ")");
