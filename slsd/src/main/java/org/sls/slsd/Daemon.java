@@ -19,6 +19,11 @@ import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.Reaper;
 import org.sls.slsd.restore.RestoreEngine;
+import org.sls.slsd.snapshot.SnapshotView;
+import org.sls.slfs.FsSnapshot;
+import org.sls.slfs.Slfs;
+import org.sls.slos.EpochWriter;
+import org.sls.slsd.checkpoint.EpochParticipant;
 import org.sls.slsd.control.Args;
 import org.sls.slsd.control.Caller;
 import org.sls.slsd.control.ControlServer;
@@ -52,6 +57,7 @@ public final class Daemon implements AutoCloseable {
     private final ProcessOps processes;
     private final PeriodicCheckpoints periodic;
     private final MetricsFile metrics;
+    private final Slfs slfs;
     private final ControlServer server;
     private final Reaper reaper;
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -61,15 +67,17 @@ public final class Daemon implements AutoCloseable {
         this.store = store;
         this.partitions = new Partitions(store);
         this.features = List.copyOf(features);
+        this.slfs = new Slfs(store, new SnapshotView(store));
         this.reaper = new Reaper();
         this.engine = new CheckpointEngine(store, kernel, reaper);
         this.restorer = new RestoreEngine(store, kernel, reaper);
-        this.processes = new ProcessOps(store, partitions, engine, restorer);
+        this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);
         this.periodic = new PeriodicCheckpoints(store, partitions, processes);
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             this.server = new ControlServer(config.socket(), handlers());
         } catch (IOException | RuntimeException e) {
+            slfs.close();
             restorer.close();
             engine.close();
             reaper.close();
@@ -77,8 +85,26 @@ public final class Daemon implements AutoCloseable {
         }
     }
 
-    /** Starts serving the control socket. */
+    /** Mounts slfs (unless told not to) and starts serving the control socket. */
     public void start() {
+        if (config.mount() != null) {
+            slfs.mount(config.mount());
+            // a partition's files go into the same epoch as its processes' memory
+            engine.participant(partition -> {
+                FsSnapshot files = slfs.snapshot(partition);
+                return new EpochParticipant.Pinned() {
+                    @Override
+                    public void writeTo(EpochWriter w) {
+                        files.writeTo(w);
+                    }
+
+                    @Override
+                    public void abandon() {
+                        files.abandon();
+                    }
+                };
+            });
+        }
         periodic.sync();
         if (metrics != null) {
             metrics.start();
@@ -181,6 +207,7 @@ public final class Daemon implements AutoCloseable {
         requireRoot(caller, "delete a partition");
         String name = Args.string(args, "name");
         partitions.delete(name);
+        slfs.deletePartition(name);
         periodic.sync();
         log.info("partition {} deleted", name);
         return null;
@@ -234,6 +261,7 @@ public final class Daemon implements AutoCloseable {
             metrics.close();
         }
         periodic.close();
+        slfs.close();
         restorer.close();
         engine.close();
         reaper.close();

@@ -8,6 +8,7 @@ import org.sls.libsls.protocol.SlsException;
 import org.sls.slos.EpochInfo;
 import org.sls.slos.PartitionRecord;
 import org.sls.slos.Slos;
+import org.sls.slfs.Slfs;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -63,9 +64,14 @@ public final class Partitions {
         return store.createPartition(new PartitionRecord(name, spec.backend(), spec.mode(), spec.periodMs(), keep, System.currentTimeMillis()));
     }
 
+    /** The users' partitions: not the ones slfs keeps its files in. */
+    public List<PartitionRecord> visible() {
+        return store.partitions().stream().filter(r -> !Slfs.isInternalPartition(r.name())).toList();
+    }
+
     /** The partition named {@code name}; NOT_FOUND when there is none. */
     public PartitionRecord get(String name) {
-        return store.partition(name).orElseThrow(() -> new SlsException(ErrorCode.NOT_FOUND, "no partition named " + name));
+        return store.partition(name).filter(r -> !Slfs.isInternalPartition(r.name())).orElseThrow(() -> new SlsException(ErrorCode.NOT_FOUND, "no partition named " + name));
     }
 
     /** Deletes a partition and its checkpoints; NOT_FOUND when there is none. */
@@ -84,7 +90,7 @@ public final class Partitions {
     public List<PartitionInfo> describe(Function<String, List<Integer>> attached, Function<String, String> tracker,
                                         Function<String, Double> effectivePeriodMs) {
         List<PartitionInfo> out = new ArrayList<>();
-        for (PartitionRecord r : store.partitions()) {
+        for (PartitionRecord r : visible()) {
             CheckpointStats.Snapshot s = stats(r.name()).snapshot();
             List<EpochInfo> epochs = store.epochs(r.name());
             long last = epochs.isEmpty() ? 0 : epochs.get(epochs.size() - 1).epoch();
@@ -98,7 +104,7 @@ public final class Partitions {
 
     /** Committed checkpoints of one partition, or of all when {@code name} is null. */
     public List<SnapshotInfo> snapshots(String name) {
-        List<PartitionRecord> which = name == null ? store.partitions() : List.of(get(name));
+        List<PartitionRecord> which = name == null ? visible() : List.of(get(name));
         List<SnapshotInfo> out = new ArrayList<>();
         for (PartitionRecord r : which) {
             for (EpochInfo e : store.epochs(r.name())) {

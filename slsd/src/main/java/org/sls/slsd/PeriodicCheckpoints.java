@@ -36,7 +36,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     /** Starts a loop for every partition with a period and stops loops whose partition is gone. */
     public synchronized void sync() {
         Map<String, Long> wanted = new HashMap<>();
-        for (PartitionRecord r : store.partitions()) {
+        for (PartitionRecord r : partitions.visible()) {
             if (r.periodMs() > 0) {
                 wanted.put(r.name(), r.periodMs());
             }

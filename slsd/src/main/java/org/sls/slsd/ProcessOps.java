@@ -15,6 +15,10 @@ import org.sls.slsd.checkpoint.CheckpointEngine;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.CheckpointResult;
 import org.sls.slsd.control.Args;
+import org.sls.slfs.Slfs;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ManifestCodec;
+import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.restore.RestoreEngine;
 import org.sls.slsd.restore.RestoreException;
 import org.sls.slsd.restore.RestoreResult;
@@ -45,10 +49,12 @@ public final class ProcessOps {
     private final Partitions partitions;
     private final CheckpointEngine engine;
     private final RestoreEngine restorer;
+    private final Slfs slfs;
     private final Map<String, Long> heads = new ConcurrentHashMap<>();
     private final Map<String, Integer> inFlight = new HashMap<>();
 
-    public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine, RestoreEngine restorer) {
+    public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine, RestoreEngine restorer, Slfs slfs) {
+        this.slfs = slfs;
         this.store = store;
         this.partitions = partitions;
         this.engine = engine;
@@ -160,9 +166,16 @@ public final class ProcessOps {
         if (epoch == 0 && store.lastEpoch(name).isEmpty()) {
             throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no checkpoint to restore");
         }
+        boolean newPids = Args.optBool(args, "newPids", false);
+        long target = epoch != 0 ? epoch : store.lastEpoch(name).orElseThrow();
+        if (!newPids) {
+            // files roll back with memory, but only once nothing stands in the way of the processes
+            requirePidsFree(name, target);
+            slfs.rollback(name, target);
+        }
         RestoreResult r;
         try {
-            r = restorer.restore(name, epoch, Args.optBool(args, "stopped", false), Args.optBool(args, "newPids", false), caller.uid());
+            r = restorer.restore(name, target, Args.optBool(args, "stopped", false), newPids, caller.uid());
         } catch (RestoreException e) {
             throw toSls(e);
         }
@@ -171,6 +184,28 @@ public final class ProcessOps {
         log.info("partition {}: restored epoch {} as pids {} in {} us", name, r.epoch(), r.pids(), r.totalMicros());
         return Codec.MAPPER.valueToTree(new RestoreInfo(name, r.epoch(), r.pids(), r.pidMap(), r.totalMicros(), r.readMicros(),
                 r.writeMicros(), r.injectMicros()));
+    }
+
+    /**
+     * Refuses, before anything changes, a restore under the original pids when one is taken.
+     * A restore under new pids leaves the partition's files as they are (the clone shares them
+     * with the original).
+     */
+    private void requirePidsFree(String name, long epoch) {
+        Manifest m = ManifestCodec.decode(store.readBlob(name, epoch, Manifest.BLOB));
+        for (ProcessImage p : m.processes()) {
+            Path proc = Path.of("/proc", Integer.toString(p.pid()));
+            if (Files.exists(proc)) {
+                String comm;
+                try {
+                    comm = Files.readString(proc.resolve("comm")).strip();
+                } catch (IOException e) {
+                    comm = "?";
+                }
+                throw new SlsException(ErrorCode.BUSY, "restore of partition " + name + " epoch " + epoch + ": PID " + p.pid()
+                        + " is taken by a running process (" + comm + "); end it, or restore beside it with --new-pids");
+            }
+        }
     }
 
     /**

@@ -122,9 +122,12 @@ public final class Sls implements AutoCloseable {
         daemonStarts++;
         daemonLog = dir.resolve("slsd-" + daemonStarts + ".log");
         List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
-                "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString(), "--no-mount"));
+                "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString()));
         cmd.addAll(extraDaemonArgs);
         cmd.addAll(Arrays.asList(extraArgs));
+        if (!cmd.contains("--mount")) {
+            cmd.add("--no-mount");
+        }
         try {
             Process p = new ProcessBuilder(cmd)
                     .redirectError(daemonLog.toFile())
