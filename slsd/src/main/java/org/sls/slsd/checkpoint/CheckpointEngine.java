@@ -89,6 +89,7 @@ public final class CheckpointEngine implements AutoCloseable {
         DirtyTracker tracker;
         MemoryLineage lineage = MemoryLineage.empty();
         long lastEpoch;
+        long lastStagedBytes;
 
         Partition(String name) {
             this.name = name;
@@ -318,7 +319,10 @@ public final class CheckpointEngine implements AutoCloseable {
         // VmFlags and the staging estimate; while frozen only maps is read and matched against it
         Map<Integer, ProcFs.Smaps> early = smapsBeforeFreeze(roots, recursive);
         long anon = early.values().stream().mapToLong(ProcFs.Smaps::anonymousBytes).sum();
-        p.staging.reserve(delta && prev.epoch() != 0 ? Math.min(anon, 16L << 20) : anon + anon / 16 + (1 << 20));
+        // a delta stages about what the last one did; a full copy stages all anonymous memory
+        long lastStaged = p.lastStagedBytes;
+        p.staging.reserve(delta && prev.epoch() != 0 ? Math.min(anon, Math.max(16L << 20, 2 * lastStaged))
+                : anon + anon / 16 + (1 << 20));
 
         EpochPlan plan = new EpochPlan();
         List<ProcessImage> images = new ArrayList<>();
@@ -403,6 +407,7 @@ public final class CheckpointEngine implements AutoCloseable {
             throw translate(e);
         }
         frozenMicros = tree.thaw();
+        p.lastStagedBytes = p.staging.stagedBytes();
 
         long t0 = System.nanoTime();
         try (EpochWriter w = store.beginEpoch(p.name, parentEpoch)) {
