@@ -5,8 +5,8 @@ import jnr.ffi.Pointer;
 /**
  * The raw libc entry points slsd uses, bound through JNR-FFI, with the kernel constants they
  * need. Package-private: everything else goes through the facades ({@link Linux}, {@link Ptrace},
- * {@link PageMap}, {@link Userfaultfd}, {@link Spawner}...). Methods are called from any thread;
- * errno is saved by JNR per call.
+ * {@link PageMap}, {@link Userfaultfd}, {@link Spawner}...). Thread-safe: methods are called from any
+ * thread; errno is saved by JNR per call.
  */
 final class LinuxSyscalls {
     private LinuxSyscalls() {}

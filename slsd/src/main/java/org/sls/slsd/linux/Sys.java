@@ -11,7 +11,7 @@ import java.nio.Buffer;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 
-/** Loads {@link LinuxSyscalls} once and turns -1/errno into {@link NativeException}. */
+/** Loads {@link LinuxSyscalls} once and turns -1/errno into {@link NativeException}. Stateless, thread-safe. */
 final class Sys {
     static final LinuxSyscalls.Libc LIBC = LibraryLoader.create(LinuxSyscalls.Libc.class).load("c");
     static final Runtime RUNTIME = Runtime.getRuntime(LIBC);

@@ -6,7 +6,10 @@ import java.util.Collections;
 import java.util.EnumMap;
 import java.util.Map;
 
-/** Every fd kind this version captures, keyed by {@link FdImage.Kind}. A new kind: one class, one line. */
+/**
+ * Every fd kind this version captures, keyed by {@link FdImage.Kind}. A new kind: one class, one line.
+ * Immutable, thread-safe.
+ */
 public final class FdKinds {
     private static final Map<FdImage.Kind, FdKindCapture> KINDS;
 

@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.SerializerProvider;
 
 import java.io.IOException;
 
-/** Addresses and masks written as "0x..." strings in the manifest so that people can read them. */
+/** Addresses and masks written as "0x..." strings in the manifest so that people can read them. Stateless, thread-safe. */
 public final class Hex {
     private Hex() {}
 
