@@ -13,20 +13,22 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * Writes the pages of restored memory: runs of consecutive pages (process, address, slos object,
- * first page) are grouped into batches of up to {@value #BATCH_PAGES} pages of one process; a reader
- * thread fills off-heap buffers from slos ({@code readPages}, coalesced I/O) while the calling thread
- * writes the previous buffer into the process with one {@code process_vm_writev}, so reading and
- * writing overlap. Every region is mapped writable before this runs. Shared memory content goes into
- * its memfd through /proc/PID/fd. Not thread-safe: one {@link #writeAll} per instance.
+ * first page) are grouped into batches of up to {@value #BATCH_PAGES} pages of one process; one
+ * worker per CPU takes batches in turn, fills its off-heap buffer from slos ({@code readPages},
+ * coalesced I/O) and writes it into the process with one {@code process_vm_writev}, so that the
+ * target's page faults (the larger cost) run on every CPU. process_vm_writev needs no ptrace, so the
+ * workers need not be the tracer thread. Every region is mapped writable before this runs. Shared memory content goes into
+ * its memfd through /proc/PID/fd. Not thread-safe: one {@link #writeAll} per instance; timings add up the workers' times.
  */
 final class PageWriter {
     static final int BATCH_PAGES = 4096;
-    private static final int BUFFERS = 3;
+    /** Page faults in the target dominate: one worker per CPU, each reading and writing its own batches. */
+    private static final int MAX_WORKERS = 4;
 
     private record Run(int pid, long address, long objectId, long firstPage, int pages) {}
 
@@ -34,8 +36,6 @@ final class PageWriter {
 
     /** One buffer's worth: slices of runs of one process. */
     private record Batch(int pid, List<Run> slices, int pages) {}
-
-    private record Filled(int batch, int buffer, RuntimeException error) {}
 
     private final ObjectReader reader;
     private final Timings timings;
@@ -64,47 +64,49 @@ final class PageWriter {
         if (batches.isEmpty()) {
             return;
         }
-        int nbuf = Math.min(BUFFERS, batches.size());
-        NativeMemory[] buffers = new NativeMemory[nbuf];
-        BlockingQueue<Integer> free = new ArrayBlockingQueue<>(nbuf);
-        BlockingQueue<Filled> filled = new ArrayBlockingQueue<>(nbuf + 1);
-        Thread readerThread = null;
-        try {
-            for (int i = 0; i < nbuf; i++) {
-                buffers[i] = NativeMemory.map((long) BATCH_PAGES << 12, true, false);
-                free.add(i);
+        run.at("write " + runs.stream().mapToLong(Run::pages).sum() + " pages");
+        int workers = Math.max(1, Math.min(Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors()),
+                batches.size()));
+        AtomicInteger next = new AtomicInteger();
+        AtomicReference<RuntimeException> failure = new AtomicReference<>();
+        List<Thread> threads = new ArrayList<>();
+        for (int w = 1; w < workers; w++) {
+            Thread t = new Thread(() -> work(batches, next, failure), "sls-restore-pages-" + w);
+            t.setDaemon(true);
+            t.start();
+            threads.add(t);
+        }
+        work(batches, next, failure);
+        for (Thread t : threads) {
+            try {
+                t.join();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException("interrupted while writing pages");
             }
-            readerThread = new Thread(() -> readLoop(batches, buffers, free, filled), "sls-restore-reader");
-            readerThread.setDaemon(true);
-            readerThread.start();
-            try (IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
-                for (int i = 0; i < batches.size(); i++) {
-                    Filled f = filled.take();
-                    if (f.error() != null) {
-                        throw f.error();
-                    }
-                    Batch b = batches.get(f.batch());
-                    write(run, b, buffers[f.buffer()], local, remote);
-                    free.add(f.buffer());
+        }
+        if (failure.get() != null) {
+            throw failure.get();
+        }
+    }
+
+    /** One worker: takes the next batch, reads it from slos into its buffer, writes it into its process. */
+    private void work(List<Batch> batches, AtomicInteger next, AtomicReference<RuntimeException> failure) {
+        try (NativeMemory buf = NativeMemory.map((long) BATCH_PAGES << 12, true, false);
+             IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
+            for (int i = next.getAndIncrement(); i < batches.size() && failure.get() == null; i = next.getAndIncrement()) {
+                Batch b = batches.get(i);
+                long t0 = System.nanoTime();
+                long off = 0;
+                for (Run s : b.slices()) {
+                    reader.readPages(s.objectId(), s.firstPage(), s.pages(), buf.buffer(off, s.pages() << 12));
+                    off += (long) s.pages() << 12;
                 }
+                timings.readNanos.addAndGet(System.nanoTime() - t0);
+                write(b, buf, local, remote);
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("interrupted while writing pages");
-        } finally {
-            if (readerThread != null) {
-                readerThread.interrupt();
-                try {
-                    readerThread.join();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }
-            for (NativeMemory m : buffers) {
-                if (m != null) {
-                    m.close();
-                }
-            }
+        } catch (RuntimeException e) {
+            failure.compareAndSet(null, e);
         }
     }
 
@@ -136,30 +138,7 @@ final class PageWriter {
         return out;
     }
 
-    private void readLoop(List<Batch> batches, NativeMemory[] buffers, BlockingQueue<Integer> free,
-                          BlockingQueue<Filled> filled) {
-        int i = 0;
-        try {
-            for (; i < batches.size(); i++) {
-                int buf = free.take();
-                long t0 = System.nanoTime();
-                long off = 0;
-                for (Run s : batches.get(i).slices()) {
-                    ByteBuffer dst = buffers[buf].buffer(off, s.pages() << 12);
-                    reader.readPages(s.objectId(), s.firstPage(), s.pages(), dst);
-                    off += (long) s.pages() << 12;
-                }
-                timings.readNanos.addAndGet(System.nanoTime() - t0);
-                filled.put(new Filled(i, buf, null));
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (RuntimeException e) {
-            filled.offer(new Filled(i, -1, e));
-        }
-    }
-
-    private void write(RestoreRun run, Batch b, NativeMemory buf, IoVecs local, IoVecs remote) {
+    private void write(Batch b, NativeMemory buf, IoVecs local, IoVecs remote) {
         long t0 = System.nanoTime();
         local.clear();
         remote.clear();
@@ -171,7 +150,6 @@ final class PageWriter {
             off += len;
         }
         Run first = b.slices().get(0);
-        run.at("write " + b.pages() + " pages of pid " + b.pid() + " from " + Hexes.hex(first.address()));
         long got = Linux.processVmWritev(b.pid(), local, remote);
         if (got != off) {
             throw new IllegalStateException("process_vm_writev wrote " + got + " of " + off + " bytes into pid "

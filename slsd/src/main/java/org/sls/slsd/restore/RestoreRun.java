@@ -85,9 +85,12 @@ final class RestoreRun {
         at(RestoreStep.CHECK, manifest.processes().get(0).pid(), "");
         Checks.all(manifest, newPids, callerUid);
         try {
+            PhaseClock clock = new PhaseClock();
             HuskInjector tpl = startTemplate();
+            clock.lap("template");
             new TreeBuilder(this, tpl).build();
             endTemplate();
+            clock.lap("tree");
             MemoryRestorer memory = new MemoryRestorer(this);
             for (Husk h : husks.values()) {
                 memory.moveSpecials(h);
@@ -96,7 +99,9 @@ final class RestoreRun {
                 memory.setMm(h);
                 memory.mapAll(h);
             }
+            clock.lap("map");
             memory.writePages();
+            clock.lap("pages");
             for (Husk h : husks.values()) {
                 memory.finish(h);
             }
@@ -105,6 +110,7 @@ final class RestoreRun {
             for (Husk h : husks.values()) {
                 state.restore(h);
             }
+            clock.lap("state");
             ThreadRestorer threads = new ThreadRestorer(this);
             for (Husk h : husks.values()) {
                 threads.createThreads(h);
@@ -113,10 +119,14 @@ final class RestoreRun {
             for (Husk h : husks.values()) {
                 state.credentials(h);
             }
+            clock.lap("threads");
             for (Husk h : husks.values()) {
                 threads.setFinalState(h);
             }
             threads.detachAll();
+            clock.lap("resume");
+            log.debug("partition {} epoch {}: {} (us); {} injected calls, {} pages", partition, manifest.epoch(),
+                    clock, timings.injectedCalls.get(), timings.pagesWritten.get());
         } catch (RuntimeException e) {
             RestoreException re = translate(e);
             log.warn("{}", re.getMessage(), e);
@@ -242,6 +252,21 @@ final class RestoreRun {
         at(RestoreStep.TREE, wherePid, "end the husk template");
         killAndReap(template);
         created.remove(Integer.valueOf(template));
+    }
+
+    /** Wall time per phase, for the debug log. Not thread-safe. */
+    private static final class PhaseClock {
+        private final StringBuilder sb = new StringBuilder();
+        private long last = System.nanoTime();
+
+        void lap(String phase) {
+            long now = System.nanoTime();
+            sb.append(sb.length() == 0 ? "" : ", ").append(phase).append(' ').append((now - last) / 1000);
+            last = now;
+        }
+
+        @Override
+        public String toString() { return sb.toString(); }
     }
 
     /** SIGKILL by pid, then wait (as its tracer) until it is gone. */
