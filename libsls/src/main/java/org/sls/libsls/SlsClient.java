@@ -234,6 +234,19 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.RESTORE.wireName(), a), new TypeReference<>() { });
     }
 
+    /**
+     * Has slsd write an ELF core file of process {@code pid} as of {@code epoch} to {@code out}
+     * (an absolute path slsd can write); returns its size in bytes.
+     */
+    public long core(String partition, long epoch, int pid, Path out) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        a.put("epoch", epoch);
+        a.put("pid", pid);
+        a.put("path", out.toAbsolutePath().toString());
+        return call(Op.CORE.wireName(), a).get("bytes").longValue();
+    }
+
     /** Converts a result tree into a typed value. */
     public static <T> T convert(JsonNode node, TypeReference<T> type) {
         try {

@@ -140,6 +140,7 @@ public final class Daemon implements AutoCloseable {
         byOp.put(Op.CHECKPOINT, processes::checkpoint);
         byOp.put(Op.EPOCHWAIT, processes::epochWait);
         byOp.put(Op.RESTORE, processes::restore);
+        byOp.put(Op.CORE, this::core);
         byOp.put(Op.FSCK, (args, caller) -> {
             requireRoot(caller, "check the store");
             return Codec.MAPPER.valueToTree(store.fsck(Args.optBool(args, "repair", false)));
@@ -240,6 +241,27 @@ public final class Daemon implements AutoCloseable {
         log.info("partition {}: deleted epochs {}", name, deleted);
         ObjectNode r = Codec.MAPPER.createObjectNode();
         r.set("deleted", Codec.MAPPER.valueToTree(deleted));
+        return r;
+    }
+
+    private JsonNode core(ObjectNode args, Caller caller) throws IOException {
+        requireRoot(caller, "write core files");
+        String name = Args.string(args, "name");
+        partitions.get(name);
+        long epoch = Args.optLong(args, "epoch", 0);
+        long e = epoch != 0 ? epoch : store.lastEpoch(name).orElseThrow(
+                () -> new SlsException(ErrorCode.NOT_FOUND, "partition " + name + " has no checkpoint"));
+        long pid = Args.longArg(args, "pid");
+        java.nio.file.Path out = java.nio.file.Path.of(Args.string(args, "path"));
+        if (!out.isAbsolute()) {
+            throw Args.invalid("path must be absolute: " + out);
+        }
+        byte[] core = new SnapshotView(store).core(name, e, (int) pid);
+        java.nio.file.Files.write(out, core);
+        log.info("partition {} epoch {}: core of pid {} written to {} ({} bytes)", name, e, pid, out, core.length);
+        ObjectNode r = Codec.MAPPER.createObjectNode();
+        r.put("bytes", core.length);
+        r.put("epoch", e);
         return r;
     }
 

@@ -64,6 +64,10 @@ class SlfsCliTest {
             CliResult gdb = Sls.run(List.of("gdb", "-batch", "-nx", "-ex", "bt", binary.toString(), snap.resolve(pid + "/core").toString()),
                     Duration.ofMinutes(2));
             assertTrue(gdb.out().contains("append_forever") && gdb.out().contains("main"), "gdb shows the workload's functions: " + gdb.all());
+            Path core = tmp.resolve("appender.core");
+            CliResult coreCmd = sls.ctl("core", "-o", "db", "--epoch", epoch, "--pid", Long.toString(pid), "-O", core.toString());
+            assertEquals(0, coreCmd.exit(), coreCmd.all());
+            assertEquals(Files.size(snap.resolve(pid + "/core")), Files.size(core), "slsctl core writes the same file");
 
             int from = Workloads.count(report);
             CliResult r = sls.ctl("restore", "-o", "db");

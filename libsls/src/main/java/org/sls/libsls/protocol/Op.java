@@ -34,7 +34,9 @@ public enum Op {
     /** Waits until an epoch is durable. */
     EPOCHWAIT("epochwait"),
     /** Brings a partition's processes back from a committed epoch. */
-    RESTORE("restore");
+    RESTORE("restore"),
+    /** Writes an ELF core file of one process of a checkpoint. */
+    CORE("core");
 
     private final String wireName;
 
