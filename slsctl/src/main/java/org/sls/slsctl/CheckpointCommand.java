@@ -28,7 +28,7 @@ final class CheckpointCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SlsClient c = client.connect()) {
-            CheckpointInfo r = c.checkpoint(name, recursive);
+            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive));
             if (waitDurable) {
                 c.epochWait(r.partition(), r.epoch());
             }
