@@ -54,6 +54,7 @@ int main(int argc, char **argv) {
         if (phase == 1) {
             for (size_t i = 0; i < LEN; i++) { a[i] = (char) (i * 7); b[i] = (char) (i * 11); c[i] = (char) (i * 13); }
             memset(f + 2 * 4096, 0x99, 4096);
+            memset(f + 3 * 4096, 0, 4096); /* a private copy that is all zeros: not the file's 0x66 */
         } else if (phase == 2) {
             madvise(a, LEN / 2, MADV_DONTNEED);
             madvise(f + 2 * 4096, 4096, MADV_DONTNEED); /* back to the file's 0x66 */

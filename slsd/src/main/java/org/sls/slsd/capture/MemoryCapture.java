@@ -157,8 +157,21 @@ public final class MemoryCapture implements AutoCloseable {
     }
 
     private RegionImage region(Vma v, Kind kind, List<String> flags, long obj, long base, long saved) {
+        return region(v, kind, flags, obj, base, saved, List.of());
+    }
+
+    private RegionImage region(Vma v, Kind kind, List<String> flags, long obj, long base, long saved,
+                               List<String> privatePages) {
         return new RegionImage(v.start(), v.end(), v.perms(), kind, v.offset(), v.path(),
-                v.fileBacked() ? v.identity() : "", flags, obj, base, saved);
+                v.fileBacked() ? v.identity() : "", flags, obj, base, saved, privatePages);
+    }
+
+    private static List<String> rangeList(PageRanges r) {
+        List<String> out = new ArrayList<>(r.size());
+        for (int i = 0; i < r.size(); i++) {
+            out.add(RegionImage.range(r.start(i), r.end(i)));
+        }
+        return out;
     }
 
     private static String key(Vma v, Kind kind) {
@@ -218,7 +231,9 @@ public final class MemoryCapture implements AutoCloseable {
             tracked = tracker.track(pid, v);
         }
         next.put(pid, new MemoryLineage.Region(v.start(), v.end(), key, obj, base, present, tracked));
-        return region(v, kind, flags, obj, base, saved);
+        // a private copy of a file page may be all zeros, which the store keeps as a hole: say which
+        // pages are private copies so that restore does not take those from the file
+        return region(v, kind, flags, obj, base, saved, kind == Kind.FILE_PRIVATE ? rangeList(present) : List.of());
     }
 
     private PageRanges present(int pid, Vma v, PageMap pm) {

@@ -14,8 +14,8 @@ import java.nio.file.StandardOpenOption;
 /**
  * A process's memory as of a checkpoint, read back from the store: what the restore engine writes
  * into a husk, and what tests compare with a workload's own report. Pages absent from a region's
- * object are zeros (anonymous, shared) or the file's content (private file mappings). Thread-safe
- * if the reader is.
+ * object are zeros (anonymous, shared, private copies of file pages) or the file's content (other
+ * pages of private file mappings). Thread-safe if the reader is.
  */
 public final class MemoryView {
     private final ObjectReader reader;
@@ -54,7 +54,9 @@ public final class MemoryView {
 
     private static void fill(RegionImage r, long pageAddr, ByteBuffer page) {
         page.clear();
-        if (r.kind() == RegionImage.Kind.FILE_PRIVATE || r.kind() == RegionImage.Kind.FILE_SHARED) {
+        boolean fromFile = r.kind() == RegionImage.Kind.FILE_SHARED
+                || (r.kind() == RegionImage.Kind.FILE_PRIVATE && !r.privateCopy(pageAddr));
+        if (fromFile) {
             try (FileChannel ch = FileChannel.open(Path.of(r.path()), StandardOpenOption.READ)) {
                 long pos = r.offset() + (pageAddr - r.start());
                 while (page.hasRemaining()) {

@@ -17,6 +17,9 @@ import java.util.List;
  * @param prot       "rwxp" as in /proc/PID/maps (p private, s shared)
  * @param identity   "major:minor:inode" of the backing file, "" when anonymous
  * @param pagesSaved pages written (or holes recorded) in this epoch
+ * @param privatePages FILE_PRIVATE only: the address ranges ("0xSTART-0xEND") holding private copies
+ *                   of file pages as of this epoch; such a page absent from the object is zeros, any
+ *                   other page comes from the file
  */
 public record RegionImage(@JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long start,
                           @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long end,
@@ -24,7 +27,32 @@ public record RegionImage(@JsonSerialize(using = Hex.Ser.class) @JsonDeserialize
                           @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long offset,
                           String path, String identity, List<String> vmFlags, long objectId,
                           @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long objectBase,
-                          long pagesSaved) {
+                          long pagesSaved, List<String> privatePages) {
+
+    /** A region without private-copy ranges (every kind but FILE_PRIVATE). */
+    public RegionImage(long start, long end, String prot, Kind kind, long offset, String path, String identity,
+                       List<String> vmFlags, long objectId, long objectBase, long pagesSaved) {
+        this(start, end, prot, kind, offset, path, identity, vmFlags, objectId, objectBase, pagesSaved, List.of());
+    }
+
+    /** "0xSTART-0xEND", the form of {@link #privatePages} entries. */
+    public static String range(long start, long end) {
+        return Hex.format(start) + "-" + Hex.format(end);
+    }
+
+    /** Whether the page at {@code address} is a private copy (FILE_PRIVATE: not taken from the file). */
+    public boolean privateCopy(long address) {
+        if (privatePages == null) {
+            return false;
+        }
+        for (String r : privatePages) {
+            int dash = r.indexOf('-');
+            if (Hex.parse(r.substring(0, dash)) <= address && address < Hex.parse(r.substring(dash + 1))) {
+                return true;
+            }
+        }
+        return false;
+    }
 
     /** What a region is and therefore how it is saved and restored. */
     public enum Kind {
