@@ -105,8 +105,34 @@ class RestoreEngineTest {
         assertEquals(Map.of(pid, pid), r.pidMap());
         assertEquals(at.epoch(), r.epoch());
         assertCounterContinues(out, skip, pid, at);
-        assertEquals(fx.manifest(at.epoch()).process(pid).exe(), ProcFs.link(pid, "exe").orElse(""));
+        ProcessImage img = fx.manifest(at.epoch()).process(pid);
+        assertEquals(img.exe(), ProcFs.link(pid, "exe").orElse(""));
+        assertEquals(img.cwd(), ProcFs.link(pid, "cwd").orElse(""));
+        assertEquals(img.comm(), ProcFs.comm(pid));
+        assertEquals(img.umask(), Integer.parseInt(ProcFs.status(pid).get("Umask"), 8));
+        assertEquals(img.mm().startBrk(), ProcFs.stat(pid).startBrk());
+        Map<String, long[]> limits = ProcFs.limits(pid);
+        for (ProcessImage.Rlimit rl : img.rlimits()) {
+            assertArrayEquals(new long[] {rl.soft(), rl.hard()}, limits.get(rl.resource()), rl.resource());
+        }
+        for (FdImage fd : img.fds()) {
+            assertEquals(fd.path(), ProcFs.link(pid, "fd/" + fd.fd()).orElse(""), "fd " + fd.fd());
+        }
         assertEquals(0, ProcFs.tracerPid(pid), "detached");
+        assertEquals(maps(img), maps(pid), "the same VMAs at the same addresses with the same protections");
+    }
+
+    /** "start-end perms path" of every VMA but [vsyscall], as the checkpoint recorded them. */
+    private static List<String> maps(ProcessImage p) {
+        return p.regions().stream().filter(r -> r.kind() != org.sls.slsd.checkpoint.manifest.RegionImage.Kind.VSYSCALL)
+                .map(r -> Long.toHexString(r.start()) + "-" + Long.toHexString(r.end()) + " " + r.prot() + " " + r.path())
+                .toList();
+    }
+
+    private static List<String> maps(int pid) {
+        return ProcFs.maps(pid).stream().filter(v -> !v.path().equals("[vsyscall]"))
+                .map(v -> Long.toHexString(v.start()) + "-" + Long.toHexString(v.end()) + " " + v.perms() + " " + v.path())
+                .toList();
     }
 
     @Test
@@ -387,5 +413,94 @@ class RestoreEngineTest {
         RestoreException e = assertThrows(RestoreException.class, () -> fx.restore(999, false, false));
         assertEquals(RestoreException.Kind.NOT_FOUND, e.kind());
         assertEquals("partition p has no committed epoch", e.getMessage());
+    }
+
+    @Test
+    void sharedMemoryIsSharedAgainBetweenParentAndChild() throws Exception {
+        Path out = fx.out("s");
+        int pid = fx.start("shared", out.toString());
+        RestoreFixture.awaitLines(out, 0, l -> l.startsWith("pid="), 3, Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        List<String> before = RestoreFixture.linesAfter(out, 0, "pid=");
+        long seen = Long.parseLong(RestoreFixture.fields(before.get(before.size() - 1)).get("anon"));
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, true, "full", 0);
+        Manifest m = fx.manifest(cp.epoch());
+        assertEquals(2, m.processes().size());
+        assertEquals(2, m.sharedMemory().size(), "shared anonymous memory and a memfd");
+        int child = m.processes().get(1).pid();
+        Linux.setChildSubreaper(true);
+        try {
+            fx.programs.reaper().watch(child);
+            fx.killAndWaitGone(List.of(pid, child));
+        } finally {
+            Linux.setChildSubreaper(false);
+        }
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(cp.epoch(), false, false);
+        List<String> lines = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + pid + " "), 4, Duration.ofSeconds(10));
+        Map<String, String> first = RestoreFixture.fields(lines.get(0));
+        Map<String, String> last = RestoreFixture.fields(lines.get(lines.size() - 1));
+        assertEquals("ok", last.get("pattern"), "shared content restored");
+        assertTrue(Long.parseLong(first.get("anon")) >= seen, "shared anonymous memory restored: " + first + " vs " + seen);
+        assertTrue(Long.parseLong(last.get("anon")) > Long.parseLong(first.get("anon")),
+                "the parent sees the restored child's writes to shared anonymous memory: " + lines);
+        assertTrue(Long.parseLong(last.get("memfd")) > Long.parseLong(first.get("memfd")),
+                "the parent sees the restored child's writes to the memfd: " + lines);
+    }
+
+    @Test
+    void nonRootProcessGetsItsCredentialsBack() throws Exception {
+        Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Files.setPosixFilePermissions(tmp.resolve("restore"), java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        Path out = fx.out("nobody");
+        Files.createFile(out);
+        Files.setPosixFilePermissions(out, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+        fx.programs.compile("restore/counter");
+        int pid = fx.programs.start("restore/counter", List.of(out.toString(), "256", "40"), 65534);
+        TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 65534);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        RestoreException refused = assertThrows(RestoreException.class,
+                () -> fx.restores.restore(RestoreFixture.PART, at.epoch(), false, false, 1000));
+        assertEquals(RestoreException.Kind.PERMISSION, refused.kind());
+        assertEquals("restore of pid " + pid + ": it ran as uid 65534, the caller is uid 1000", refused.getMessage());
+
+        RestoreResult r = fx.restores.restore(RestoreFixture.PART, at.epoch(), false, false, 65534);
+        r.pids().forEach(fx.programs::track);
+        Map<String, String> status = ProcFs.status(pid);
+        assertTrue(status.get("Uid").matches("65534\\s+65534\\s+65534\\s+65534"), status.get("Uid"));
+        assertTrue(status.get("Gid").matches("65534\\s+65534\\s+65534\\s+65534"), status.get("Gid"));
+        assertEquals("", status.get("Groups"));
+        assertEquals("0000000000000000", status.get("CapEff"));
+        assertCounterContinues(out, skip, pid, at);
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 65534);
+        assertTrue(fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", at.epoch()).epoch() > at.epoch(),
+                "its owner can checkpoint it again (it stayed dumpable)");
+    }
+
+    @Test
+    void freshStoreAfterARebootRestores() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "512", "40");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+        fx.checkpoints.close();
+        fx.restores.close();
+        fx.store.close();
+
+        try (org.sls.slos.Slos store = org.sls.slos.Slos.open(tmp.resolve("store.img"), null);
+             RestoreEngine engine = new RestoreEngine(store, RestoreFixture.FEATURES, fx.programs.reaper())) {
+            RestoreResult r = engine.restore(RestoreFixture.PART, 0, false, false, 0);
+            r.pids().forEach(fx.programs::track);
+            assertEquals(at.epoch(), r.epoch(), "epoch 0 is the newest");
+            assertCounterContinues(out, skip, pid, at);
+        }
+        fx.reopened(tmp.resolve("store.img"));
     }
 }

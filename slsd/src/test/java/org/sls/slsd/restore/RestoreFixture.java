@@ -32,10 +32,10 @@ final class RestoreFixture implements AutoCloseable {
     static final KernelFeatures FEATURES = KernelFeatures.probe();
     static final String PART = "p";
     final Path dir;
-    final Slos store;
+    Slos store;
     final TestPrograms programs;
-    final CheckpointEngine checkpoints;
-    final RestoreEngine restores;
+    CheckpointEngine checkpoints;
+    RestoreEngine restores;
 
     RestoreFixture(Path dir) throws IOException {
         this.dir = dir;
@@ -161,6 +161,13 @@ final class RestoreFixture implements AutoCloseable {
             }
             Thread.sleep(20);
         }
+    }
+
+    /** After a test closed the store to simulate a restart: engines on a store opened again. */
+    void reopened(Path img) {
+        store = Slos.open(img, null);
+        checkpoints = new CheckpointEngine(store, FEATURES, programs.reaper());
+        restores = new RestoreEngine(store, FEATURES, programs.reaper());
     }
 
     @Override
