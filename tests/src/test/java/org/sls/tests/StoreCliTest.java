@@ -54,6 +54,33 @@ class StoreCliTest {
     }
 
     @Test
+    void aFullStoreFailsTheCheckpointClearlyAndLosesNothing(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("hog.log");
+        Sls sls = Sls.format(tmp, "48M");
+        Process hog = new ProcessBuilder(Workloads.binary("hog").toString(), report.toString(), "96")
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        try (sls) {
+            Workloads.awaitGrowth(report, 1, java.time.Duration.ofSeconds(30));
+            sls.startDaemon();
+            assertEquals(0, sls.ctl("partadd", "-o", "big").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(hog.pid()), "-o", "big").exit());
+            CliResult r = sls.ctl("checkpoint", "-o", "big");
+            assertEquals(1, r.exit(), r.all());
+            assertTrue(r.err().contains("store full"), r.all());
+            assertEquals("", sls.ctl("listsnaps", "-o", "big", "-H").out(), "nothing committed");
+            assertEquals("0", CheckpointCliTest.tracerPid(hog.pid()), "the process was let go");
+            int n = Workloads.count(report);
+            Workloads.awaitGrowth(report, n, java.time.Duration.ofSeconds(30));
+            CliResult fsck = sls.ctl("fsck");
+            assertEquals(0, fsck.exit(), "the failed checkpoint left the store clean: " + fsck.all());
+            CliResult status = sls.ctl("status", "--json");
+            assertTrue(status.out().contains("\"freeBytes\""), status.all());
+        } finally {
+            Workloads.kill(hog.pid());
+        }
+    }
+
+    @Test
     void fsckThroughSlsdAndOfflineAndADamagedSuperblockIsFoundAndRepaired(@TempDir Path tmp) throws Exception {
         try (Sls sls = Sls.start(tmp)) {
             assertEquals(0, sls.ctl("partadd", "-o", "p").exit());
