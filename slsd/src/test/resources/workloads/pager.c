@@ -1,9 +1,10 @@
-/* 64 touched pages; each SIGUSR1 writes pages 3, 10 and 11 and reports "wrote N". usage: pager OUT */
+/* 64 touched pages; each SIGUSR1 writes pages 3, 10, 11 (and 20 through read()) and reports "wrote N". usage: pager OUT */
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/mman.h>
+#include <fcntl.h>
 static volatile sig_atomic_t go;
 static void on_usr1(int s) { (void) s; go++; }
 int main(int argc, char **argv) {
@@ -17,6 +18,9 @@ int main(int argc, char **argv) {
         int seen = go;
         while (go == seen) pause();
         m[3 * 4096] = n; m[10 * 4096 + 7] = n; m[11 * 4096 + 4095] = n;
+        int fd = open("/dev/urandom", O_RDONLY); /* the kernel writes page 20 */
+        if (read(fd, m + 20 * 4096 + 100, 64) != 64) { fprintf(out, "read failed\n"); }
+        close(fd);
         fprintf(out, "wrote %d\n", n);
     }
 }

@@ -42,6 +42,10 @@ public final class UffdDirtyTracker implements DirtyTracker {
         boolean root = ProcFs.status(pid).get("Uid").trim().split("\\s+")[1].equals("0");
         long flags = Userfaultfd.CREATE_FLAGS | (root ? 0 : Userfaultfd.USER_MODE_ONLY);
         long targetFd = leader.call(Userfaultfd.syscallNumber(), flags, 0, 0, 0, 0, 0);
+        if (targetFd == -Errno.EPERM && root) {
+            // root without CAP_SYS_PTRACE (a container): user-mode-only is all async WP needs anyway
+            targetFd = leader.call(Userfaultfd.syscallNumber(), flags | Userfaultfd.USER_MODE_ONLY, 0, 0, 0, 0, 0);
+        }
         if (targetFd < 0) {
             log.warn("pid {}: userfaultfd in the target failed (errno {}), full checkpoints for it", pid, -targetFd);
             return;

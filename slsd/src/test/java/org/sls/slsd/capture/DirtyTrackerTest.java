@@ -22,9 +22,21 @@ class DirtyTrackerTest {
 
     @Test
     void uffdTrackerReportsExactlyTheWrittenPages() throws Exception {
+        writtenPages(-1);
+    }
+
+    @Test
+    void uffdTrackerWorksForNonRootTargetsAndKernelWrites() throws Exception {
+        java.nio.file.Files.setPosixFilePermissions(tmp, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        writtenPages(65534);
+    }
+
+    private void writtenPages(int uid) throws Exception {
         try (TestPrograms programs = new TestPrograms(tmp); UffdDirtyTracker tracker = new UffdDirtyTracker()) {
             Path out = tmp.resolve("pager.out");
-            int pid = programs.start("pager", List.of(out.toString()), -1);
+            java.nio.file.Files.createFile(out);
+            java.nio.file.Files.setPosixFilePermissions(out, java.nio.file.attribute.PosixFilePermissions.fromString("rw-rw-rw-"));
+            int pid = programs.start("pager", List.of(out.toString()), uid);
             long addr = Long.parseUnsignedLong(TestPrograms.awaitLine(out, l -> l.startsWith("addr="), Duration.ofSeconds(10))
                     .substring(7), 16);
             Vma vma;
@@ -53,6 +65,7 @@ class DirtyTrackerTest {
                     PageRanges expected = new PageRanges();
                     expected.add(addr + 3 * 4096, addr + 4 * 4096);
                     expected.add(addr + 10 * 4096, addr + 12 * 4096);
+                    expected.add(addr + 20 * 4096, addr + 21 * 4096);
                     assertEquals(expected.toString(), w.clip(addr, addr + 64 * 4096).toString());
                     assertEquals(0, tracker.written(pid, vma).pages(), "protected again by the scan");
                 }
