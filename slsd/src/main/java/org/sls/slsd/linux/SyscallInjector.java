@@ -29,6 +29,8 @@ public final class SyscallInjector implements AutoCloseable {
     private final long savedMask;
     private final List<Integer> deferredSignals = new ArrayList<>();
     private boolean atSyscallExit;
+    /** 0: stopped; 1: started, running to syscall-enter; 2: entered, running to syscall-exit. */
+    private int inFlight;
     private long scratch;
     private byte[] scratchOriginal;
     private long scratchMapped;
@@ -95,17 +97,20 @@ public final class SyscallInjector implements AutoCloseable {
                 .set(Regs.RDI, a1).set(Regs.RSI, a2).set(Regs.RDX, a3).set(Regs.R10, a4).set(Regs.R8, a5).set(Regs.R9, a6);
         Ptrace.setRegs(tid, r);
         Ptrace.syscall(tid, 0);
+        inFlight = 1;
     }
 
     /** Second step: waits for the syscall-enter stop and lets the call run. */
     public void enter() {
         awaitSyscallStop();
         Ptrace.syscall(tid, 0);
+        inFlight = 2;
     }
 
     /** Last step: waits for the syscall-exit stop and returns the result. */
     public long result() {
         awaitSyscallStop();
+        inFlight = 0;
         atSyscallExit = true;
         calls++;
         return Ptrace.getRegs(tid).rax();
@@ -228,6 +233,13 @@ public final class SyscallInjector implements AutoCloseable {
     private boolean closeStart() {
         if (closed) {
             return false;
+        }
+        // a call left running (another thread's failure interrupted callAll): let it finish first
+        if (inFlight == 1) {
+            enter();
+        }
+        if (inFlight == 2) {
+            result();
         }
         closed = true;
         if (scratch != 0) {
