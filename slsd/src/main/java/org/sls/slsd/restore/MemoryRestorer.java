@@ -222,17 +222,15 @@ final class MemoryRestorer {
         }
     }
 
-    /** Queues the pages the store holds for a private region; true when there are any. */
+    /**
+     * Queues the pages the store holds for a private region, and for a private file mapping the
+     * private copies the store holds no data for (all-zero copies, stored as holes), which must be
+     * zeros rather than the file's content. True when anything is to be written.
+     */
     private boolean queuePages(Husk h, RegionImage r) {
-        if (r.objectId() == 0) {
-            return false;
-        }
-        long[] pages = run.reader.pages(r.objectId());
-        if (pages.length == 0) {
-            return false;
-        }
         long firstIdx = (r.start() - r.objectBase()) >> 12;
         long endIdx = (r.end() - r.objectBase()) >> 12;
+        long[] pages = r.objectId() == 0 ? new long[0] : run.reader.pages(r.objectId());
         boolean any = false;
         int i = 0;
         while (i < pages.length) {
@@ -248,6 +246,28 @@ final class MemoryRestorer {
             writer.add(h.pid, r.objectBase() + (p << 12), r.objectId(), p, j - i);
             any = true;
             i = j;
+        }
+        if (r.kind() == Kind.FILE_PRIVATE && r.privatePages() != null && !r.privatePages().isEmpty()) {
+            java.util.Set<Long> withData = new java.util.HashSet<>();
+            for (long p : pages) {
+                withData.add(p);
+            }
+            for (String range : r.privatePages()) {
+                int dash = range.indexOf('-');
+                long start = Math.max(r.start(), org.sls.slsd.checkpoint.manifest.Hex.parse(range.substring(0, dash)));
+                long end = Math.min(r.end(), org.sls.slsd.checkpoint.manifest.Hex.parse(range.substring(dash + 1)));
+                long runStart = -1;
+                for (long a = start; a <= end; a += 4096) {
+                    boolean zero = a < end && !withData.contains((a - r.objectBase()) >> 12);
+                    if (zero && runStart < 0) {
+                        runStart = a;
+                    } else if (!zero && runStart >= 0) {
+                        writer.add(h.pid, runStart, PageWriter.ZEROS, 0, (int) ((a - runStart) >> 12));
+                        any = true;
+                        runStart = -1;
+                    }
+                }
+            }
         }
         return any;
     }

@@ -27,6 +27,9 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class PageWriter {
     static final int BATCH_PAGES = 4096;
+    /** Object id of a run of zero pages (private copies of file pages that were all zeros). */
+    static final long ZEROS = 0;
+    private static final byte[] ZERO_PAGE = new byte[4096];
     /** Page faults in the target dominate: one worker per CPU, each reading and writing its own batches. */
     private static final int MAX_WORKERS = 4;
 
@@ -99,7 +102,14 @@ final class PageWriter {
                 long t0 = System.nanoTime();
                 long off = 0;
                 for (Run s : b.slices()) {
-                    reader.readPages(s.objectId(), s.firstPage(), s.pages(), buf.buffer(off, s.pages() << 12));
+                    ByteBuffer dst = buf.buffer(off, s.pages() << 12);
+                    if (s.objectId() == ZEROS) {
+                        while (dst.hasRemaining()) {
+                            dst.put(ZERO_PAGE);
+                        }
+                    } else {
+                        reader.readPages(s.objectId(), s.firstPage(), s.pages(), dst);
+                    }
                     off += (long) s.pages() << 12;
                 }
                 timings.readNanos.addAndGet(System.nanoTime() - t0);

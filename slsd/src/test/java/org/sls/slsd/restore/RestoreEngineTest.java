@@ -503,4 +503,27 @@ class RestoreEngineTest {
         }
         fx.reopened(tmp.resolve("store.img"));
     }
+
+    @Test
+    void privateFileMappingKeepsItsZeroedAndRewrittenCopies() throws Exception {
+        Path data = tmp.resolve("data.bin");
+        byte[] content = new byte[16 * 4096];
+        for (int i = 0; i < content.length; i++) {
+            content[i] = (byte) (i * 31 + 7);
+        }
+        Files.write(data, content);
+        Path out = fx.out("fp");
+        int pid = fx.start("filepriv", out.toString(), data.toString());
+        String start = TestPrograms.awaitLine(out, l -> l.startsWith("start"), Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0).epoch();
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(epoch, false, false);
+        Linux.kill(pid, 12);
+        String report = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("report"), 1, Duration.ofSeconds(10)).get(0);
+        assertEquals(start.substring(start.indexOf("sum=")), report.substring(report.indexOf("sum=")),
+                "the zeroed page is zeros, the rewritten one as written, the rest from the file");
+    }
 }
