@@ -81,6 +81,8 @@ public final class CheckpointEngine implements AutoCloseable {
     private final class Partition {
         final String name;
         final Set<Integer> pids = ConcurrentHashMap.newKeySet();
+        /** Who attached each root: a non-root caller's checkpoints may only hold that caller's processes. */
+        final Map<Integer, Integer> callers = new ConcurrentHashMap<>();
         final java.util.concurrent.ScheduledExecutorService thread;
         /** Threads seized by a failed freeze that have not stopped yet (see Freezer.releaseStragglers). */
         final Set<Integer> stragglers = new java.util.HashSet<>();
@@ -167,6 +169,7 @@ public final class CheckpointEngine implements AutoCloseable {
         if (other != null && !other.equals(partition)) {
             throw new CheckpointException(Kind.ALREADY_TRACED, "pid " + pid + " is already attached to partition " + other);
         }
+        partition(partition).callers.put(pid, callerUid);
         partition(partition).pids.add(pid);
         log.info("pid {} attached to partition {}", pid, partition);
     }
@@ -218,6 +221,9 @@ public final class CheckpointEngine implements AutoCloseable {
     /** Removes a process from its partition and stops tracking its memory. */
     public void detach(int pid) {
         String name = owner.remove(pid);
+        if (name != null) {
+            partition(name).callers.remove(pid);
+        }
         if (name == null) {
             throw new CheckpointException(Kind.NO_SUCH_PROCESS, "pid " + pid + " is not attached");
         }
@@ -254,6 +260,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 throw new CheckpointException(Kind.NO_SUCH_PROCESS, "spawn " + argv.get(0) + ": " + e.getMessage(), e);
             }
             owner.put(pid, partition);
+            p.callers.put(pid, callerUid);
             p.pids.add(pid);
             Ptrace.detach(pid, 0);
             log.info("spawned pid {} ({}) in partition {}", pid, argv.get(0), partition);
@@ -299,6 +306,7 @@ public final class CheckpointEngine implements AutoCloseable {
             } else {
                 log.info("pid {} of partition {} is gone; dropping it", pid, p.name);
                 p.pids.remove(pid);
+                p.callers.remove(pid);
                 owner.remove(pid);
                 if (p.tracker != null) {
                     p.tracker.forget(pid);
@@ -352,6 +360,7 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
             for (int pid : pids) {
+                checkCaller(p, pid, pids);
                 StateCapture.checkSupported(pid);
                 List<Vma> v = withFlags(pid, ProcFs.maps(pid), early.get(pid));
                 for (Vma vma : v) {
@@ -438,6 +447,30 @@ public final class CheckpointEngine implements AutoCloseable {
             throw translate(e);
         } finally {
             p.staging.reset(STAGING_RETAIN);
+        }
+    }
+
+    /**
+     * A descendant caught by a recursive checkpoint must belong to the user who attached its root,
+     * unless that was root: a setuid child's memory is not for its parent's owner to keep.
+     */
+    private static void checkCaller(Partition p, int pid, List<Integer> tree) {
+        int cur = pid;
+        Integer caller = null;
+        for (int hops = 0; hops < tree.size() + 1 && caller == null; hops++) {
+            caller = p.callers.get(cur);
+            if (caller == null) {
+                cur = ProcFs.stat(cur).ppid();
+            }
+        }
+        if (caller == null || caller == 0) {
+            return;
+        }
+        String[] uids = ProcFs.status(pid).get("Uid").trim().split("\\s+");
+        String me = Integer.toString(caller);
+        if (!uids[0].equals(me) || !uids[1].equals(me) || !uids[2].equals(me)) {
+            throw new CheckpointException(Kind.PERMISSION, "pid " + pid + " (under pid " + cur + ") belongs to uid "
+                    + uids[1] + ", not to uid " + caller);
         }
     }
 
