@@ -127,6 +127,11 @@ final class Checks {
 
     private static void vdso(Manifest m) {
         Map<RegionImage.Kind, Long> now = kernelSpecials();
+        if (m.kernelRelease() != null && !m.kernelRelease().equals(Linux.kernelRelease())) {
+            // same sizes are all the kernel lets us check; code inside [vdso] may still differ
+            log.warn("partition {} epoch {} was checkpointed on kernel {}, restoring on {}", m.partition(), m.epoch(),
+                    m.kernelRelease(), Linux.kernelRelease());
+        }
         for (ProcessImage p : m.processes()) {
             for (RegionImage r : p.regions()) {
                 if (r.kind() == RegionImage.Kind.VDSO || r.kind() == RegionImage.Kind.VVAR

@@ -10,8 +10,9 @@ import java.util.Map;
  * @param pids         the restored processes, parents first
  * @param pidMap       checkpointed pid to restored pid (identity unless new PIDs were asked for)
  * @param totalMicros  from the call to the processes running again (or stopped)
- * @param readMicros   time spent reading pages from slos
- * @param writeMicros  time spent writing pages into the processes
+ * @param readMicros   time spent reading pages from slos, summed over the page workers (one per CPU,
+ *                     running in parallel, so read and write together exceed the wall time)
+ * @param writeMicros  time spent writing pages into the processes, summed over the page workers
  * @param injectMicros time spent in syscalls injected into the husks
  */
 public record RestoreResult(long epoch, List<Integer> pids, Map<Integer, Integer> pidMap, long totalMicros,

@@ -107,8 +107,12 @@ final class RestoreRun {
             }
             memory.closeShared();
             StateRestorer state = new StateRestorer(this);
-            for (Husk h : husks.values()) {
-                state.restore(h);
+            try {
+                for (Husk h : husks.values()) {
+                    state.restore(h);
+                }
+            } finally {
+                state.closeResources(); // every husk holds its fds now; slsd's copies would keep pipes open
             }
             clock.lap("state");
             ThreadRestorer threads = new ThreadRestorer(this);

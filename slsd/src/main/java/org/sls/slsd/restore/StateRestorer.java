@@ -5,6 +5,8 @@ import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.checkpoint.manifest.ProcessImage.SigactionImage;
 import org.sls.slsd.checkpoint.manifest.ProcessImage.SiginfoImage;
 import org.sls.slsd.linux.Errno;
+import org.sls.slsd.resources.HuskCalls;
+import org.sls.slsd.resources.RestoreContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -25,9 +27,17 @@ final class StateRestorer {
     private static final int MAX_SIGNAL = 64;
 
     private final RestoreRun run;
+    /** The fd kinds of org.sls.slsd.resources: objects shared between husks live here until {@link #closeResources}. */
+    private final RestoreContext resources;
 
     StateRestorer(RestoreRun run) {
         this.run = run;
+        this.resources = new RestoreContext(run.manifest.processes());
+    }
+
+    /** Ends the fd objects slsd kept for the run (after every husk got its fds, or on failure). */
+    void closeResources() {
+        resources.close();
     }
 
     void restore(Husk h) {
@@ -94,6 +104,9 @@ final class StateRestorer {
         run.at(RestoreStep.PROCESS_STATE, p.pid(), "close the husk's fds");
         inj.call("close_range", SYS_CLOSE_RANGE, 0, 0xffffffffL, 0);
         for (FdImage fd : p.fds()) {
+            if (RestoreContext.handles(fd.kind())) {
+                continue; // below, once the others are in place (an epoll waits for its targets)
+            }
             String path = fd.path();
             int flags = fd.flags() & ~(O_CREAT | O_EXCL | O_TRUNC | O_NOCTTY);
             switch (fd.kind()) {
@@ -118,6 +131,23 @@ final class StateRestorer {
                 inj.call("lseek", SYS_LSEEK, fd.fd(), fd.offset(), SEEK_SET);
             }
         }
+        run.at(RestoreStep.PROCESS_STATE, p.pid(), "fds of org.sls.slsd.resources");
+        resources.restoreProcess(new HuskCalls() {
+            @Override
+            public int pid() { return h.pid; }
+
+            @Override
+            public int checkpointedPid() { return h.checkpointedPid(); }
+
+            @Override
+            public long call(String name, long nr, long... args) {
+                run.at(RestoreStep.PROCESS_STATE, p.pid(), name);
+                return inj.call(name, nr, args);
+            }
+
+            @Override
+            public long data(byte[] bytes) { return inj.data(bytes); }
+        }, p.fds());
     }
 
     /**

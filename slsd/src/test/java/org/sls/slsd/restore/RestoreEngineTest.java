@@ -526,4 +526,32 @@ class RestoreEngineTest {
         assertEquals(start.substring(start.indexOf("sum=")), report.substring(report.indexOf("sum=")),
                 "the zeroed page is zeros, the rewritten one as written, the rest from the file");
     }
+
+    @Test
+    void signalStateComesBackWithThePendingSignal() throws Exception {
+        Path out = fx.out("sig");
+        int pid = fx.start("signals", out.toString());
+        TestPrograms.awaitLine(out, l -> l.equals("ready"), Duration.ofSeconds(10));
+        Linux.kill(pid, 12); // blocked: stays pending
+        Thread.sleep(50);
+        Map<String, String> before = ProcFs.status(pid);
+        assertEquals(1L << 11, Long.parseUnsignedLong(before.get("ShdPnd"), 16) & (1L << 11), "SIGUSR2 pending");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0).epoch();
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(epoch, false, false);
+        Map<String, String> after = ProcFs.status(pid);
+        for (String k : List.of("SigIgn", "SigCgt", "SigBlk")) {
+            assertEquals(before.get(k), after.get(k), k);
+        }
+        assertEquals(1L << 11, Long.parseUnsignedLong(after.get("ShdPnd"), 16) & (1L << 11), "SIGUSR2 still pending");
+        Linux.kill(pid, 1); // ignored
+        Linux.kill(pid, 10);
+        List<String> lines = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("usr"), 2, Duration.ofSeconds(10));
+        assertEquals(List.of("usr1=1 onstack=1", "usr2=1"), lines,
+                "SIGUSR1 handled on the alternate stack, then the pending SIGUSR2 delivered");
+        assertTrue(ProcFs.exists(pid) && ProcFs.stat(pid).state() != 'Z', "SIGHUP stayed ignored");
+    }
 }
