@@ -179,6 +179,41 @@ class RestoreCliTest {
     }
 
     @Test
+    void aPython3InterpreterMidLoopCarriesOn(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("python.log");
+        String program = String.join("\n",
+                "import os, time, hashlib",
+                "state = {'n': 0, 'h': hashlib.sha256()}",
+                "while True:",
+                "    state['n'] += 1",
+                "    state['h'].update(str(state['n']).encode())",
+                "    expect = hashlib.sha256(''.join(str(i) for i in range(1, state['n'] + 1)).encode()).hexdigest()",
+                "    with open(os.environ['REPORT'], 'a') as f:",
+                "        f.write('pid=%d count=%d ok=%d\\n' % (os.getpid(), state['n'], state['h'].hexdigest() == expect))",
+                "    time.sleep(0.05)");
+        Path script = tmp.resolve("loop.py");
+        Files.writeString(script, program);
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "py").exit());
+            ProcessBuilder pb = new ProcessBuilder("/usr/bin/python3", script.toString())
+                    .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true);
+            pb.environment().put("REPORT", report.toString());
+            Process py = pb.start();
+            started.add(py.pid());
+            Workloads.awaitGrowth(report, 3, WAIT);
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(py.pid()), "-o", "py").exit());
+            long[] ck = checkpoint(sls, "py", report);
+            Workloads.kill(py.pid());
+            Workloads.awaitGone(py.pid(), WAIT);
+            int from = Workloads.count(report);
+            CliResult r = sls.ctl("restore", "-o", "py");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            assertCarriesOn(report, from, py.pid(), ck);
+        }
+    }
+
+    @Test
     void restoringWhatDoesNotExistSaysSo(@TempDir Path tmp) {
         try (Sls sls = Sls.start(tmp)) {
             assertEquals(0, sls.ctl("partadd", "-o", "empty").exit());
