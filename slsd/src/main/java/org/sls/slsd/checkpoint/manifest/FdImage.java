@@ -1,5 +1,9 @@
 package org.sls.slsd.checkpoint.manifest;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
+import java.util.Map;
+
 /**
  * One file descriptor as captured. Immutable.
  *
@@ -8,8 +12,22 @@ package org.sls.slsd.checkpoint.manifest;
  * @param flags  open flags from fdinfo (O_ACCMODE, O_APPEND, O_NONBLOCK, O_CLOEXEC...)
  * @param offset file position
  * @param mode   st_mode of the file (type and permission bits), 0 when unknown
+ * @param details what a kind of {@code org.sls.slsd.resources} keeps beyond these fields (a pipe's
+ *               buffered bytes, an eventfd's counter, an epoll's interest list), as strings so that
+ *               the manifest stays readable; null for the kinds that need nothing (and in manifests
+ *               written before it existed)
  */
-public record FdImage(int fd, Kind kind, String path, int flags, long offset, int mode, String identity) {
+public record FdImage(int fd, Kind kind, String path, int flags, long offset, int mode, String identity,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) Map<String, String> details) {
+
+    public FdImage(int fd, Kind kind, String path, int flags, long offset, int mode, String identity) {
+        this(fd, kind, path, flags, offset, mode, identity, null);
+    }
+
+    /** A detail, or {@code def} when absent. */
+    public String detail(String key, String def) {
+        return details == null ? def : details.getOrDefault(key, def);
+    }
 
     /** The fd kinds this version captures; every other kind is refused at checkpoint time. */
     public enum Kind {
@@ -22,6 +40,16 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** fd 0-2 on a terminal: restored on /dev/null (or a console) */
         STD_TTY,
         /** fd 0-2 on a socket: restored on /dev/null */
-        STD_SOCKET
+        STD_SOCKET,
+        /** a pipe or FIFO with its buffered bytes, shared by every holder in the partition (resources.PipeKind) */
+        PIPE,
+        /** an eventfd and its counter (resources.EventFdKind) */
+        EVENTFD,
+        /** a timerfd: clock, remaining time, interval, unread ticks (resources.TimerFdKind) */
+        TIMERFD,
+        /** a signalfd and its mask (resources.SignalFdKind) */
+        SIGNALFD,
+        /** an epoll instance and its interest list, restored once its targets exist (resources.EpollKind) */
+        EPOLL
     }
 }

@@ -1,0 +1,113 @@
+package org.sls.slsd.resources;
+
+import org.sls.slsd.capture.fd.FdProbe;
+import org.sls.slsd.linux.FdCalls;
+import org.sls.slsd.linux.Linux;
+
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * What the fd kinds of one checkpoint share: the partition's pids, whether ends of pipes held
+ * outside the partition may be cut ({@code --external}), which processes outside the partition hold
+ * which pipe (one scan of /proc per checkpoint, made only if a pipe is met), and which kernel objects
+ * have been met already (so that shared state, such as a pipe's bytes, is saved once). Not
+ * thread-safe: one per checkpoint, used on the partition's thread.
+ */
+public final class CaptureContext {
+    private final Set<Integer> pids;
+    private final boolean external;
+    private Map<String, Set<Integer>> holders;
+    private final Set<String> seen = new HashSet<>();
+    /** Fds already met per tag, for kcmp: {pid, fd, identity}. */
+    private final Map<String, List<Object[]>> files = new HashMap<>();
+
+    public CaptureContext(Collection<Integer> partitionPids, boolean external) {
+        this.pids = Set.copyOf(partitionPids);
+        this.external = external;
+    }
+
+    /** A context for one process alone (no --external), for callers outside a checkpoint. */
+    public static CaptureContext single(int pid) {
+        return new CaptureContext(List.of(pid), false);
+    }
+
+    public Set<Integer> pids() { return pids; }
+
+    /** Whether fds on pipes shared with processes outside the partition are reconnected to /dev/null at restore. */
+    public boolean external() { return external; }
+
+    /**
+     * The processes outside the partition (slsd excepted) that hold an fd whose /proc link reads
+     * {@code link} ("pipe:[123]", or a FIFO's path).
+     */
+    public Set<Integer> outsideHolders(String link) {
+        if (holders == null) {
+            holders = scan();
+        }
+        Set<Integer> out = new TreeSet<>(holders.getOrDefault(link, Set.of()));
+        out.removeAll(pids);
+        return out;
+    }
+
+    private static Map<String, Set<Integer>> scan() {
+        Map<String, Set<Integer>> m = new HashMap<>();
+        int self = Linux.getpid();
+        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
+            for (Path proc : procs) {
+                int pid = Integer.parseInt(proc.getFileName().toString());
+                if (pid == self) {
+                    continue;
+                }
+                try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
+                    for (Path fd : fds) {
+                        try {
+                            String l = Files.readSymbolicLink(fd).toString();
+                            if (l.startsWith("pipe:") || l.startsWith("/")) {
+                                m.computeIfAbsent(l, k -> new HashSet<>()).add(pid);
+                            }
+                        } catch (IOException e) {
+                            // the fd closed meanwhile
+                        }
+                    }
+                } catch (IOException e) {
+                    // the process exited, or is not ours to look at: it holds nothing we could cut
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException("scanning /proc for pipe holders", e);
+        }
+        return m;
+    }
+
+    /** True the first time an identity is met in this checkpoint: its shared state is saved with that fd. */
+    public boolean firstOf(String identity) {
+        return seen.add(identity);
+    }
+
+    /**
+     * An identity for an anonymous-inode fd (all of which share one inode): the first fd of the
+     * partition that is the same open file (kcmp), as "tag:pid P fd N".
+     */
+    public String sameFileIdentity(FdProbe p, String tag) {
+        List<Object[]> met = files.computeIfAbsent(tag, k -> new ArrayList<>());
+        for (Object[] m : met) {
+            if (FdCalls.sameFile((Integer) m[0], (Integer) m[1], p.pid(), p.fd())) {
+                return (String) m[2];
+            }
+        }
+        String id = tag + ":pid " + p.pid() + " fd " + p.fd();
+        met.add(new Object[] {p.pid(), p.fd(), id});
+        return id;
+    }
+}

@@ -1,0 +1,114 @@
+package org.sls.slsd.resources;
+
+import org.sls.slsd.capture.fd.FdProbe;
+import org.sls.slsd.checkpoint.CheckpointException;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.linux.FdCalls;
+import org.sls.slsd.linux.ProcFs;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * An epoll instance and its interest list (target fd, events, data) from fdinfo. The kernel keys
+ * each entry by the target's fd number in the process that added it, so restore builds the
+ * instance inside the husk, once every target fd is in place there ({@link Outcome#BLOCKED} until
+ * then), and lends a copy to other holders. Readiness is recomputed by the kernel when the
+ * targets are added. An entry whose fd number no longer names its file in the process (closed or
+ * reused since it was added) cannot be rebuilt and is refused. Stateless, thread-safe.
+ */
+final class EpollKind implements FdKind {
+    private static final Pattern TFD = Pattern.compile(
+            "tfd:\\s*(\\d+)\\s+events:\\s*([0-9a-f]+)\\s+data:\\s*([0-9a-f]+)\\s+pos:\\s*\\d+\\s+ino:\\s*([0-9a-f]+)");
+    private static final long SYS_EPOLL_CREATE1 = 291, SYS_EPOLL_CTL = 233;
+    private static final int EPOLL_CTL_ADD = 1;
+
+    @Override
+    public FdImage.Kind kind() { return FdImage.Kind.EPOLL; }
+
+    @Override
+    public boolean supports(FdProbe p, CaptureContext ctx) {
+        return p.link().equals("anon_inode:[eventpoll]");
+    }
+
+    @Override
+    public String identity(FdProbe p, CaptureContext ctx) {
+        return ctx.sameFileIdentity(p, "epoll");
+    }
+
+    @Override
+    public FdImage capture(FdProbe p, CaptureContext ctx) {
+        String info = new String(ProcFs.readBytes(p.pid(), "fdinfo/" + p.fd()), StandardCharsets.UTF_8);
+        Matcher m = TFD.matcher(info);
+        StringBuilder targets = new StringBuilder();
+        while (m.find()) {
+            int tfd = Integer.parseInt(m.group(1));
+            long ino = Long.parseLong(m.group(4), 16);
+            if (inode(p.pid(), tfd) != ino) {
+                throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, "pid " + p.pid() + " fd "
+                        + p.fd() + " (" + p.link() + "): watches fd " + tfd + " (inode " + ino
+                        + "), which the process has closed or reused since: not supported");
+            }
+            targets.append(targets.length() == 0 ? "" : ";").append(tfd).append(',').append(m.group(2)).append(',')
+                    .append(m.group(3));
+        }
+        return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx),
+                Map.of("targets", targets.toString()));
+    }
+
+    private static long inode(int pid, int fd) {
+        try {
+            return (Long) Files.getAttribute(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd)), "unix:ino");
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** The interest list: {fd, events, data} per entry. */
+    static List<long[]> targets(FdImage fd) {
+        List<long[]> out = new ArrayList<>();
+        String t = fd.detail("targets", "");
+        if (t.isEmpty()) {
+            return out;
+        }
+        for (String e : t.split(";")) {
+            String[] f = e.split(",");
+            out.add(new long[] {Integer.parseInt(f[0]), Long.parseLong(f[1], 16), Long.parseUnsignedLong(f[2], 16)});
+        }
+        return out;
+    }
+
+    @Override
+    public Outcome restore(FdImage fd, RestoreContext ctx) {
+        String key = "epoll:" + fd.identity();
+        if (ctx.kept(key).isPresent()) {
+            ctx.install(ctx.kept(key).get(), fd);
+            return Outcome.DONE;
+        }
+        List<long[]> targets = targets(fd);
+        for (long[] t : targets) {
+            if (!ctx.placed((int) t[0])) {
+                return Outcome.BLOCKED;
+            }
+        }
+        HuskCalls h = ctx.husk();
+        int ep = (int) h.call("epoll_create1", SYS_EPOLL_CREATE1, FdCalls.O_CLOEXEC);
+        for (long[] t : targets) {
+            byte[] ev = ByteBuffer.allocate(12).order(ByteOrder.LITTLE_ENDIAN).putInt((int) t[1]).putLong(t[2]).array();
+            h.call("epoll_ctl(ADD, fd " + t[0] + ") for epoll fd " + fd.fd(), SYS_EPOLL_CTL, ep, EPOLL_CTL_ADD, t[0],
+                    h.data(ev));
+        }
+        ctx.place(ep, fd);
+        ctx.keepFromHusk(key, fd.fd());
+        return Outcome.DONE;
+    }
+}
