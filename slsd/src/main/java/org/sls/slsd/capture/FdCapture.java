@@ -6,6 +6,8 @@ import org.sls.slsd.capture.fd.FdKindCapture;
 import org.sls.slsd.capture.fd.FdKinds;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.resources.CaptureContext;
+import org.sls.slsd.resources.ResourceKinds;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -25,14 +27,23 @@ public final class FdCapture {
     private FdCapture() {}
 
     public static List<FdImage> capture(int pid) {
+        return capture(pid, CaptureContext.single(pid));
+    }
+
+    /** With the checkpoint's context: the partition's pids, --external, objects already met (org.sls.slsd.resources). */
+    public static List<FdImage> capture(int pid, CaptureContext ctx) {
         List<FdImage> out = new ArrayList<>();
         for (int fd : ProcFs.fds(pid)) {
-            out.add(capture(pid, fd));
+            out.add(capture(pid, fd, ctx));
         }
         return out;
     }
 
     static FdImage capture(int pid, int fd) {
+        return capture(pid, fd, CaptureContext.single(pid));
+    }
+
+    static FdImage capture(int pid, int fd, CaptureContext ctx) {
         String link = ProcFs.link(pid, "fd/" + fd)
                 .orElseThrow(() -> new ProcFs.NoSuchProcessException(pid, null));
         Map<String, String> info = ProcFs.fdinfo(pid, fd);
@@ -51,6 +62,11 @@ public final class FdCapture {
             throw refuse(pid, fd, link, "deleted file");
         }
         FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity);
+        // the kinds of org.sls.slsd.resources first: they need the partition's context
+        java.util.Optional<FdImage> resource = ResourceKinds.capture(probe, ctx);
+        if (resource.isPresent()) {
+            return resource.get();
+        }
         for (FdKindCapture k : FdKinds.all().values()) {
             if (k.matches(probe)) {
                 return k.capture(probe);

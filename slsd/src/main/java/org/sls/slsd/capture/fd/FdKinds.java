@@ -1,6 +1,8 @@
 package org.sls.slsd.capture.fd;
 
 import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.resources.CaptureContext;
+import org.sls.slsd.resources.ResourceKinds;
 
 import java.util.Collections;
 import java.util.EnumMap;
@@ -21,6 +23,14 @@ public final class FdKinds {
         m.put(FdImage.Kind.STD_PIPE, new StdPipeFd());
         m.put(FdImage.Kind.STD_TTY, new StdTtyFd());
         m.put(FdImage.Kind.STD_SOCKET, new StdSocketFd());
+        // the kinds of org.sls.slsd.resources (FdCapture asks them first, with the partition's context)
+        ResourceKinds.all().forEach((kind, k) -> m.putIfAbsent(kind, new FdKindCapture() {
+            @Override
+            public boolean matches(FdProbe p) { return k.supports(p, CaptureContext.single(p.pid())); }
+
+            @Override
+            public FdImage capture(FdProbe p) { return k.capture(p, CaptureContext.single(p.pid())); }
+        }));
         KINDS = Collections.unmodifiableMap(m);
     }
 
