@@ -275,11 +275,21 @@ public final class CheckpointEngine implements AutoCloseable {
      *             the parent is the last epoch this engine wrote for the partition; full otherwise)
      */
     public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch) {
+        return checkpoint(partition, recursive, mode, parentEpoch, false);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean, String, long)}; with {@code external}, pipes that
+     * processes outside the partition also hold are accepted and come back on /dev/null (the
+     * partition's ends), instead of refusing the checkpoint ({@code slsctl checkpoint --external}).
+     */
+    public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch,
+                                       boolean external) {
         if (!mode.equals("full") && !mode.equals("delta")) {
             throw new IllegalArgumentException("mode must be full or delta, not " + mode);
         }
         Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch));
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external));
     }
 
     private <T> T run(Partition p, Callable<T> task) {
@@ -298,7 +308,8 @@ public final class CheckpointEngine implements AutoCloseable {
         }
     }
 
-    private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch) {
+    private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch,
+                                          boolean external) {
         List<Integer> roots = new ArrayList<>();
         for (int pid : new TreeSet<>(p.pids)) {
             if (ProcFs.exists(pid) && !isZombie(pid)) {
@@ -359,6 +370,7 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
+            org.sls.slsd.resources.CaptureContext fdContext = new org.sls.slsd.resources.CaptureContext(pids, external);
             for (int pid : pids) {
                 checkCaller(p, pid, pids);
                 StateCapture.checkSupported(pid);
@@ -367,7 +379,7 @@ public final class CheckpointEngine implements AutoCloseable {
                     MemoryCapture.kindOf(pid, vma);
                 }
                 vmas.put(pid, v);
-                fds.put(pid, FdCapture.capture(pid));
+                fds.put(pid, FdCapture.capture(pid, fdContext));
                 ProcStat st = ProcFs.stat(pid);
                 mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
                         + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()));
