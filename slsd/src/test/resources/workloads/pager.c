@@ -11,12 +11,16 @@ int main(int argc, char **argv) {
     FILE *out = fopen(argv[1], "a");
     setvbuf(out, NULL, _IOLBF, 0);
     signal(SIGUSR1, on_usr1);
+    sigset_t usr1, unblocked;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &unblocked);
     char *m = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     memset(m, 1, 64 * 4096);
     fprintf(out, "addr=%p\n", (void *) m);
     for (int n = 1;; n++) {
         int seen = go;
-        while (go == seen) pause();
+        while (go == seen) sigsuspend(&unblocked); /* no lost wake-up between test and wait */
         m[3 * 4096] = n; m[10 * 4096 + 7] = n; m[11 * 4096 + 4095] = n;
         int fd = open("/dev/urandom", O_RDONLY); /* the kernel writes page 20 */
         if (read(fd, m + 20 * 4096 + 100, 64) != 64) { fprintf(out, "read failed\n"); }

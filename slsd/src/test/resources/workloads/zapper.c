@@ -35,6 +35,10 @@ int main(int argc, char **argv) {
     struct sigaction sa = { 0 };
     sa.sa_handler = on_usr1;
     sigaction(SIGUSR1, &sa, NULL);
+    sigset_t usr1, unblocked;
+    sigemptyset(&usr1);
+    sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &unblocked);
     /* a, b, c apart from each other (PROT_NONE gaps) so that they stay separate VMAs */
     char *base = mmap(NULL, 8 * LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     char *a = mmap(base + LEN, LEN, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
@@ -78,7 +82,7 @@ int main(int argc, char **argv) {
                 (unsigned long long) sum(c, LEN * 2 / (phase == 1 ? 2 : 1)),
                 (unsigned long long) (heaplen ? sum(heap, heaplen) : 0));
         int seen = go;
-        while (go == seen) pause();
+        while (go == seen) sigsuspend(&unblocked); /* no lost wake-up between test and wait */
     }
     for (;;) pause();
 }
