@@ -21,7 +21,8 @@ public final class RestoreCalls {
             SYS_SETPGID = 109, SYS_SETSID = 112, SYS_RT_SIGQUEUEINFO = 129, SYS_SIGALTSTACK = 131,
             SYS_PERSONALITY = 135, SYS_PRCTL = 157, SYS_CHROOT = 161, SYS_SET_TID_ADDRESS = 218,
             SYS_SET_ROBUST_LIST = 273, SYS_OPENAT = 257, SYS_RT_TGSIGQUEUEINFO = 297, SYS_PRLIMIT64 = 302,
-            SYS_MEMFD_CREATE = 319, SYS_RSEQ = 334, SYS_CLONE3 = 435, SYS_CLOSE_RANGE = 436, SYS_GETPID = 39;
+            SYS_MEMFD_CREATE = 319, SYS_RSEQ = 334, SYS_CLONE3 = 435, SYS_CLOSE_RANGE = 436, SYS_GETPID = 39,
+            SYS_CAPSET = 126;
 
     public static final long AT_FDCWD = -100;
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0100, O_EXCL = 0200,
@@ -48,7 +49,10 @@ public final class RestoreCalls {
 
     // prctl(2)
     public static final long PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,
-            PR_SET_NO_NEW_PRIVS = 38;
+            PR_SET_NO_NEW_PRIVS = 38, PR_SET_KEEPCAPS = 8, PR_CAPBSET_DROP = 24, PR_CAP_AMBIENT = 47,
+            PR_CAP_AMBIENT_RAISE = 2;
+    /** _LINUX_CAPABILITY_VERSION_3: 64-bit capability sets in two 32-bit halves. */
+    public static final int CAPABILITY_VERSION_3 = 0x20080522;
     public static final int PRCTL_MM_MAP_SIZE = 104;
 
     public static final long RSEQ_FLAG_UNREGISTER = 1;
@@ -115,6 +119,19 @@ public final class RestoreCalls {
     /** The kernel's {@code struct sigaction} for rt_sigaction(2): handler, flags, restorer, mask. */
     public static byte[] sigaction(long handler, long flags, long restorer, long mask) {
         return le(32).putLong(0, handler).putLong(8, flags).putLong(16, restorer).putLong(24, mask).array();
+    }
+
+    /** {@code struct __user_cap_header_struct} for capset(2) on the calling thread. */
+    public static byte[] capHeader() {
+        return le(8).putInt(0, CAPABILITY_VERSION_3).putInt(4, 0).array();
+    }
+
+    /** Two {@code struct __user_cap_data_struct} (low then high 32 bits): effective, permitted, inheritable. */
+    public static byte[] capData(long effective, long permitted, long inheritable) {
+        ByteBuffer b = le(24);
+        b.putInt(0, (int) effective).putInt(4, (int) permitted).putInt(8, (int) inheritable);
+        b.putInt(12, (int) (effective >>> 32)).putInt(16, (int) (permitted >>> 32)).putInt(20, (int) (inheritable >>> 32));
+        return b.array();
     }
 
     /** A {@code gid_t[]} for setgroups(2). */

@@ -152,8 +152,11 @@ final class StateRestorer {
 
     /**
      * Credentials in every thread (the kernel keeps them per thread; glibc's setxid broadcast does
-     * not exist here), last because everything before needed root. A process whose ids change
-     * would become non-dumpable, which would lock its owner out of /proc and ptrace: it is made
+     * not exist here), last because everything before needed root: groups, gids, the capability
+     * bounding set (dropped while still root), uids with PR_SET_KEEPCAPS so that the permitted set
+     * survives a change of uid, then exactly the checkpointed effective, permitted and inheritable
+     * sets (capset can only lower them: nothing is gained) and the ambient set. A process whose ids
+     * change would become non-dumpable, which would lock its owner out of /proc and ptrace: it is made
      * dumpable again, as it was when it ran as that user.
      */
     void credentials(Husk h) {
@@ -161,11 +164,31 @@ final class StateRestorer {
         List<Integer> u = c.uids();
         List<Integer> g = c.gids();
         boolean changes = u.stream().anyMatch(x -> x != 0) || g.stream().anyMatch(x -> x != 0);
+        long bnd = caps(c.capBnd(), -1);
+        long own = caps(ownCap("CapBnd"), 0);
         for (HuskInjector t : h.threads.values()) {
             run.at(RestoreStep.PROCESS_STATE, h.checkpointedPid(), "credentials of tid " + t.tid());
+            t.call("prctl(PR_SET_KEEPCAPS, 1)", SYS_PRCTL, PR_SET_KEEPCAPS, 1);
             t.call("setgroups", SYS_SETGROUPS, c.groups().size(), t.data(gids(c.groups())));
             t.call("setresgid", SYS_SETRESGID, g.get(0), g.get(1), g.get(2));
+            for (int cap = 0; cap < 64; cap++) {
+                if ((own >>> cap & 1) != 0 && (bnd >>> cap & 1) == 0) {
+                    t.call("prctl(PR_CAPBSET_DROP, " + cap + ")", SYS_PRCTL, PR_CAPBSET_DROP, cap);
+                }
+            }
             t.call("setresuid", SYS_SETRESUID, u.get(0), u.get(1), u.get(2));
+            if (c.capEff() != null && c.capPrm() != null && c.capInh() != null) {
+                long hdr = t.data(capHeader());
+                long data = t.data(capData(caps(c.capEff(), 0), caps(c.capPrm(), 0), caps(c.capInh(), 0)));
+                t.call("capset", SYS_CAPSET, hdr, data);
+            }
+            t.call("prctl(PR_SET_KEEPCAPS, 0)", SYS_PRCTL, PR_SET_KEEPCAPS, 0);
+            long amb = caps(c.capAmb(), 0);
+            for (int cap = 0; cap < 64; cap++) {
+                if ((amb >>> cap & 1) != 0) {
+                    t.call("prctl(PR_CAP_AMBIENT_RAISE, " + cap + ")", SYS_PRCTL, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+                }
+            }
             if (c.noNewPrivs()) {
                 t.call("prctl(PR_SET_NO_NEW_PRIVS)", SYS_PRCTL, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
             }
@@ -173,17 +196,18 @@ final class StateRestorer {
         if (changes) {
             h.leader.call("prctl(PR_SET_DUMPABLE)", SYS_PRCTL, PR_SET_DUMPABLE, 1);
         }
-        if (!c.capEff().equals(c.capPrm()) || (u.get(1) == 0 && !c.capEff().equalsIgnoreCase(ownCapEff()))) {
-            log.info("pid {}: capabilities (CapEff {}) are not restored beyond what its uid gives", h.checkpointedPid(),
-                    c.capEff());
-        }
     }
 
-    private static String ownCapEff() {
+    private static long caps(String hex, long absent) {
+        return hex == null || hex.isBlank() ? absent : Long.parseUnsignedLong(hex.trim(), 16);
+    }
+
+    /** A capability set of slsd itself, as /proc/self/status prints it. */
+    private static String ownCap(String field) {
         try {
             for (String l : java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/status"))) {
-                if (l.startsWith("CapEff:")) {
-                    return l.substring(7).trim();
+                if (l.startsWith(field + ":")) {
+                    return l.substring(field.length() + 1).trim();
                 }
             }
         } catch (java.io.IOException e) {

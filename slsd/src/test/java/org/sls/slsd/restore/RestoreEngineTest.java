@@ -461,6 +461,7 @@ class RestoreEngineTest {
         TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
         fx.checkpoints.attach(RestoreFixture.PART, pid, 65534);
         CounterAt at = checkpointCounter(pid, out, 0);
+        Map<String, String> original = ProcFs.status(pid);
         fx.killAndWaitGone(List.of(pid));
         int skip = TestPrograms.lineCount(out);
 
@@ -476,6 +477,9 @@ class RestoreEngineTest {
         assertTrue(status.get("Gid").matches("65534\\s+65534\\s+65534\\s+65534"), status.get("Gid"));
         assertEquals("", status.get("Groups"));
         assertEquals("0000000000000000", status.get("CapEff"));
+        for (String k : List.of("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs")) {
+            assertEquals(original.get(k), status.get(k), k);
+        }
         assertCounterContinues(out, skip, pid, at);
         fx.checkpoints.attach(RestoreFixture.PART, pid, 65534);
         assertTrue(fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", at.epoch()).epoch() > at.epoch(),
@@ -553,5 +557,27 @@ class RestoreEngineTest {
         assertEquals(List.of("usr1=1 onstack=1", "usr2=1"), lines,
                 "SIGUSR1 handled on the alternate stack, then the pending SIGUSR2 delivered");
         assertTrue(ProcFs.exists(pid) && ProcFs.stat(pid).state() != 'Z', "SIGHUP stayed ignored");
+    }
+
+    @Test
+    void rootProcessWithFewerCapabilitiesGetsNoMore() throws Exception {
+        Path out = fx.out("caps");
+        Path bin = fx.programs.compile("restore/counter");
+        int pid = fx.programs.startCommand(List.of("/usr/bin/setpriv", "--bounding-set=-net_raw,-sys_module",
+                "--inh-caps=-all", "--", bin.toString(), out.toString(), "64", "40"));
+        TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
+        Map<String, String> original = ProcFs.status(pid);
+        assertEquals(0, Long.parseUnsignedLong(original.get("CapBnd"), 16) & (1L << 13), "no CAP_NET_RAW to start with");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(at.epoch(), false, false);
+        Map<String, String> status = ProcFs.status(pid);
+        for (String k : List.of("Uid", "Gid", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")) {
+            assertEquals(original.get(k), status.get(k), k);
+        }
+        assertCounterContinues(out, skip, pid, at);
     }
 }
