@@ -63,3 +63,12 @@ r = parts.get("restore")
 if r:
     items = [(k, v) for k, v in r.items() if isinstance(v, (int, float)) and k.endswith("_ms")]
     bars("restore-time.svg", "Restore of a 1 GiB process", "ms", items, goal=400)
+
+sv = parts.get("servers")
+if sv:
+    items = [("unattached", sv["unattached"]["setPerSecond"])]
+    for period in (100, 10, 1):
+        k = "period%dms" % period
+        if k in sv:
+            items.append(("checkpoint every %d ms" % period, sv[k]["setPerSecond"]))
+    bars("redis-throughput.svg", "redis-benchmark SET throughput against checkpoint period", "req/s", items)

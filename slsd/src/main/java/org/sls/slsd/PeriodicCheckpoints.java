@@ -15,12 +15,16 @@ import java.util.concurrent.TimeUnit;
  * checkpoints). One thread per such partition: it starts a checkpoint every period; when one
  * takes longer than the period, the next starts as soon as it is durable, so the period
  * stretches instead of work piling up (back-pressure), and {@link #effectivePeriodMs} shows by how
- * much. Periodic checkpoints include every descendant of the attached processes. Thread-safe.
+ * much. Periodic checkpoints include every descendant of the attached processes. A checkpoint
+ * that keeps failing is retried with a growing delay (up to 5 s), and status counts the failures.
+ * Thread-safe.
  */
 public final class PeriodicCheckpoints implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(PeriodicCheckpoints.class);
     /** Weight of the newest interval in the moving average of the achieved period. */
     private static final double EWMA = 0.2;
+    /** Longest wait between attempts while the same failure repeats (a refused fd does not go away by itself). */
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
 
     private final Slos store;
     private final Partitions partitions;
@@ -91,6 +95,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
             long periodNanos = TimeUnit.MILLISECONDS.toNanos(periodMs);
             long next = System.nanoTime() + periodNanos;
             long lastStart = 0;
+            long backoff = 0;
             while (running) {
                 if (!sleepUntil(next)) {
                     return;
@@ -102,8 +107,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                     continue;
                 }
                 checkpointing = true;
+                boolean failed = true;
                 try {
                     processes.checkpoint(name, true);
+                    failed = false;
                     lastLogged = "";
                 } catch (SlsException | IllegalStateException e) {
                     partitions.stats(name).recordFailure(e.getMessage());
@@ -122,7 +129,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                     effectiveMs = effectiveMs == 0 ? interval : (1 - EWMA) * effectiveMs + EWMA * interval;
                 }
                 lastStart = start;
-                next = Math.max(start + periodNanos, System.nanoTime());
+                // a failure that repeats is retried less and less often, so that a process holding
+                // something sls refuses is not frozen over and over for nothing
+                backoff = failed ? Math.min(MAX_BACKOFF_NANOS, backoff == 0 ? periodNanos : backoff * 2) : 0;
+                next = Math.max(start + periodNanos + backoff, System.nanoTime());
             }
         }
 
