@@ -64,6 +64,37 @@ class PeriodicCheckpointTest {
         }
     }
 
+    @Test
+    void aRefusedProcessIsRetriedLessAndLessOftenAndTheFailureIsShown(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("eventfd.log");
+        Process holder = new ProcessBuilder(Workloads.binary("eventfd_holder").toString(), report.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        started.add(holder.pid());
+        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "refused", "--period", "10").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(holder.pid()), "-o", "refused").exit());
+            long attachedAt = System.nanoTime();
+            JsonNode part = null;
+            while (System.nanoTime() - attachedAt < Duration.ofSeconds(3).toNanos()) {
+                Sls.sleep(200);
+            }
+            for (JsonNode p : Codec.MAPPER.readTree(sls.ctl("status", "--json").out()).get("partitions")) {
+                if (p.get("name").textValue().equals("refused")) {
+                    part = p;
+                }
+            }
+            long failures = part.get("failures").longValue();
+            assertTrue(failures >= 1, part.toString());
+            assertTrue(part.get("lastFailure").textValue().contains("pid " + holder.pid() + " fd"), part.toString());
+            // every 10 ms for 3 s would be ~300 attempts; backing off doubles the wait each time
+            assertTrue(failures <= 20, "a repeating failure backs off: " + failures + " attempts in 3 s");
+            assertEquals(0, part.get("checkpoints").longValue());
+            int n = Workloads.count(report);
+            Workloads.awaitGrowth(report, n, Duration.ofSeconds(30));
+        }
+    }
+
     static JsonNode awaitCheckpoints(Sls sls, String partition, long n, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode last = null;
