@@ -580,4 +580,28 @@ class RestoreEngineTest {
         }
         assertCounterContinues(out, skip, pid, at);
     }
+
+    @Test
+    void interruptedSyscallsAreRestartedOrFailWithEintr() throws Exception {
+        Path out = fx.out("sys");
+        int pid = fx.start("syscalls", out.toString());
+        TestPrograms.awaitLine(out, l -> l.equals("ready"), Duration.ofSeconds(10));
+        Thread.sleep(100);
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        Manifest m = fx.manifest(cp.epoch());
+        List<Long> inSyscalls = m.process(pid).threads().stream().map(ThreadImage::interruptedSyscall).sorted().toList();
+        assertEquals(List.of(34L, 230L), inSyscalls, "stopped in pause (34) and clock_nanosleep (230, glibc's nanosleep)");
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+
+        fx.restore(cp.epoch(), false, false);
+        assertEquals("nanosleep=-1 errno=4", RestoreFixture.awaitLines(out, skip, l -> l.startsWith("nanosleep"), 1,
+                Duration.ofSeconds(10)).get(0), "nanosleep (ERESTART_RESTARTBLOCK) fails with EINTR");
+        Thread.sleep(200);
+        assertTrue(RestoreFixture.linesAfter(out, skip, "pause").isEmpty(), "pause() was restarted, not ended");
+        Linux.kill(pid, 10);
+        assertEquals("pause=-1 errno=4", RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pause"), 1,
+                Duration.ofSeconds(10)).get(0), "the restarted pause() ends as pause ends: on a handled signal");
+    }
 }
