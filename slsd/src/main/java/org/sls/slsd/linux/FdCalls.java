@@ -115,4 +115,160 @@ public final class FdCalls {
         }
         return r == 0;
     }
+
+    // ---- sockets (unix) ----
+    static final long SYS_SOCKET = 41, SYS_SENDTO = 44, SYS_RECVMSG = 47, SYS_SOCKETPAIR = 53, SYS_SETSOCKOPT = 54,
+            SYS_RECVFROM = 45;
+    public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5;
+    static final int AF_NETLINK = 16, NETLINK_SOCK_DIAG = 4, SOCK_RAW = 3, SOCK_DIAG_BY_FAMILY = 20,
+            NLMSG_DONE = 3, NLMSG_ERROR = 2, MSG_PEEK = 2, MSG_DONTWAIT = 0x40, SOL_SOCKET = 1, SO_PEEK_OFF = 42,
+            SCM_RIGHTS = 1;
+
+    /**
+     * One unix socket as sock_diag tells it.
+     *
+     * @param name   bound name ("" when unbound; an abstract one starts with '@')
+     * @param peer   the peer's inode, 0 when unconnected
+     * @param rqueue bytes queued to read (for a listener: connections waiting to be accepted)
+     * @param wqueue for a listener: its backlog
+     */
+    public record UnixSocket(long ino, int type, int state, String name, long peer, long rqueue, long wqueue) {}
+
+    /** Every unix socket of the host's network namespace, by inode (NETLINK_SOCK_DIAG dump). */
+    public static java.util.Map<Long, UnixSocket> unixSockets() {
+        java.util.Map<Long, UnixSocket> out = new java.util.HashMap<>();
+        int nl = (int) Sys.call("socket", "AF_NETLINK", SYS_SOCKET, AF_NETLINK, SOCK_RAW | O_CLOEXEC, NETLINK_SOCK_DIAG);
+        try {
+            Pointer req = Sys.alloc(16 + 24);
+            req.putInt(0, 40);
+            req.putShort(4, (short) SOCK_DIAG_BY_FAMILY);
+            req.putShort(6, (short) (0x1 | 0x300)); // NLM_F_REQUEST | NLM_F_DUMP
+            req.putInt(8, 1);
+            req.putByte(16, (byte) AF_UNIX);
+            req.putInt(20, -1); // every state
+            req.putInt(28, 1 | 4 | 0x10); // UDIAG_SHOW_NAME | PEER | RQLEN
+            Sys.call("sendto", "sock_diag request", SYS_SENDTO, nl, req.address(), 40, 0, 0, 0);
+            int cap = 1 << 16;
+            Pointer buf = Sys.alloc(cap);
+            while (true) {
+                long n = Sys.call("recvfrom", "sock_diag answer", SYS_RECVFROM, nl, buf.address(), cap, 0, 0, 0);
+                int off = 0;
+                while (off + 16 <= n) {
+                    int len = buf.getInt(off);
+                    int type = buf.getShort(off + 4);
+                    if (type == NLMSG_DONE) {
+                        return out;
+                    }
+                    if (type == NLMSG_ERROR) {
+                        throw new NativeException("sock_diag", -buf.getInt(off + 16), "unix sockets");
+                    }
+                    int m = off + 16;
+                    int stype = buf.getByte(m + 1) & 0xff;
+                    int state = buf.getByte(m + 2) & 0xff;
+                    long ino = buf.getInt(m + 4) & 0xffffffffL;
+                    String name = "";
+                    long peer = 0, rq = 0, wq = 0;
+                    int a = m + 16;
+                    while (a + 4 <= off + len) {
+                        int alen = buf.getShort(a) & 0xffff;
+                        int atype = buf.getShort(a + 2) & 0xffff;
+                        if (alen < 4) {
+                            break;
+                        }
+                        if (atype == 0) { // UNIX_DIAG_NAME
+                            byte[] b = new byte[alen - 4];
+                            buf.get(a + 4, b, 0, b.length);
+                            int end = b.length;
+                            if (b.length > 0 && b[0] != 0) {
+                                while (end > 0 && b[end - 1] == 0) end--;
+                                name = new String(b, 0, end, java.nio.charset.StandardCharsets.UTF_8);
+                            } else if (b.length > 0) {
+                                name = "@" + new String(b, 1, b.length - 1, java.nio.charset.StandardCharsets.ISO_8859_1);
+                            }
+                        } else if (atype == 2) { // UNIX_DIAG_PEER
+                            peer = buf.getInt(a + 4) & 0xffffffffL;
+                        } else if (atype == 4) { // UNIX_DIAG_RQLEN
+                            rq = buf.getInt(a + 4) & 0xffffffffL;
+                            wq = buf.getInt(a + 8) & 0xffffffffL;
+                        }
+                        a += (alen + 3) & ~3;
+                    }
+                    out.put(ino, new UnixSocket(ino, stype, state, name, peer, rq, wq));
+                    off += (len + 3) & ~3;
+                }
+            }
+        } finally {
+            Linux.close(nl);
+        }
+    }
+
+    /** A connected pair of unix sockets in slsd. */
+    public static int[] socketpair(int type, int flags) {
+        Pointer p = Sys.alloc(8);
+        Sys.call("socketpair", "type " + type, SYS_SOCKETPAIR, AF_UNIX, type | flags, 0, p.address(), 0, 0);
+        return new int[] {p.getInt(0), p.getInt(4)};
+    }
+
+    /** Sends one message (or stream chunk) on a connected socket. */
+    public static void send(int fd, byte[] data, String what) {
+        Pointer p = Sys.alloc(Math.max(1, data.length));
+        p.put(0, data, 0, data.length);
+        long done = 0;
+        do {
+            done += Sys.call("sendto", what, SYS_SENDTO, fd, p.address() + done, data.length - done, 0, 0, 0);
+        } while (done < data.length);
+    }
+
+    /**
+     * The messages queued on a socket (for a stream: one chunk), peeked without consuming them
+     * (SO_PEEK_OFF walks past each one and is set back to off). Throws when any carries fds
+     * (SCM_RIGHTS): the fds it would have dup'ed into slsd are closed.
+     */
+    public static java.util.List<byte[]> peekAll(int fd, boolean stream, int max, String what) {
+        java.util.List<byte[]> out = new java.util.ArrayList<>();
+        Pointer off = Sys.alloc(4);
+        off.putInt(0, 0);
+        Sys.call("setsockopt(SO_PEEK_OFF)", what, SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_PEEK_OFF, off.address(), 4, 0);
+        try {
+            int cap = Math.max(1, max);
+            Pointer buf = Sys.alloc(cap);
+            Pointer ctl = Sys.alloc(256);
+            Pointer iov = Sys.alloc(16);
+            Pointer msg = Sys.alloc(56);
+            while (true) {
+                iov.putLong(0, buf.address());
+                iov.putLong(8, cap);
+                for (int i = 0; i < 56; i += 8) msg.putLong(i, 0);
+                msg.putLong(16, iov.address());
+                msg.putLong(24, 1);
+                msg.putLong(32, ctl.address());
+                msg.putLong(40, 256);
+                long n = Sys.raw(SYS_RECVMSG, fd, msg.address(), MSG_PEEK | MSG_DONTWAIT, 0, 0, 0);
+                if (n == -Errno.EAGAIN) {
+                    return out;
+                }
+                if (n < 0) {
+                    throw new NativeException("recvmsg(MSG_PEEK)", (int) -n, what);
+                }
+                long ctlLen = msg.getLong(40);
+                if (ctlLen >= 16 && ctl.getInt(12) == SCM_RIGHTS && ctl.getInt(8) == SOL_SOCKET) {
+                    int cmsgLen = (int) ctl.getLong(0);
+                    for (int i = 16; i + 4 <= cmsgLen; i += 4) Linux.close(ctl.getInt(i));
+                    throw new IllegalStateException("fds in flight (SCM_RIGHTS)");
+                }
+                if (n == 0 && stream) {
+                    return out;
+                }
+                byte[] b = new byte[(int) n];
+                buf.get(0, b, 0, b.length);
+                out.add(b);
+                if (out.size() > 1_000_000) {
+                    throw new IllegalStateException("more than a million queued messages");
+                }
+            }
+        } finally {
+            off.putInt(0, -1);
+            Sys.raw(SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_PEEK_OFF, off.address(), 4, 0);
+        }
+    }
 }

@@ -90,6 +90,30 @@ public final class CaptureContext {
         return m;
     }
 
+    private Map<Long, org.sls.slsd.linux.FdCalls.UnixSocket> unix;
+    private Set<String> partitionLinks;
+
+    /** The host's unix sockets by inode (one sock_diag dump per checkpoint, made when a socket is met). */
+    public Map<Long, org.sls.slsd.linux.FdCalls.UnixSocket> unixSockets() {
+        if (unix == null) {
+            unix = org.sls.slsd.linux.FdCalls.unixSockets();
+        }
+        return unix;
+    }
+
+    /** Whether a process of the partition holds an fd whose /proc link reads {@code link}. */
+    public boolean heldInPartition(String link) {
+        if (partitionLinks == null) {
+            partitionLinks = new HashSet<>();
+            for (int pid : pids) {
+                for (int fd : org.sls.slsd.linux.ProcFs.fds(pid)) {
+                    org.sls.slsd.linux.ProcFs.link(pid, "fd/" + fd).ifPresent(partitionLinks::add);
+                }
+            }
+        }
+        return partitionLinks.contains(link);
+    }
+
     /** True the first time an identity is met in this checkpoint: its shared state is saved with that fd. */
     public boolean firstOf(String identity) {
         return seen.add(identity);

@@ -24,6 +24,7 @@ public final class ResourceKinds {
         add(m, new TimerFdKind());
         add(m, new SignalFdKind());
         add(m, new EpollKind());
+        add(m, new UnixSocketKind());
         KINDS = Collections.unmodifiableMap(m);
     }
 

@@ -161,6 +161,27 @@ class ResourcesRestoreTest {
                 await(out, "events"));
     }
 
+    @Test
+    void unixSocketsKeepTheirPeersQueuesAndNames() throws Exception {
+        Path out = tmp.resolve("sockets.out");
+        String abstractName = "sls-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        int pid = start("sockets", out.toString(), tmp.resolve("listener.sock").toString(), abstractName);
+        checkpoints.attach(PART, pid, 0);
+        int child = Integer.parseInt(RestoreFixtureLike.field(await(out, "ready"), "child"));
+        CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+        long sockets = manifest(cp.epoch()).processes().stream().flatMap(p -> p.fds().stream())
+                .filter(f -> f.kind() == FdImage.Kind.UNIX_SOCKET).count();
+        // parent: 3 pairs, 2 listeners, the accepted end; the child inherited those 8 and has its client
+        assertEquals(18, sockets);
+        killAndWaitGone(List.of(child, pid));
+        restore(cp.epoch());
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("parent st=ping,pong-xyz,again dg=m1,m22,m333,-1 sp=s1,s22 acc=from-child listen=1,1",
+                await(out, "parent"));
+        assertEquals("child got=to-child", await(out, "child"));
+        await(out, "done");
+    }
+
     /** Small parsing helper (the restore fixture's is package-private). */
     static final class RestoreFixtureLike {
         static String field(String line, String key) {

@@ -50,6 +50,8 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** a signalfd and its mask (resources.SignalFdKind) */
         SIGNALFD,
         /** an epoll instance and its interest list, restored once its targets exist (resources.EpollKind) */
-        EPOLL
+        EPOLL,
+        /** a unix socket: a connected pair inside the partition with its queues, a listener, or an unconnected one (resources.UnixSocketKind) */
+        UNIX_SOCKET
     }
 }
