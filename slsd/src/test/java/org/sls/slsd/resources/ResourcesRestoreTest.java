@@ -182,6 +182,53 @@ class ResourcesRestoreTest {
         await(out, "done");
     }
 
+    @Test
+    void aShellPipelineCarriesOn() throws Exception {
+        Path go = tmp.resolve("pipeline.go");
+        Path out = tmp.resolve("pipeline.out");
+        // yes fills the pipe and blocks; the consumer waits for GO, then takes 100000 bytes
+        int sh = programs.startCommand(List.of("/bin/sh", "-c", "yes abc | { while [ ! -e " + go + " ]; do sleep 0.05;"
+                + " done; head -c 100000 | md5sum > " + out + ".tmp; mv " + out + ".tmp " + out + "; }"));
+        checkpoints.attach(PART, sh, 0);
+        Thread.sleep(300); // let the pipeline form; nothing asserts on time
+        CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+        List<Integer> pids = manifest(cp.epoch()).processes().stream().map(ProcessImage::pid).toList();
+        assertTrue(pids.size() >= 3, "sh, yes and the consumer: " + pids);
+        assertTrue(manifest(cp.epoch()).processes().stream().flatMap(p -> p.fds().stream())
+                .anyMatch(f -> f.kind() == FdImage.Kind.PIPE && f.detail("data", "").length() > 0), "the full pipe's bytes");
+        // the consumer forks a sleep now and then: stop the tree first, then kill it all, by pid
+        for (int p : pids) {
+            Linux.killIfAlive(p, 19);
+        }
+        List<Integer> all = new ArrayList<>();
+        for (int p : pids) {
+            descendants(p, all);
+        }
+        killAndWaitGone(all);
+        restore(cp.epoch());
+        Files.createFile(go);
+        byte[] expected = new byte[100000];
+        for (int i = 0; i < expected.length; i++) {
+            expected[i] = (byte) "abc\n".charAt(i % 4);
+        }
+        String md5 = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("MD5").digest(expected));
+        assertEquals(md5 + "  -", await(out, md5.substring(0, 4)));
+    }
+
+    private static void descendants(int pid, List<Integer> out) {
+        if (out.contains(pid)) {
+            return;
+        }
+        out.add(pid);
+        try {
+            for (int c : ProcFs.children(pid)) {
+                descendants(c, out);
+            }
+        } catch (RuntimeException e) {
+            // gone already
+        }
+    }
+
     /** Small parsing helper (the restore fixture's is package-private). */
     static final class RestoreFixtureLike {
         static String field(String line, String key) {
