@@ -301,6 +301,22 @@ final class RestoreRun {
         for (int pid : all) {
             killAndReap(pid);
         }
+        // a husk's child is told to us as its tracer, then stays its parent's zombie; once the parent
+        // died too, a subreaper slsd inherits it and must reap it, or its PID stays taken
+        long deadline = System.nanoTime() + 2_000_000_000L;
+        for (int pid : all) {
+            while (ProcFs.exists(pid) && System.nanoTime() < deadline) {
+                try {
+                    if (ProcFs.stat(pid).ppid() != Linux.getpid()) {
+                        break; // init's (or another reaper's) to reap
+                    }
+                    Ptrace.wait(pid, 1 /* WNOHANG */);
+                } catch (RuntimeException e) {
+                    break;
+                }
+                Thread.onSpinWait();
+            }
+        }
         log.info("restore of partition {} epoch {} failed: killed {} processes it had created ({})", partition,
                 manifest.epoch(), all.size(), all);
     }

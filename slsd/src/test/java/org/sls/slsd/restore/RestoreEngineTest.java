@@ -604,4 +604,41 @@ class RestoreEngineTest {
         assertEquals("pause=-1 errno=4", RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pause"), 1,
                 Duration.ofSeconds(10)).get(0), "the restarted pause() ends as pause ends: on a handled signal");
     }
+
+    @Test
+    void failedTreeRestoreLeavesNoZombieHoldingAPid() throws Exception {
+        Path out = fx.out("f");
+        int root = fx.start("forktree", out.toString());
+        RestoreFixture.awaitLines(out, 0, l -> l.contains("level=2"), 4, Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, root, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, true, "full", 0).epoch();
+        Manifest m = fx.manifest(epoch);
+        List<Integer> pids = m.processes().stream().map(ProcessImage::pid).toList();
+        List<ProcessImage> procs = new ArrayList<>(m.processes());
+        ProcessImage last = procs.get(procs.size() - 1);
+        List<FdImage> fds = new ArrayList<>(last.fds());
+        fds.set(0, new FdImage(0, FdImage.Kind.CHAR_DEVICE, "/nonexistent/device", 0, 0, 0, ""));
+        procs.set(procs.size() - 1, new ProcessImage(last.pid(), last.ppid(), last.pgid(), last.sid(), last.comm(),
+                last.state(), last.exe(), last.cwd(), last.root(), last.umask(), last.credentials(), last.rlimits(),
+                last.personality(), last.mm(), last.auxv(), last.sigactions(), last.sharedPending(), last.threads(),
+                last.regions(), fds, last.children()));
+        Manifest bad = new Manifest(m.formatVersion(), m.partition(), m.epoch(), m.parentEpoch(), m.mode(),
+                m.createdMillis(), m.kernelRelease(), m.pageSize(), m.recursive(), procs, m.sharedMemory());
+        // like slsd, this JVM is a subreaper while the tree goes and the restore fails
+        Linux.setChildSubreaper(true);
+        try {
+            pids.forEach(p -> fx.programs.reaper().watch(p));
+            fx.killAndWaitGone(pids);
+            RestoreRun run = new RestoreRun(RestoreFixture.PART, bad, fx.store.reader(RestoreFixture.PART, epoch),
+                    false, false, fx.programs.reaper());
+            RestoreException e = assertThrows(RestoreException.class, () -> run.run(0, System.nanoTime()));
+            assertTrue(e.getMessage().startsWith("restore of pid " + last.pid() + ": step 5 (fd 0: open /nonexistent/device)"),
+                    e.getMessage());
+            for (int p : pids) {
+                assertFalse(ProcFs.exists(p), "pid " + p + " is free again: " + (ProcFs.exists(p) ? ProcFs.status(p) : ""));
+            }
+        } finally {
+            Linux.setChildSubreaper(false);
+        }
+    }
 }
