@@ -641,4 +641,31 @@ class RestoreEngineTest {
             Linux.setChildSubreaper(false);
         }
     }
+
+    @Test
+    void newPidsCloneATreeBesideTheOriginal() throws Exception {
+        Path out = fx.out("f");
+        int root = fx.start("forktree", out.toString());
+        RestoreFixture.awaitLines(out, 0, l -> l.contains("level=2"), 4, Duration.ofSeconds(10));
+        fx.checkpoints.attach(RestoreFixture.PART, root, 0);
+        long epoch = fx.checkpoints.checkpoint(RestoreFixture.PART, true, "full", 0).epoch();
+        Manifest m = fx.manifest(epoch);
+        int skip = TestPrograms.lineCount(out);
+
+        RestoreResult r = fx.restore(epoch, false, true);
+        Map<Integer, Integer> map = r.pidMap();
+        assertEquals(7, map.size());
+        for (ProcessImage p : m.processes()) {
+            int now = map.get(p.pid());
+            assertNotEquals(p.pid(), now);
+            assertTrue(ProcFs.exists(p.pid()), "the original " + p.pid() + " still runs");
+            List<String> lines = RestoreFixture.awaitLines(out, skip, l -> l.startsWith("pid=" + now + " "), 2, Duration.ofSeconds(10));
+            Map<String, String> f = RestoreFixture.fields(lines.get(lines.size() - 1));
+            int wantParent = map.getOrDefault(p.ppid(), Linux.getpid());
+            assertEquals(wantParent, Integer.parseInt(f.get("ppid")), "getppid() of the clone of " + p.pid());
+            assertEquals(Long.toUnsignedString(1000003L * p.pid()), f.get("value"), "memory of the clone of " + p.pid());
+            assertEquals((int) map.get(p.pgid()), ProcFs.stat(now).pgrp(), "process group of the clone of " + p.pid());
+            assertEquals((int) map.get(p.sid()), ProcFs.stat(now).session(), "session of the clone of " + p.pid());
+        }
+    }
 }
