@@ -207,9 +207,13 @@ public final class Daemon implements AutoCloseable {
     private JsonNode partdel(ObjectNode args, Caller caller) {
         requireRoot(caller, "delete a partition");
         String name = Args.string(args, "name");
+        partitions.get(name);
+        periodic.stop(name);
+        for (int pid : engine.attached(name)) {
+            engine.detach(pid); // the processes run on, outside any partition
+        }
         partitions.delete(name);
         slfs.deletePartition(name);
-        periodic.sync();
         log.info("partition {} deleted", name);
         return null;
     }

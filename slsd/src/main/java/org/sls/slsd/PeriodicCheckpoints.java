@@ -61,6 +61,14 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         }));
     }
 
+    /** Stops the partition's loop, waiting for a checkpoint in flight (before deleting the partition). */
+    public synchronized void stop(String partition) {
+        Loop l = loops.remove(partition);
+        if (l != null) {
+            l.stop();
+        }
+    }
+
     /** The period achieved lately (ms), 0 when the partition has no period or no checkpoint yet. */
     public synchronized double effectivePeriodMs(String partition) {
         Loop l = loops.get(partition);

@@ -106,8 +106,8 @@ class CheckpointCliTest {
 
     @Test
     void anUnsupportedFdIsRefusedByNameAndTheProcessRunsOnUntouched(@TempDir Path tmp) throws Exception {
-        Path report = tmp.resolve("eventfd.log");
-        Process holder = start(Workloads.binary("eventfd_holder").toString(), report.toString());
+        Path report = tmp.resolve("uffd.log");
+        Process holder = start(Workloads.binary("uffd_holder").toString(), report.toString());
         Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
         long pid = holder.pid();
         String fd = Long.toString(Workloads.field(Workloads.lines(report).get(0), "fd"));
@@ -118,7 +118,7 @@ class CheckpointCliTest {
             List<String> fdsBefore = fds(pid);
             CliResult r = sls.ctl("checkpoint", "-o", "ev");
             assertEquals(1, r.exit(), r.all());
-            assertTrue(r.err().contains("pid " + pid + " fd " + fd) && r.err().contains("eventfd"), r.all());
+            assertTrue(r.err().contains("pid " + pid + " fd " + fd) && r.err().contains("userfaultfd"), r.all());
             assertEquals("", sls.ctl("listsnaps", "-o", "ev", "-H").out(), "nothing committed");
             assertEquals(mapsBefore, Files.readString(Path.of("/proc/" + pid + "/maps")), "no stray mappings");
             assertEquals(fdsBefore, fds(pid), "no stray fds");

@@ -45,18 +45,26 @@ class PeriodicCheckpointTest {
             assertTrue(part.get("frozenP99Micros").longValue() >= part.get("frozenMedianMicros").longValue(), part.toString());
             assertTrue(part.get("effectivePeriodMs").doubleValue() >= 100 * 0.9, part.toString());
             assertEquals(0, part.get("failures").longValue(), part.toString());
-            assertTrue(part.get("epochs").intValue() <= 4, "keep 4 prunes older checkpoints: " + part);
+            // the newest commit may not have pruned yet when status looks: one more than keep at most
+            assertTrue(part.get("epochs").intValue() <= 5 && part.get("lastEpoch").longValue() > 5, "keep 4 prunes older checkpoints: " + part);
 
+            // written every second: wait for a version that counts the checkpoints above
             long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-            while (!Files.exists(metrics) && System.nanoTime() < deadline) {
+            String text = "";
+            while (System.nanoTime() < deadline) {
+                text = Files.exists(metrics) ? Files.readString(metrics) : "";
+                if (text.lines().anyMatch(l -> l.startsWith("sls_checkpoints_total{partition=\"auto\"} ") && !l.endsWith(" 0"))) {
+                    break;
+                }
                 Sls.sleep(100);
             }
-            String text = Files.readString(metrics);
             assertTrue(text.contains("# TYPE sls_checkpoints_total counter"), text);
             assertTrue(text.lines().anyMatch(l -> l.startsWith("sls_checkpoints_total{partition=\"auto\"} ") && !l.endsWith(" 0")), text);
             assertTrue(text.contains("sls_frozen_seconds{partition=\"auto\",quantile=\"0.99\"}"), text);
 
-            assertEquals(0, sls.ctl("partdel", "-o", "auto").exit());
+            CliResult del = sls.ctl("partdel", "-o", "auto");
+            assertEquals(0, del.exit(), "deleting a partition while it is being checkpointed: " + del.all());
+            assertTrue(sls.ctl("status", "-H").out().isEmpty(), "the partition and its processes are gone from status");
             int lines = Workloads.count(report);
             Workloads.awaitGrowth(report, lines, Duration.ofSeconds(30));
             assertTrue(counter.isAlive(), "the process outlives its partition");
@@ -66,8 +74,8 @@ class PeriodicCheckpointTest {
 
     @Test
     void aRefusedProcessIsRetriedLessAndLessOftenAndTheFailureIsShown(@TempDir Path tmp) throws Exception {
-        Path report = tmp.resolve("eventfd.log");
-        Process holder = new ProcessBuilder(Workloads.binary("eventfd_holder").toString(), report.toString())
+        Path report = tmp.resolve("uffd.log");
+        Process holder = new ProcessBuilder(Workloads.binary("uffd_holder").toString(), report.toString())
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         started.add(holder.pid());
         Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
