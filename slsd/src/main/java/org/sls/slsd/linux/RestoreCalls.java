@@ -51,6 +51,8 @@ public final class RestoreCalls {
     public static final long PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,
             PR_SET_NO_NEW_PRIVS = 38, PR_SET_KEEPCAPS = 8, PR_CAPBSET_DROP = 24, PR_CAP_AMBIENT = 47,
             PR_CAP_AMBIENT_RAISE = 2;
+    /** prctl(PR_SET_VMA, PR_SET_VMA_ANON_NAME, start, len, name): the "[anon:name]" of /proc/PID/maps. */
+    public static final long PR_SET_VMA = 0x53564d41L, PR_SET_VMA_ANON_NAME = 0;
     /** _LINUX_CAPABILITY_VERSION_3: 64-bit capability sets in two 32-bit halves. */
     public static final int CAPABILITY_VERSION_3 = 0x20080522;
     public static final int PRCTL_MM_MAP_SIZE = 104;
@@ -58,6 +60,8 @@ public final class RestoreCalls {
     public static final long RSEQ_FLAG_UNREGISTER = 1;
     public static final int SS_DISABLE = 2, SS_ONSTACK = 1;
     public static final long SS_AUTODISARM = 1L << 31;
+    /** wait4(2): report only what already happened. */
+    public static final int WNOHANG = 1;
     public static final int SIGKILL = 9, SIGSTOP = 19, SIGCONT = 18, SIGCHLD = 17, SIGTRAP = 5;
 
     // ptrace options a husk is traced with

@@ -161,6 +161,7 @@ final class MemoryRestorer {
                 if (hasPages || hasAdvice(r)) {
                     protect.add(r);
                 }
+                nameAnonymous(h, r);
             }
         } finally {
             for (int fd : fds.values()) {
@@ -168,6 +169,21 @@ final class MemoryRestorer {
             }
         }
         toProtect.put(h, protect);
+    }
+
+    /** "[anon:name]" (private) and "[anon_shmem:name]" (shared) mappings get their name back. */
+    private void nameAnonymous(Husk h, RegionImage r) {
+        String p = r.path();
+        String name = p.startsWith("[anon:") ? p.substring(6, p.length() - 1)
+                : p.startsWith("[anon_shmem:") ? p.substring(12, p.length() - 1) : null;
+        if (name == null || !p.endsWith("]")) {
+            return;
+        }
+        long res = h.leader.raw(SYS_PRCTL, PR_SET_VMA, PR_SET_VMA_ANON_NAME, r.start(), r.length(),
+                h.leader.data(cString(name)));
+        if (res < 0) {
+            log.info("pid {}: {} keeps no name {} (prctl PR_SET_VMA: {})", h.checkpointedPid(), Hexes.range(r), p, res);
+        }
     }
 
     private int open(Husk h, String path, int flags) {

@@ -2,6 +2,7 @@ package org.sls.slsd.restore;
 
 import org.sls.slsd.linux.NativeException;
 import org.sls.slsd.linux.Ptrace;
+import org.sls.slsd.linux.RestoreCalls;
 import org.sls.slsd.linux.WaitStatus;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -19,7 +20,6 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 final class OrphanedWatchReaper implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(OrphanedWatchReaper.class);
-    private static final int WNOHANG = 1;
     private final Set<Integer> pids = ConcurrentHashMap.newKeySet();
     private Thread thread;
     private volatile boolean running = true;
@@ -37,7 +37,7 @@ final class OrphanedWatchReaper implements AutoCloseable {
         while (running) {
             for (int pid : pids) {
                 try {
-                    WaitStatus st = Ptrace.wait(pid, WNOHANG);
+                    WaitStatus st = Ptrace.wait(pid, RestoreCalls.WNOHANG);
                     if (st != null && st.gone()) {
                         pids.remove(pid);
                         log.debug("reaped restored pid {} ({})", pid, st);

@@ -310,7 +310,7 @@ final class RestoreRun {
                     if (ProcFs.stat(pid).ppid() != Linux.getpid()) {
                         break; // init's (or another reaper's) to reap
                     }
-                    Ptrace.wait(pid, 1 /* WNOHANG */);
+                    Ptrace.wait(pid, RestoreCalls.WNOHANG);
                 } catch (RuntimeException e) {
                     break;
                 }
