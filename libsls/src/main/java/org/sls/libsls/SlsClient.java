@@ -202,7 +202,17 @@ public final class SlsClient implements AutoCloseable {
      * is durable. {@code recursive} includes every descendant of the attached processes.
      */
     public CheckpointInfo checkpoint(String partition, boolean recursive) {
+        return checkpoint(partition, recursive, false);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean)}; with {@code external}, a pipe that processes outside
+     * the partition also hold does not refuse the checkpoint: the partition's end comes back on
+     * /dev/null at restore.
+     */
+    public CheckpointInfo checkpoint(String partition, boolean recursive, boolean external) {
         ObjectNode a = args();
+        a.put("external", external);
         if (partition != null) {
             a.put("name", partition);
         }

@@ -22,13 +22,15 @@ final class CheckpointCommand implements Callable<Integer> {
     boolean recursive;
     @Option(names = "--wait", description = "Return only once the epoch is durable (checkpoints are committed before the command returns, so this is always so; kept for scripts written for Aurora).")
     boolean waitDurable;
+    @Option(names = "--external", description = "Accept pipes that processes outside the partition also hold: the partition's end comes back on /dev/null at restore (otherwise such a pipe refuses the checkpoint).")
+    boolean external;
     @Option(names = "--json", description = "Print epoch, frozen time (us), pages and bytes written and commit time as JSON.")
     boolean json;
 
     @Override
     public Integer call() {
         try (SlsClient c = client.connect()) {
-            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive));
+            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive, external));
             if (waitDurable) {
                 c.epochWait(r.partition(), r.epoch());
             }

@@ -126,7 +126,7 @@ public final class ProcessOps {
                 requireOwner(pid, caller);
             }
         }
-        return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false)));
+        return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false), Args.optBool(args, "external", false)));
     }
 
     /**
@@ -134,13 +134,22 @@ public final class ProcessOps {
      * once it is durable. Failures are {@link SlsException}s naming the thing.
      */
     public CheckpointInfo checkpoint(String name, boolean recursive) {
+        return checkpoint(name, recursive, false);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean)}; with {@code external}, a pipe that processes outside
+     * the partition also hold is saved with the partition's end coming back on /dev/null, instead
+     * of refusing the checkpoint.
+     */
+    public CheckpointInfo checkpoint(String name, boolean recursive, boolean external) {
         PartitionRecord part = partitions.get(name);
         long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
         long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
         begin(name);
         CheckpointResult r;
         try {
-            r = engine.checkpoint(name, recursive, part.mode(), parent);
+            r = engine.checkpoint(name, recursive, part.mode(), parent, external);
         } catch (CheckpointException e) {
             throw toSls(e);
         } finally {

@@ -129,6 +129,36 @@ class CheckpointCliTest {
     }
 
     @Test
+    void aPipeSharedWithAProcessOutsideThePartitionIsRefusedUnlessExternal(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("pipe.log");
+        Process parent = start(Workloads.binary("pipe_out").toString(), report.toString());
+        String childLine = Workloads.awaitLine(report, l -> l.startsWith("child="), java.time.Duration.ofSeconds(30));
+        long child = Long.parseLong(childLine.substring("child=".length()));
+        started.add(child);
+        String line = Workloads.awaitLine(report, l -> l.startsWith("pid="), java.time.Duration.ofSeconds(30));
+        long fd = Workloads.field(line, "fd");
+        long pid = parent.pid();
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "half").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(pid), "-o", "half").exit());
+            CliResult refused = sls.ctl("checkpoint", "-o", "half");
+            assertEquals(1, refused.exit(), refused.all());
+            assertTrue(refused.err().contains("pid " + pid + " fd " + fd) && refused.err().contains(Long.toString(child)),
+                    "names the pid, the fd and the outside holder: " + refused.all());
+            CliResult ok = sls.ctl("checkpoint", "-o", "half", "--external");
+            assertEquals(0, ok.exit(), ok.all() + sls.daemonLog());
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, java.time.Duration.ofSeconds(30));
+            CliResult restored = sls.ctl("restore", "-o", "half");
+            assertEquals(0, restored.exit(), restored.all() + sls.daemonLog());
+            assertEquals("/dev/null", Files.readSymbolicLink(Path.of("/proc/" + pid + "/fd/" + fd)).toString(),
+                    "the partition's end of the outside pipe comes back on /dev/null");
+            int n = Workloads.count(report);
+            Workloads.awaitGrowth(report, n, java.time.Duration.ofSeconds(30));
+        }
+    }
+
+    @Test
     void aProcessHeldByAnotherTracerIsRefusedClearly(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("traced.log");
         Process target = start(Workloads.binary("counter").toString(), report.toString());
