@@ -111,6 +111,18 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.CHECK.wireName(), null).get("features"), new TypeReference<>() { });
     }
 
+    /**
+     * What would stop {@code pid} (and its descendants when {@code recursive}) from being
+     * checkpointed, one message per problem naming the fd or mapping; empty when nothing would.
+     * The process is not touched.
+     */
+    public List<String> checkProcess(int pid, boolean recursive) {
+        ObjectNode a = args();
+        a.put("pid", pid);
+        a.put("recursive", recursive);
+        return convert(call(Op.CHECK.wireName(), a).get("problems"), new TypeReference<>() { });
+    }
+
     /** Daemon, store and partitions. */
     public Status status() {
         return convert(call(Op.STATUS.wireName(), null), new TypeReference<>() { });

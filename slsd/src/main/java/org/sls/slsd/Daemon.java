@@ -123,6 +123,12 @@ public final class Daemon implements AutoCloseable {
         byOp.put(Op.CHECK, (args, caller) -> {
             ObjectNode r = Codec.MAPPER.createObjectNode();
             r.set("features", Codec.MAPPER.valueToTree(features));
+            if (args.hasNonNull("pid")) {
+                int pid = (int) Args.longArg(args, "pid");
+                ProcessOps.requireOwner(pid, caller);
+                r.put("pid", pid);
+                r.set("problems", Codec.MAPPER.valueToTree(CheckpointEngine.check(pid, Args.optBool(args, "recursive", false))));
+            }
             return r;
         });
         byOp.put(Op.STATUS, (args, caller) -> Codec.MAPPER.valueToTree(status()));

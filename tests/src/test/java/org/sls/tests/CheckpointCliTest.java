@@ -41,6 +41,9 @@ class CheckpointCliTest {
         Process counter = start(Workloads.binary("counter").toString(), report.toString());
         Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
         try (Sls sls = Sls.start(tmp)) {
+            CliResult fine = sls.ctl("check", "--pid", Long.toString(counter.pid()));
+            assertEquals(0, fine.exit(), fine.all());
+            assertTrue(fine.out().contains("pid " + counter.pid() + ": can be checkpointed"), fine.all());
             CliResult attach = sls.ctl("attach", "-p", Long.toString(counter.pid()));
             assertEquals(0, attach.exit(), attach.all());
             assertTrue(attach.out().contains("attached to partition default"), attach.all());
@@ -113,6 +116,10 @@ class CheckpointCliTest {
         String fd = Long.toString(Workloads.field(Workloads.lines(report).get(0), "fd"));
         try (Sls sls = Sls.start(tmp)) {
             assertEquals(0, sls.ctl("partadd", "-o", "ev").exit());
+            CliResult check = sls.ctl("check", "--pid", Long.toString(pid));
+            assertEquals(1, check.exit(), "check tells in advance: " + check.all());
+            assertTrue(check.out().contains("cannot be checkpointed") && check.out().contains("pid " + pid + " fd " + fd)
+                    && check.out().contains("userfaultfd"), check.all());
             assertEquals(0, sls.ctl("attach", "-p", Long.toString(pid), "-o", "ev").exit());
             String mapsBefore = Files.readString(Path.of("/proc/" + pid + "/maps"));
             List<String> fdsBefore = fds(pid);

@@ -145,6 +145,48 @@ public final class CheckpointEngine implements AutoCloseable {
 
     public KernelFeatures features() { return features; }
 
+    /**
+     * Tells in advance whether {@code pid} (with its descendants when {@code recursive}) could be
+     * checkpointed: runs the same refusal checks a checkpoint runs first (namespaces, seccomp, each
+     * mapping, the fds) on /proc, without freezing or touching the process. Returns one message
+     * per problem found (the first problem of each check), empty when none.
+     */
+    public static List<String> check(int pid, boolean recursive) {
+        if (!ProcFs.exists(pid)) {
+            throw new CheckpointException(Kind.NO_SUCH_PROCESS, "no process with pid " + pid);
+        }
+        List<Integer> pids = new ArrayList<>(List.of(pid));
+        for (int i = 0; recursive && i < pids.size(); i++) {
+            for (int c : ProcFs.children(pids.get(i))) {
+                if (!pids.contains(c)) {
+                    pids.add(c);
+                }
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        org.sls.slsd.resources.CaptureContext fdContext = new org.sls.slsd.resources.CaptureContext(pids, false);
+        for (int p : pids) {
+            try {
+                StateCapture.checkSupported(p);
+            } catch (CheckpointException e) {
+                problems.add(e.getMessage());
+            }
+            for (Vma vma : ProcFs.maps(p)) {
+                try {
+                    MemoryCapture.kindOf(p, vma);
+                } catch (CheckpointException e) {
+                    problems.add(e.getMessage());
+                }
+            }
+            try {
+                FdCapture.capture(p, fdContext);
+            } catch (CheckpointException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        return problems;
+    }
+
     /** Adds what else goes into every checkpoint epoch (slfs's files); pinned while frozen. */
     public void participant(EpochParticipant participant) {
         this.participant = participant == null ? EpochParticipant.NONE : participant;
