@@ -6,6 +6,7 @@ import org.sls.slsd.checkpoint.manifest.RegionImage.Kind;
 import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
 import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.linux.RestoreCalls;
+import org.sls.slsd.linux.UffdFill;
 import org.sls.slsd.linux.Vma;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,6 +41,10 @@ final class MemoryRestorer {
     private final Map<String, SharedHandle> shared = new LinkedHashMap<>();
     /** Per husk, the regions mapped writable only for their pages to be written. */
     private final Map<Husk, List<RegionImage>> toProtect = new HashMap<>();
+    /** Per husk, the fresh anonymous regions with pages: filled through a userfaultfd when one can be had. */
+    private final Map<Husk, List<RegionImage>> fillable = new LinkedHashMap<>();
+    private final Map<Husk, UffdFill> fills = new LinkedHashMap<>();
+    private static volatile boolean uffdFallbackLogged;
 
     MemoryRestorer(RestoreRun run) {
         this.run = run;
@@ -143,6 +148,9 @@ final class MemoryRestorer {
                         hasPages = queuePages(h, r);
                         long flags = MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | growsDown(r) | noReserve(r);
                         mmap(h, r, hasPages ? prot | PROT_READ | PROT_WRITE : prot, flags, -1);
+                        if (hasPages) {
+                            fillable.computeIfAbsent(h, k -> new ArrayList<>()).add(r);
+                        }
                     }
                     case FILE_PRIVATE -> {
                         hasPages = queuePages(h, r);
@@ -259,7 +267,7 @@ final class MemoryRestorer {
             while (j < pages.length && pages[j] == pages[j - 1] + 1 && pages[j] < endIdx) {
                 j++;
             }
-            writer.add(h.pid, r.objectBase() + (p << 12), r.objectId(), p, j - i);
+            writer.add(h.pid, r.objectBase() + (p << 12), r.objectId(), p, j - i, r.kind() != Kind.FILE_PRIVATE);
             any = true;
             i = j;
         }
@@ -278,7 +286,7 @@ final class MemoryRestorer {
                     if (zero && runStart < 0) {
                         runStart = a;
                     } else if (!zero && runStart >= 0) {
-                        writer.add(h.pid, runStart, PageWriter.ZEROS, 0, (int) ((a - runStart) >> 12));
+                        writer.add(h.pid, runStart, PageWriter.ZEROS, 0, (int) ((a - runStart) >> 12), false);
                         any = true;
                         runStart = -1;
                     }
@@ -290,8 +298,62 @@ final class MemoryRestorer {
 
     /** Step 4b: the pages of every husk, read from slos in large batches. */
     void writePages() {
-        run.at(RestoreStep.MEMORY, run.husks.values().iterator().next().checkpointedPid(), "write pages");
-        writer.writeAll(run);
+        try {
+            for (var e : fillable.entrySet()) {
+                takeUserfaultfd(e.getKey(), e.getValue());
+            }
+            run.at(RestoreStep.MEMORY, run.husks.values().iterator().next().checkpointedPid(), "write pages");
+            writer.writeAll(run);
+        } finally {
+            endFills();
+        }
+    }
+
+    /**
+     * A userfaultfd made in the husk (injected), taken into slsd and closed in the husk, with the
+     * husk's fresh anonymous regions registered on it. Without one (no userfaultfd, or it refuses)
+     * the pages go through process_vm_writev like the rest: slower, same result.
+     */
+    private void takeUserfaultfd(Husk h, List<RegionImage> regions) {
+        run.at(RestoreStep.MEMORY, h.checkpointedPid(), "userfaultfd to fill anonymous memory");
+        long fd = h.leader.raw(UffdFill.SYS_USERFAULTFD, UffdFill.CREATE_FLAGS);
+        if (fd < 0) {
+            if (!uffdFallbackLogged) {
+                uffdFallbackLogged = true;
+                log.info("userfaultfd unavailable in the husk ({}): memory is written with process_vm_writev", fd);
+            }
+            return;
+        }
+        UffdFill fill;
+        try {
+            fill = UffdFill.take(h.pid, (int) fd);
+        } catch (RuntimeException e) {
+            log.info("pid {}: cannot use its userfaultfd ({}): memory is written with process_vm_writev",
+                    h.checkpointedPid(), e.getMessage());
+            return;
+        } finally {
+            h.leader.raw(SYS_CLOSE, fd);
+        }
+        fills.put(h, fill);
+        for (RegionImage r : regions) {
+            run.at("UFFDIO_REGISTER " + Hexes.range(r));
+            fill.registerMissing(r.start(), r.length());
+        }
+        writer.fillWith(h.pid, fill);
+    }
+
+    /** Unregisters every filled region (the restored process keeps no trace of it) and lets the fds go. */
+    private void endFills() {
+        for (var e : fills.entrySet()) {
+            try {
+                for (RegionImage r : fillable.get(e.getKey())) {
+                    e.getValue().unregister(r.start(), r.length());
+                }
+            } finally {
+                e.getValue().close();
+            }
+        }
+        fills.clear();
     }
 
     /** Step 4c: final protections and madvise flags. */

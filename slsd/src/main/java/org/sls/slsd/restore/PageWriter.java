@@ -4,6 +4,7 @@ import org.sls.slos.ObjectReader;
 import org.sls.slsd.linux.IoVecs;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NativeMemory;
+import org.sls.slsd.linux.UffdFill;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -12,7 +13,9 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -20,8 +23,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * Writes the pages of restored memory: runs of consecutive pages (process, address, slos object,
  * first page) are grouped into batches of up to {@value #BATCH_PAGES} pages of one process; one
  * worker per CPU takes batches in turn, fills its off-heap buffer from slos ({@code readPages},
- * coalesced I/O) and writes it into the process with one {@code process_vm_writev}, so that the
- * target's page faults (the larger cost) run on every CPU. process_vm_writev needs no ptrace, so the
+ * coalesced I/O) and writes it into the process: fresh anonymous memory through the process's
+ * userfaultfd ({@code UFFDIO_COPY}: no zeroing, no fault per page) when {@link #fillWith} gave one,
+ * everything else with one {@code process_vm_writev}, so that the target-side work (the larger cost)
+ * runs on every CPU. process_vm_writev needs no ptrace, so the
  * workers need not be the tracer thread. Every region is mapped writable before this runs. Shared memory content goes into
  * its memfd through /proc/PID/fd. Not thread-safe: one {@link #writeAll} per instance; timings add up the workers' times.
  */
@@ -33,7 +38,8 @@ final class PageWriter {
     /** Page faults in the target dominate: one worker per CPU, each reading and writing its own batches. */
     private static final int MAX_WORKERS = 4;
 
-    private record Run(int pid, long address, long objectId, long firstPage, int pages) {}
+    /** Pages to write; {@code fillable}: in fresh anonymous memory, which a userfaultfd may fill. */
+    private record Run(int pid, long address, long objectId, long firstPage, int pages, boolean fillable) {}
 
     private record SharedContent(int pid, int fd, long objectId, long size) {}
 
@@ -50,8 +56,15 @@ final class PageWriter {
         this.timings = timings;
     }
 
-    void add(int pid, long address, long objectId, long firstPage, int pages) {
-        runs.add(new Run(pid, address, objectId, firstPage, pages));
+    private final Map<Integer, UffdFill> fills = new HashMap<>();
+
+    void add(int pid, long address, long objectId, long firstPage, int pages, boolean fillable) {
+        runs.add(new Run(pid, address, objectId, firstPage, pages, fillable));
+    }
+
+    /** From now on the fillable runs of {@code pid} go through its userfaultfd (UFFDIO_COPY). */
+    void fillWith(int pid, UffdFill fill) {
+        fills.put(pid, fill);
     }
 
     void shared(int pid, int fd, long objectId, long size) {
@@ -137,7 +150,7 @@ final class PageWriter {
                     curPages = 0;
                 }
                 int n = (int) Math.min(r.pages() - done, BATCH_PAGES - curPages);
-                cur.add(new Run(r.pid(), r.address() + (done << 12), r.objectId(), r.firstPage() + done, n));
+                cur.add(new Run(r.pid(), r.address() + (done << 12), r.objectId(), r.firstPage() + done, n, r.fillable()));
                 curPages += n;
                 done += n;
             }
@@ -152,18 +165,26 @@ final class PageWriter {
         long t0 = System.nanoTime();
         local.clear();
         remote.clear();
+        UffdFill fill = fills.get(b.pid());
         long off = 0;
+        long viaVm = 0;
         for (Run s : b.slices()) {
             long len = (long) s.pages() << 12;
-            local.add(buf.address() + off, len);
-            remote.add(s.address(), len);
+            if (fill != null && s.fillable()) {
+                fill.copy(s.address(), buf.address() + off, len);
+            } else {
+                local.add(buf.address() + off, len);
+                remote.add(s.address(), len);
+                viaVm += len;
+            }
             off += len;
         }
-        Run first = b.slices().get(0);
-        long got = Linux.processVmWritev(b.pid(), local, remote);
-        if (got != off) {
-            throw new IllegalStateException("process_vm_writev wrote " + got + " of " + off + " bytes into pid "
-                    + b.pid() + " from " + Hexes.hex(first.address()));
+        if (viaVm > 0) {
+            long got = Linux.processVmWritev(b.pid(), local, remote);
+            if (got != viaVm) {
+                throw new IllegalStateException("process_vm_writev wrote " + got + " of " + viaVm + " bytes into pid "
+                        + b.pid() + " from " + Hexes.hex(remote.base(0)));
+            }
         }
         timings.writeNanos.addAndGet(System.nanoTime() - t0);
         timings.pagesWritten.addAndGet(b.pages());
