@@ -668,4 +668,21 @@ class RestoreEngineTest {
             assertEquals((int) map.get(p.sid()), ProcFs.stat(now).session(), "session of the clone of " + p.pid());
         }
     }
+
+    @Test
+    void withoutUserfaultfdMemoryIsWrittenWithProcessVmWritev() throws Exception {
+        Path out = fx.out("c");
+        int pid = fx.start("counter", out.toString(), "2048", "50");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CounterAt at = checkpointCounter(pid, out, 0);
+        fx.killAndWaitGone(List.of(pid));
+        int skip = TestPrograms.lineCount(out);
+        MemoryRestorer.fillWithUserfaultfd = false;
+        try {
+            fx.restore(at.epoch(), false, false);
+        } finally {
+            MemoryRestorer.fillWithUserfaultfd = true;
+        }
+        assertCounterContinues(out, skip, pid, at);
+    }
 }
