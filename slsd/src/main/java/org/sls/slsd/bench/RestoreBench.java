@@ -126,8 +126,11 @@ public final class RestoreBench {
                 result.put("read_slos_ms_median_warm", median(runs.subList(1, runs.size()), "read_slos_ms"));
                 result.put("write_memory_ms_median_warm", median(runs.subList(1, runs.size()), "write_memory_ms"));
                 result.put("injected_syscalls_ms_median_warm", median(runs.subList(1, runs.size()), "injected_syscalls_ms"));
-                result.put("note", "read and write overlap (a reader thread fills buffers from slos while the"
-                        + " engine writes the previous one), so the parts add up to more than the wall time");
+                result.put("note", "read_slos and write_memory are summed over the page workers (one per CPU, each"
+                        + " reading a batch from slos then filling it into the process with UFFDIO_COPY), which run in"
+                        + " parallel: the parts add up to more than the wall time");
+                result.put("cpus", Runtime.getRuntime().availableProcessors());
+                result.put("load_average_at_end", Files.readString(Path.of("/proc/loadavg")).trim());
             }
             result.put("goals", Map.of("wall_ms", 400));
         } finally {
