@@ -87,4 +87,59 @@ class SlfsCliTest {
         }
         assertFalse(Files.readString(Path.of("/proc/mounts")).contains(mnt.toString()), "slsd unmounted slfs when it stopped");
     }
+
+    @Test
+    void anSqliteDatabaseKilledMidTransactionComesBackWithExactlyTheCommittedRowsOfTheEpoch(@TempDir Path tmp) throws Exception {
+        Path mnt = tmp.resolve("mnt");
+        Path report = tmp.resolve("sqlite.log");
+        // each transaction inserts one row and sleeps inside it, so a SIGKILL lands mid-transaction
+        String program = String.join("\n",
+                "import os, sqlite3, sys, time",
+                "db = sqlite3.connect(sys.argv[1], isolation_level=None)",
+                "db.execute('PRAGMA journal_mode=WAL')",
+                "db.execute('CREATE TABLE IF NOT EXISTS t (id INTEGER PRIMARY KEY, v TEXT)')",
+                "n = db.execute('SELECT COUNT(*) FROM t').fetchone()[0]",
+                "while True:",
+                "    db.execute('BEGIN')",
+                "    db.execute('INSERT INTO t (id, v) VALUES (?, ?)', (n + 1, 'x' * 200))",
+                "    time.sleep(0.02)",
+                "    db.execute('COMMIT')",
+                "    n += 1",
+                "    with open(sys.argv[2], 'a') as f:",
+                "        f.write('pid=%d count=%d\\n' % (os.getpid(), n))");
+        Path script = tmp.resolve("fill.py");
+        Files.writeString(script, program);
+        Sls sls = Sls.format(tmp, "512M");
+        try (sls) {
+            sls.startDaemon("--mount", mnt.toString());
+            assertEquals(0, sls.ctl("partadd", "-o", "sql").exit());
+            Path db = mnt.resolve("sql/data.db");
+            CliResult spawn = sls.ctl("spawn", "-o", "sql", "--", "/usr/bin/python3", script.toString(), db.toString(), report.toString());
+            assertEquals(0, spawn.exit(), spawn.all() + sls.daemonLog());
+            long pid = Long.parseLong(spawn.out().trim());
+            started.add(pid);
+            Workloads.awaitGrowth(report, 20, WAIT);
+            long before = Workloads.field(Workloads.lines(report).get(Workloads.count(report) - 1), "count");
+            CliResult ck = sls.ctl("checkpoint", "-o", "sql");
+            assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+            long after = Workloads.field(Workloads.lines(report).get(Workloads.count(report) - 1), "count");
+            Workloads.awaitGrowth(report, Workloads.count(report) + 20, WAIT);
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+
+            CliResult r = sls.ctl("restore", "-o", "sql", "-s");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            Workloads.kill(pid); // look at the database as the epoch left it, not as the restored process goes on
+            Workloads.awaitGone(pid, WAIT);
+            CliResult check = Sls.run(java.util.List.of("sqlite3", db.toString(),
+                    "PRAGMA integrity_check; SELECT COUNT(*), MIN(id), MAX(id) FROM t;"), Duration.ofMinutes(1));
+            assertEquals(0, check.exit(), check.all());
+            java.util.List<String> out = check.out().lines().toList();
+            assertEquals("ok", out.get(0), check.all());
+            String[] f = out.get(1).split("\\|");
+            long rows = Long.parseLong(f[0]);
+            assertEquals(rows, Long.parseLong(f[2]), "rows 1..N, none missing: " + out);
+            assertTrue(rows >= before && rows <= after, "the rows committed at the checkpoint (" + before + ".." + after + "), got " + rows);
+        }
+    }
 }
