@@ -114,6 +114,19 @@ public final class CaptureContext {
         return partitionLinks.contains(link);
     }
 
+    private final Map<String, Object> cached = new HashMap<>();
+
+    /** A value computed once per checkpoint (such as a sock_diag dump), made by {@code make} the first time. */
+    @SuppressWarnings("unchecked")
+    public <T> T cached(String key, java.util.function.Supplier<T> make) {
+        Object v = cached.get(key);
+        if (v == null) { // not computeIfAbsent: a maker may ask for another cached value
+            v = make.get();
+            cached.put(key, v);
+        }
+        return (T) v;
+    }
+
     /** True the first time an identity is met in this checkpoint: its shared state is saved with that fd. */
     public boolean firstOf(String identity) {
         return seen.add(identity);

@@ -25,6 +25,8 @@ public final class ResourceKinds {
         add(m, new SignalFdKind());
         add(m, new EpollKind());
         add(m, new UnixSocketKind());
+        add(m, new TcpSocketKind());
+        add(m, new UdpSocketKind());
         KINDS = Collections.unmodifiableMap(m);
     }
 

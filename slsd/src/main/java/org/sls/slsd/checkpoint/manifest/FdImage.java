@@ -52,6 +52,10 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** an epoll instance and its interest list, restored once its targets exist (resources.EpollKind) */
         EPOLL,
         /** a unix socket: a connected pair inside the partition with its queues, a listener, or an unconnected one (resources.UnixSocketKind) */
-        UNIX_SOCKET
+        UNIX_SOCKET,
+        /** a TCP socket: a listener, a connection (TCP_REPAIR inside the partition; closed to a peer outside), or unconnected (resources.TcpSocketKind) */
+        TCP_SOCKET,
+        /** a UDP socket, bound and connected or not (resources.UdpSocketKind) */
+        UDP_SOCKET
     }
 }

@@ -1,0 +1,298 @@
+package org.sls.slsd.resources;
+
+import org.sls.slsd.capture.fd.FdProbe;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.linux.InetCalls;
+import org.sls.slsd.linux.InetCalls.InetSocket;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+import java.util.Base64;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * TCP sockets, IPv4 and IPv6, in four roles (detail {@code role}):
+ * <ul>
+ * <li>{@code listen}: comes back listening on the same address with the same backlog and options.
+ * Connections waiting in its accept queue from peers outside the partition are dropped (those
+ * peers saw RST when the process died, exactly as for the established connections below); one
+ * whose peer is in the partition is refused.</li>
+ * <li>{@code repair}: an established connection whose peer is held by the partition too. Captured
+ * with TCP_REPAIR while frozen on slsd's copy of the socket (sequence numbers, both queues peeked,
+ * mss, window scale, SACK, timestamps, window) and left with TCP_REPAIR_OFF_NO_WP, so the live
+ * connection never sees a packet; SO_REUSEADDR, which leaving repair clears, is set back. Restored
+ * in slsd in repair mode (bind, queue sequences, connect without a SYN, options, queues refilled,
+ * window), then repair off, the never-sent bytes sent normally, and installed in the husk. Both
+ * ends come back, so neither notices.</li>
+ * <li>{@code closed}: a connection to a peer outside the partition. When the process died the
+ * kernel sent that peer FIN or RST (DESIGN section 9), so bringing the connection back would be
+ * wrong: it comes back as a TCP socket of the same family that is not connected, which polls
+ * EPOLLHUP, reads ENOTCONN and writes EPIPE. A server (redis, memcached, http.server) frees such a
+ * client like one that went away; the restore log names each one.</li>
+ * <li>{@code alone}: not connected, bound or not.</li>
+ * </ul>
+ * Refused, naming pid, fd and addresses: a connection inside the partition in any state but
+ * ESTABLISHED (half-closed, connecting) and a connection waiting to be accepted whose client is in
+ * the partition. Every socket is made in slsd and lent to each holder, so forked holders share it.
+ * A restored connection keeps the buffer sizes it had at checkpoint time (so that its queues fit
+ * again), which turns the kernel's autotuning off for it. Stateless, thread-safe.
+ */
+final class TcpSocketKind implements FdKind {
+    private static final Logger log = LoggerFactory.getLogger(TcpSocketKind.class);
+
+    @Override
+    public FdImage.Kind kind() { return FdImage.Kind.TCP_SOCKET; }
+
+    @Override
+    public boolean supports(FdProbe p, CaptureContext ctx) {
+        return InetSockets.socket(p, ctx, InetCalls.IPPROTO_TCP).isPresent();
+    }
+
+    @Override
+    public String identity(FdProbe p, CaptureContext ctx) {
+        return "tcp:" + InetSockets.ino(p);
+    }
+
+    @Override
+    public FdImage capture(FdProbe p, CaptureContext ctx) {
+        InetSocket s = InetSockets.socket(p, ctx, InetCalls.IPPROTO_TCP).orElseThrow();
+        String what = "pid " + p.pid() + " fd " + p.fd() + " (" + InetSockets.describe(s) + ")";
+        Map<String, String> d = new LinkedHashMap<>();
+        InetSockets.putAddress(d, "local", s.local());
+        if (s.state() == InetCalls.TCP_LISTEN) {
+            d.put("role", "listen");
+            d.put("backlog", Long.toString(s.wqueue()));
+            if (s.rqueue() > 0) {
+                int dropped = 0;
+                for (InetSocket c : InetSockets.all(ctx)) {
+                    if (c.ino() == 0 && c.state() != InetCalls.TCP_LISTEN && c.local().getPort() == s.local().getPort()
+                            && (s.local().getAddress().isAnyLocalAddress() || c.local().getAddress().equals(s.local().getAddress()))) {
+                        if (InetSockets.peer(c, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isPresent()) {
+                            throw InetSockets.refuse(p, s, "a connection from " + InetSockets.show(c.remote())
+                                    + ", a socket of the partition, waits to be accepted");
+                        }
+                        dropped++;
+                    }
+                }
+                d.put("dropped", Integer.toString(dropped));
+            }
+            InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+        } else if (s.remote().getPort() != 0) {
+            InetSockets.putAddress(d, "remote", s.remote());
+            boolean inside = InetSockets.peer(s, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isPresent();
+            if (!inside) {
+                d.put("role", "closed");
+                d.put("state", Integer.toString(s.state()));
+                InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+            } else if (s.state() != InetCalls.TCP_ESTABLISHED) {
+                throw InetSockets.refuse(p, s, "a connection inside the partition in TCP state " + s.state()
+                        + " (only established ones are restored)");
+            } else {
+                d.put("role", "repair");
+                InetSockets.withCopy(p, fd -> {
+                    InetSockets.captureOptions(fd, s, d, what);
+                    captureRepair(fd, d, what);
+                    return null;
+                });
+            }
+        } else {
+            d.put("role", "alone");
+            InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+        }
+        return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), d);
+    }
+
+    /** Reads the connection's state in repair mode, then leaves it without a window probe. */
+    private static void captureRepair(int fd, Map<String, String> d, String what) {
+        int reuse = InetCalls.getInt(fd, InetCalls.SOL_SOCKET, InetCalls.SO_REUSEADDR, what);
+        InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_ON, what);
+        try {
+            byte[] info = InetCalls.getBytes(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_INFO, 8, what);
+            if (info[0] != InetCalls.TCP_ESTABLISHED) {
+                throw new IllegalStateException(what + ": TCP state " + info[0] + " in repair mode");
+            }
+            int opts = info[5] & 0xff;
+            d.put("tcpi_options", Integer.toString(opts));
+            d.put("snd_wscale", Integer.toString(info[6] & 0x0f));
+            d.put("rcv_wscale", Integer.toString((info[6] >> 4) & 0x0f));
+            d.put("mss", Integer.toString(InetCalls.getInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_MAXSEG, what)));
+            if ((opts & InetCalls.TCPI_OPT_TIMESTAMPS) != 0) {
+                d.put("timestamp", Integer.toString(InetCalls.getInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_TIMESTAMP, what)));
+            }
+            d.put("window", Base64.getEncoder().encodeToString(
+                    InetCalls.getBytes(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_WINDOW, 20, what)));
+            int outq = InetCalls.outq(fd, what);
+            int unsent = InetCalls.outqNotSent(fd, what);
+            int inq = InetCalls.inq(fd, what);
+            InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_RECV_QUEUE, what);
+            d.put("inq_seq", Integer.toUnsignedString(InetCalls.getInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_QUEUE_SEQ, what)));
+            d.put("inq", Base64.getEncoder().encodeToString(inq == 0 ? new byte[0] : InetCalls.peek(fd, inq, what + " receive queue")));
+            InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_SEND_QUEUE, what);
+            d.put("outq_seq", Integer.toUnsignedString(InetCalls.getInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_QUEUE_SEQ, what)));
+            d.put("outq", Base64.getEncoder().encodeToString(outq == 0 ? new byte[0] : InetCalls.peek(fd, outq, what + " send queue")));
+            d.put("unsent", Integer.toString(unsent));
+            InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_NO_QUEUE, what);
+        } finally {
+            InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_OFF_NO_WP, what);
+            if (reuse != 0) { // leaving repair mode cleared it
+                InetCalls.setInt(fd, InetCalls.SOL_SOCKET, InetCalls.SO_REUSEADDR, reuse, what);
+            }
+        }
+    }
+
+    @Override
+    public Outcome restore(FdImage fd, RestoreContext ctx) {
+        int file = ctx.sharedFd(fd.identity(), () -> make(fd, ctx));
+        ctx.install(file, fd);
+        return Outcome.DONE;
+    }
+
+    private static int make(FdImage img, RestoreContext ctx) {
+        int family = Integer.parseInt(img.detail("family", "2"));
+        InetSocketAddress local = InetSockets.address(img, "local");
+        String role = img.detail("role", "alone");
+        String what = "pid " + ctx.husk().checkpointedPid() + " fd " + img.fd() + " (tcp " + role + " "
+                + InetSockets.show(local) + (img.details().containsKey("remote")
+                ? " -> " + InetSockets.show(InetSockets.address(img, "remote")) : "") + ")";
+        int s = InetCalls.socket(family, InetCalls.SOCK_STREAM, what);
+        try {
+            InetSockets.optionsBeforeBind(s, img, what);
+            switch (role) {
+                case "listen" -> {
+                    // repair mode lets the bind through whatever the dead process left on the port
+                    // (TIME_WAIT, our own restored connections); listen checks again, hence SO_REUSEADDR
+                    InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_ON, what);
+                    InetCalls.bind(s, family, local, what);
+                    InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_OFF_NO_WP, what);
+                    InetCalls.setInt(s, InetCalls.SOL_SOCKET, InetCalls.SO_REUSEADDR, 1, what);
+                    InetCalls.listen(s, Integer.parseInt(img.detail("backlog", "128")), what);
+                    InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, true, what);
+                    int dropped = Integer.parseInt(img.detail("dropped", "0"));
+                    if (dropped > 0) {
+                        log.info("{}: {} connection(s) from outside the partition that waited to be accepted are "
+                                + "dropped (their peers saw RST when the process died)", what, dropped);
+                    }
+                }
+                case "repair" -> {
+                    // the buffer sizes it had, at least: its queues must fit again
+                    InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, true, what);
+                    repair(s, family, local, InetSockets.address(img, "remote"), img, ctx, what);
+                }
+                case "closed" -> {
+                    InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, false, what);
+                    log.info("{}: the peer is outside the partition and saw FIN/RST when the process died: "
+                            + "restored as a closed socket (reads ENOTCONN, polls EPOLLHUP)", what);
+                }
+                default -> {
+                    if (local.getPort() != 0) {
+                        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_ON, what);
+                        InetCalls.bind(s, family, local, what);
+                        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_OFF_NO_WP, what);
+                    }
+                    InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, true, what);
+                }
+            }
+            return s;
+        } catch (RuntimeException e) {
+            org.sls.slsd.linux.Linux.close(s);
+            throw new IllegalStateException(what + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static final int F_DUPFD_CLOEXEC = 1030;
+
+    private static void repair(int s, int family, InetSocketAddress local, InetSocketAddress remote, FdImage img,
+                               RestoreContext ctx, String what) {
+        byte[] inq = Base64.getDecoder().decode(img.detail("inq", ""));
+        byte[] outq = Base64.getDecoder().decode(img.detail("outq", ""));
+        int unsent = Integer.parseInt(img.detail("unsent", "0"));
+        int inSeq = Integer.parseUnsignedInt(img.detail("inq_seq", "0"));
+        int outSeq = Integer.parseUnsignedInt(img.detail("outq_seq", "0"));
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_ON, what);
+        InetCalls.bind(s, family, local, what);
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_RECV_QUEUE, what);
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_QUEUE_SEQ, inSeq - inq.length, what);
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_SEND_QUEUE, what);
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_QUEUE_SEQ, outSeq - outq.length, what);
+        InetCalls.connect(s, family, remote, what); // in repair mode: established at once, no SYN
+        int opts = Integer.parseInt(img.detail("tcpi_options", "0"));
+        ByteBuffer o = ByteBuffer.allocate(32).order(ByteOrder.nativeOrder());
+        o.putInt(InetCalls.TCPOPT_MAXSEG).putInt(Integer.parseInt(img.detail("mss", "1460")));
+        if ((opts & InetCalls.TCPI_OPT_WSCALE) != 0) {
+            o.putInt(InetCalls.TCPOPT_WINDOW).putInt(Integer.parseInt(img.detail("snd_wscale", "0"))
+                    + (Integer.parseInt(img.detail("rcv_wscale", "0")) << 16));
+        }
+        if ((opts & InetCalls.TCPI_OPT_SACK) != 0) {
+            o.putInt(InetCalls.TCPOPT_SACK_PERM).putInt(0);
+        }
+        if ((opts & InetCalls.TCPI_OPT_TIMESTAMPS) != 0) {
+            o.putInt(InetCalls.TCPOPT_TIMESTAMP).putInt(0);
+        }
+        InetCalls.setBytes(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_OPTIONS, Arrays.copyOf(o.array(), o.position()), what);
+        if ((opts & InetCalls.TCPI_OPT_TIMESTAMPS) != 0) {
+            InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_TIMESTAMP, Integer.parseInt(img.detail("timestamp", "0")), what);
+        }
+        if (inq.length > 0) {
+            InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_RECV_QUEUE, what);
+            InetCalls.sendAll(s, inq, what + " receive queue");
+        }
+        int sentPart = outq.length - unsent;
+        if (sentPart > 0) { // sent but not acknowledged: the stack must know it went out
+            InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_SEND_QUEUE, what);
+            InetCalls.sendAll(s, Arrays.copyOf(outq, sentPart), what + " send queue");
+        }
+        InetCalls.setInt(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_QUEUE, InetCalls.TCP_NO_QUEUE, what);
+        String window = img.detail("window", "");
+        if (!window.isEmpty()) {
+            InetCalls.setBytes(s, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR_WINDOW, Base64.getDecoder().decode(window), what);
+        }
+        // the peer may not exist yet (it is restored later in this run): a window probe now would
+        // draw a RST, so every connection leaves repair mode once all fds are in place
+        ctx.object("tcp.repairs", LeaveRepair::new).add(s, Arrays.copyOfRange(outq, sentPart, outq.length), what);
+    }
+
+    /**
+     * The connections of one restore run still in repair mode: when the run closes its context (all
+     * fds of all processes in place, none running yet) each leaves repair mode with a window probe
+     * and sends its never-sent bytes. Not thread-safe: the restore thread's.
+     */
+    private static final class LeaveRepair implements AutoCloseable {
+        private final java.util.List<Object[]> pending = new java.util.ArrayList<>();
+
+        void add(int s, byte[] unsent, String what) {
+            pending.add(new Object[] {org.sls.slsd.linux.FdCalls.fcntl(s, F_DUPFD_CLOEXEC, 0, what), unsent, what});
+        }
+
+        @Override
+        public void close() {
+            RuntimeException first = null;
+            for (Object[] p : pending) {
+                int fd = (Integer) p[0];
+                byte[] unsent = (byte[]) p[1];
+                String what = (String) p[2];
+                try {
+                    InetCalls.setInt(fd, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR, InetCalls.TCP_REPAIR_OFF, what);
+                    // leaving repair mode cleared SO_REUSEADDR; set so that a listener on the port can come back
+                    InetCalls.setInt(fd, InetCalls.SOL_SOCKET, InetCalls.SO_REUSEADDR, 1, what);
+                    if (unsent.length > 0) { // never went out: sent now like any new data
+                        InetCalls.sendAll(fd, unsent, what + " unsent bytes");
+                    }
+                } catch (RuntimeException e) {
+                    log.warn("{}: leaving TCP repair mode: {}", what, e.getMessage());
+                    first = first == null ? e : first;
+                } finally {
+                    org.sls.slsd.linux.Linux.close(fd);
+                }
+            }
+            pending.clear();
+            if (first != null) {
+                throw first;
+            }
+        }
+    }
+}

@@ -1,0 +1,151 @@
+package org.sls.slsd.resources;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.slos.FormatOptions;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+import org.sls.slsd.checkpoint.CheckpointEngine;
+import org.sls.slsd.checkpoint.CheckpointResult;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ManifestCodec;
+import org.sls.slsd.linux.KernelFeatures;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.TestPrograms;
+import org.sls.slsd.restore.RestoreEngine;
+import org.sls.slsd.restore.RestoreResult;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * TCP and UDP sockets through checkpoint, SIGKILL and restore with the real engines on a real
+ * store (workload inet.c): listeners, a dual-stack listener, UDP bound and connected, a connection
+ * with bytes queued both ways, and a client/server pair mid-conversation that must not notice.
+ * Every process started or restored is killed by pid at the end.
+ */
+class InetSocketsRestoreTest {
+    private static final KernelFeatures FEATURES = KernelFeatures.probe();
+    private static final String PART = "inet";
+    @TempDir
+    Path tmp;
+    Slos store;
+    TestPrograms programs;
+    CheckpointEngine checkpoints;
+    RestoreEngine restores;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Files.createDirectories(tmp.resolve("resources"));
+        Path img = tmp.resolve("store.img");
+        Slos.format(img, FormatOptions.defaults().withSize(128L << 20));
+        store = Slos.open(img, null);
+        programs = new TestPrograms(tmp);
+        checkpoints = new CheckpointEngine(store, FEATURES, programs.reaper());
+        restores = new RestoreEngine(store, FEATURES, programs.reaper());
+        store.createPartition(new PartitionRecord(PART, PartitionRecord.BACKEND_SLOS, "full", 0, 0,
+                System.currentTimeMillis()));
+    }
+
+    @AfterEach
+    void tearDown() {
+        restores.close();
+        checkpoints.close();
+        programs.close();
+        store.close();
+    }
+
+    private static String await(Path out, String prefix) throws Exception {
+        return TestPrograms.awaitLine(out, l -> l.startsWith(prefix), Duration.ofSeconds(30));
+    }
+
+    private static int field(String line, String key) {
+        return Integer.parseInt(ResourcesRestoreTest.RestoreFixtureLike.field(line, key));
+    }
+
+    private static void killAndWaitGone(List<Integer> pids) throws InterruptedException {
+        for (int p : pids) {
+            Linux.killIfAlive(p, 9);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        for (int p : pids) {
+            while (ProcFs.exists(p)) {
+                assertTrue(System.nanoTime() < deadline, "pid " + p + " still exists 20 s after SIGKILL");
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private Manifest manifest(long epoch) {
+        return ManifestCodec.decode(store.readBlob(PART, epoch, Manifest.BLOB));
+    }
+
+    private static Map<String, Long> roles(Manifest m, FdImage.Kind kind) {
+        return m.processes().stream().flatMap(p -> p.fds().stream()).filter(f -> f.kind() == kind)
+                .collect(Collectors.groupingBy(f -> f.detail("role", "-"), Collectors.counting()));
+    }
+
+    @Test
+    void listenersUdpAndConnectionsInsideThePartitionCarryOn() throws Exception {
+        Path out = tmp.resolve("inet.out");
+        int pid = programs.start("resources/inet", List.of(out.toString()), -1);
+        checkpoints.attach(PART, pid, 0);
+        String ready = await(out, "ready");
+        int c = field(ready, "c"), s = field(ready, "s");
+        CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+        Manifest m = manifest(cp.epoch());
+        Map<String, Long> tcp = roles(m, FdImage.Kind.TCP_SOCKET);
+        // parent: 2 listeners, x, y, the accepted end; C and S inherited all that, plus their own ends
+        assertEquals(6L, tcp.get("listen"), "listeners in " + tcp);
+        // x, y and the accepted end in the parent; x, y and its own end in C; x, y and the accepted end in S
+        assertEquals(9L, tcp.get("repair"), "connections in " + tcp);
+        assertNull(tcp.get("closed"), "no connection leaves the partition: " + tcp);
+        assertEquals(6L, roles(m, FdImage.Kind.UDP_SOCKET).values().stream().mapToLong(Long::longValue).sum());
+        assertTrue(m.processes().stream().flatMap(p -> p.fds().stream())
+                .anyMatch(f -> f.detail("outq", "").length() > 1000), "y's send queue saved");
+
+        killAndWaitGone(List.of(c, s, pid));
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+        r.pids().forEach(programs::track);
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("conv rounds_ok=1 bad=0 nodelay=1", await(out, "conv"));
+        assertEquals("parent l4=1 l6v4=1 l6v6=1 reuse=1 nonblock=1 v6only=0 udp=dgram rcvbuf=1 q=q-from-x big=1 bad=0",
+                await(out, "parent"));
+        await(out, "done");
+    }
+
+    @Test
+    void aConnectionToAPeerOutsideComesBackClosedAndTheServerDropsIt() throws Exception {
+        Path out = tmp.resolve("inet.out");
+        int pid = programs.start("resources/inet", List.of(out.toString()), -1);
+        String ready = await(out, "ready");
+        int c = field(ready, "c"), s = field(ready, "s");
+        // only the echo server S: its client C stays outside
+        checkpoints.attach(PART, s, 0);
+        CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
+        Map<String, Long> tcp = roles(manifest(cp.epoch()), FdImage.Kind.TCP_SOCKET);
+        assertEquals(1L, tcp.get("closed"), "S's accepted end: " + tcp);
+        // S, and the parent and C outside, which hold S's listeners and its client: all gone
+        killAndWaitGone(List.of(s, c, pid));
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, true, 0);
+        r.pids().forEach(programs::track);
+        int restored = r.pids().get(0);
+        // S reads its connection, gets an error instead of a counter, and leaves its loop
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (ProcFs.exists(restored) && !ProcFs.link(restored, "exe").isEmpty()
+                && !new String(Files.readAllBytes(Path.of("/proc/" + restored + "/stat"))).contains(") Z")) {
+            assertTrue(System.nanoTime() < deadline, "restored server " + restored + " never dropped its client");
+            Thread.sleep(20);
+        }
+    }
+}
