@@ -21,8 +21,7 @@ import java.util.Map;
 import static org.sls.slsd.linux.RestoreCalls.*;
 
 /**
- * Steps 2 and 4 for every husk: the special mappings moved to the checkpoint's addresses, the mm
- * fields and exe set (PR_SET_MM_MAP, before any file is mapped so that the old exe cannot be "still
+ * Step 4 for every husk: the mm fields and exe set (PR_SET_MM_MAP, before any file is mapped so that the old exe cannot be "still
  * mapped"), every VMA recreated with MAP_FIXED (writable while its pages are written), the pages
  * written from slos by a {@link PageWriter} for all husks at once, then the final protections and
  * madvise flags. Shared memory (shared anonymous, memfd, shm) is recreated as one memfd per
@@ -53,58 +52,6 @@ final class MemoryRestorer {
         this.writer = new PageWriter(run.reader, run.timings);
         for (SharedMemoryImage s : run.manifest.sharedMemory()) {
             sharedImages.put(s.identity(), s);
-        }
-    }
-
-    /** Step 2: [vdso], [vvar], [vvar_vclock] to the checkpoint's addresses, one at a time. */
-    void moveSpecials(Husk h) {
-        run.at(RestoreStep.SPECIAL_MAPPINGS, h.checkpointedPid(), "");
-        Map<Kind, long[]> current = new LinkedHashMap<>();
-        for (Vma v : ProcFs.maps(h.pid)) {
-            Kind k = Checks.specialKind(v.path());
-            if (k != null) {
-                current.put(k, new long[] {v.start(), v.end()});
-            }
-        }
-        Map<Kind, RegionImage> wanted = new LinkedHashMap<>();
-        for (RegionImage r : h.image.regions()) {
-            if (r.kind() == Kind.VDSO || r.kind() == Kind.VVAR || r.kind() == Kind.VVAR_VCLOCK) {
-                wanted.put(r.kind(), r);
-            }
-        }
-        for (var e : new ArrayList<>(current.entrySet())) {
-            if (!wanted.containsKey(e.getKey())) {
-                run.at("munmap the husk's " + e.getKey() + " (the checkpoint has none)");
-                h.leader.call("munmap", SYS_MUNMAP, e.getValue()[0], e.getValue()[1] - e.getValue()[0]);
-                current.remove(e.getKey());
-            }
-        }
-        for (RegionImage w : wanted.values()) {
-            long[] cur = current.get(w.kind());
-            if (cur == null || cur[1] - cur[0] != w.length()) {
-                throw new RestoreException(RestoreException.Kind.VDSO_MISMATCH, Checks.who(h.checkpointedPid())
-                        + ": the husk's " + w.path() + " does not match the checkpoint's " + Hexes.range(w));
-            }
-            if (cur[0] == w.start()) {
-                continue;
-            }
-            for (var other : current.entrySet()) {
-                long[] o = other.getValue();
-                if (other.getKey() != w.kind() && o[0] < w.end() && w.start() < o[1]) {
-                    // it sits where this one must go: park it elsewhere first
-                    AddressGaps gaps = new AddressGaps();
-                    h.image.regions().forEach(r -> gaps.add(r.start(), r.end()));
-                    current.values().forEach(c -> gaps.add(c[0], c[1]));
-                    gaps.add(run.scratch.address(), run.scratch.end());
-                    long park = gaps.find(o[1] - o[0]);
-                    run.at("park " + other.getKey() + " at " + Hexes.hex(park));
-                    h.leader.call("mremap", SYS_MREMAP, o[0], o[1] - o[0], o[1] - o[0], MREMAP_MAYMOVE | MREMAP_FIXED, park);
-                    other.setValue(new long[] {park, park + o[1] - o[0]});
-                }
-            }
-            run.at("mremap " + w.path() + " " + Hexes.hex(cur[0]) + " -> " + Hexes.hex(w.start()));
-            h.leader.call("mremap", SYS_MREMAP, cur[0], w.length(), w.length(), MREMAP_MAYMOVE | MREMAP_FIXED, w.start());
-            current.put(w.kind(), new long[] {w.start(), w.end()});
         }
     }
 

@@ -93,7 +93,7 @@ final class RestoreRun {
             clock.lap("tree");
             MemoryRestorer memory = new MemoryRestorer(this);
             for (Husk h : husks.values()) {
-                memory.moveSpecials(h);
+                SpecialMappings.move(this, h);
             }
             for (Husk h : husks.values()) {
                 memory.setMm(h);
