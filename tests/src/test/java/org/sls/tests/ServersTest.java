@@ -31,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Real servers in a partition through SIGKILL and restore with the real slsd and slsctl: redis
  * under a load of SETs with a 10 ms period (every key acknowledged well before the last durable
- * epoch is there afterwards, and clients reconnect), and python3's http.server answering on the
+ * epoch is there afterwards, and clients reconnect), memcached keeping its items, and python3's http.server answering on the
  * same port. Connections from the test (outside the partition) come back closed; the servers drop
  * them and accept new ones. Every process started or restored is ended by pid, even on failure.
  */
@@ -259,6 +259,50 @@ class ServersTest {
             assertEquals("hello from before the crash\n", a.body());
             HttpResponse<String> b = get(port, "/new.txt");
             assertEquals("written after the restore\n", b.body());
+        }
+    }
+
+    @Test
+    void memcachedKeepsItsItemsAndTakesNewClients(@TempDir Path tmp) throws Exception {
+        int port = freePort();
+        long pid = startServer(tmp.resolve("memcached.log"), "memcached", "-p", Integer.toString(port), "-l", "127.0.0.1",
+                "-U", "0", "-u", "root", "-m", "16");
+        Socket s = null;
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (s == null) {
+            try {
+                s = new Socket("127.0.0.1", port);
+            } catch (IOException e) {
+                assertTrue(System.nanoTime() < deadline, "memcached never answered: " + e);
+                Sls.sleep(50);
+            }
+        }
+        try (Socket c = s; Sls sls = Sls.start(tmp)) {
+            c.setSoTimeout(5000);
+            java.io.BufferedReader in = new java.io.BufferedReader(new java.io.InputStreamReader(c.getInputStream(), StandardCharsets.US_ASCII));
+            for (int i = 0; i < 200; i++) {
+                c.getOutputStream().write(("set k" + i + " 0 0 " + ("v" + i).length() + "\r\nv" + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                assertEquals("STORED", in.readLine());
+            }
+            assertEquals(0, sls.ctl("partadd", "-o", "mc").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(pid), "-o", "mc").exit());
+            CliResult cp = sls.ctl("checkpoint", "-o", "mc");
+            assertEquals(0, cp.exit(), cp.all() + sls.daemonLog());
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+            CliResult r = sls.ctl("restore", "-o", "mc", "--json");
+            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+            started.add(Codec.MAPPER.readTree(r.out()).get("pids").get(0).longValue());
+            try (Socket n = new Socket("127.0.0.1", port)) {
+                n.setSoTimeout(5000);
+                java.io.BufferedReader nin = new java.io.BufferedReader(new java.io.InputStreamReader(n.getInputStream(), StandardCharsets.US_ASCII));
+                for (int i = 0; i < 200; i += 7) {
+                    n.getOutputStream().write(("get k" + i + "\r\n").getBytes(StandardCharsets.US_ASCII));
+                    assertEquals("VALUE k" + i + " 0 " + ("v" + i).length(), nin.readLine());
+                    assertEquals("v" + i, nin.readLine());
+                    assertEquals("END", nin.readLine());
+                }
+            }
         }
     }
 }
