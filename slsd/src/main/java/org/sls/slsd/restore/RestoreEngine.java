@@ -38,7 +38,6 @@ public final class RestoreEngine implements AutoCloseable {
     private final Reaper reaper;
     private final boolean ownReaper;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
-    private final OrphanedWatchReaper staleWatches = new OrphanedWatchReaper();
 
     public RestoreEngine(Slos store, KernelFeatures features) {
         this(store, features, null);
@@ -86,7 +85,6 @@ public final class RestoreEngine implements AutoCloseable {
                 throw new RestoreException(Kind.NOT_FOUND, "partition " + partition + " epoch " + e + " holds no process");
             }
             RestoreRun run = new RestoreRun(partition, m, reader, stopped, newPids, reaper);
-            run.staleWatches = staleWatches;
             RestoreResult r = onOwnThread(partition, () -> run.run(callerUid, t0));
             log.info("partition {} epoch {} restored: pids {} in {} us (read {} us, write {} us, inject {} us)",
                     partition, e, r.pidMap(), r.totalMicros(), r.readMicros(), r.writeMicros(), r.injectMicros());
@@ -143,7 +141,6 @@ public final class RestoreEngine implements AutoCloseable {
 
     @Override
     public void close() {
-        staleWatches.close();
         if (ownReaper) {
             reaper.close();
         }

@@ -44,7 +44,6 @@ final class RestoreRun {
     final boolean newPids;
     final Reaper reaper;
     /** Reaps roots whose PID the daemon's reaper still remembers as finished (PID reuse). */
-    OrphanedWatchReaper staleWatches;
     final Timings timings = new Timings();
     /** Checkpointed pid → husk, parents before children. */
     final Map<Integer, Husk> husks = new LinkedHashMap<>();
@@ -143,10 +142,7 @@ final class RestoreRun {
             pids.add(h.pid);
             pidMap.put(h.checkpointedPid(), h.pid);
             if (!husks.containsKey(h.image.ppid()) && reaper != null) {
-                reaper.watch(h.pid); // a child of slsd (CLONE_PARENT): slsd reaps it
-                if (!reaper.watching(h.pid) && ProcFs.exists(h.pid) && staleWatches != null) {
-                    staleWatches.watch(h.pid);
-                }
+                reaper.watch(h.pid); // a child of slsd (CLONE_PARENT): slsd reaps it, even under a pid reaped before
             }
         }
         long total = (System.nanoTime() - t0) / 1000;
