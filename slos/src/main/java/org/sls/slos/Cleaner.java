@@ -25,7 +25,14 @@ import org.slf4j.LoggerFactory;
  * <li><b>Find references</b>: scan the extent records for data in the victims (no lock held;
  *     commits go on). <i>Crash:</i> nothing changed.</li>
  * <li><b>Copy</b> each found extent, checked against its CRCs, to destination segments
- *     (append-only), then sync. <i>Crash:</i> the copies are referenced by nothing and beyond the
+ *     (append-only), then sync. Each copy writes exactly the extent's {@code count} blocks at the
+ *     destination's write pointer: a buffer from {@link SegmentIo#allocate} may have more
+ *     capacity than asked for, so the write's limit is set explicitly, never by
+ *     {@code clear()}. (It once was: when the allocation happened to come back page-aligned,
+ *     {@link FileSegmentIo} handed out one spare block of zeros, and a copy ending at the last
+ *     block of its destination wrote those zeros over block 0 of the next segment, destroying a
+ *     committed page there: a CRC32C mismatch reading zeros, 98f94189.)
+ *     <i>Crash:</i> the copies are referenced by nothing and beyond the
  *     persisted write pointers: written over later. Victims intact.</li>
  * <li><b>Commit</b>: under the commit lock, one RocksDB batch with sync rewrites every extent
  *     record whose value is still the one scanned (a concurrent deletion may have changed it:
@@ -140,7 +147,9 @@ final class Cleaner {
                     }
                 }
                 long block = eng.segs.block(dest[0], dest[2]);
-                buf.clear();
+                // Exactly the n blocks read: never clear(), whose limit is the capacity, which
+                // may exceed what was asked for (see step 3 in the class comment).
+                buf.position(0).limit(n << Layout.BLOCK_SHIFT);
                 eng.io.write(block << Layout.BLOCK_SHIFT, buf);
                 dest[2] += n;
                 moved.add(r);

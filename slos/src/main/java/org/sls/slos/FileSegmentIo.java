@@ -113,7 +113,9 @@ public final class FileSegmentIo implements SegmentIo {
 
     @Override
     public ByteBuffer allocate(int bytes) {
-        return ByteBuffer.allocateDirect(bytes + Layout.BLOCK_SIZE).alignedSlice(Layout.BLOCK_SIZE).limit(bytes);
+        // slice: capacity exactly bytes (alignedSlice alone keeps a spare block when the
+        // allocation is already aligned, which a clear() would then expose).
+        return ByteBuffer.allocateDirect(bytes + Layout.BLOCK_SIZE).alignedSlice(Layout.BLOCK_SIZE).slice(0, bytes);
     }
 
     @Override

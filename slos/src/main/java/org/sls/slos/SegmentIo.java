@@ -16,9 +16,13 @@ public interface SegmentIo extends AutoCloseable {
     /** Required alignment of offsets, lengths and buffer addresses for {@link #write}. */
     int alignment();
 
-    /** A direct buffer of {@code bytes} aligned for {@link #write}. */
+    /**
+     * A direct buffer of {@code bytes} aligned for {@link #write}. Callers must still set the
+     * limit of what they write explicitly rather than by {@code clear()}: an implementation may
+     * return more capacity than asked for.
+     */
     default ByteBuffer allocate(int bytes) {
-        return ByteBuffer.allocateDirect(bytes + alignment()).alignedSlice(alignment()).limit(bytes);
+        return ByteBuffer.allocateDirect(bytes + alignment()).alignedSlice(alignment()).slice(0, bytes);
     }
 
     /** Writes src's remaining bytes at {@code offset}; not durable until {@link #sync}. */
