@@ -46,7 +46,10 @@ public final class FrozenTree implements AutoCloseable {
             for (int i = pids.size() - 1; i >= 0; i--) {
                 for (int tid : threads.get(pids.get(i))) {
                     try {
-                        Ptrace.detach(tid, 0);
+                        if (!Ptrace.detach(tid, 0) && Ptrace.reapIfGone(tid, 1000)) {
+                            // killed while frozen: its death is consumed so that its parent can reap it
+                            log.info("tid {} died while frozen", tid);
+                        }
                     } catch (RuntimeException e) {
                         log.warn("detaching tid {}: {}", tid, e.getMessage());
                     }

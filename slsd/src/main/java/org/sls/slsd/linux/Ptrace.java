@@ -163,6 +163,38 @@ public final class Ptrace {
         }
     }
 
+    /**
+     * Consumes what a tracee that died while traced still reports to its tracer. A traced process
+     * that exits is reported to the tracer first, and only once the tracer has waited for it can
+     * its real parent reap it: without this its zombie would keep its pid for as long as slsd runs.
+     * Call it for a tracee that could not be detached: a stopped tracee fails to detach only when
+     * it is dying, so this waits up to {@code timeoutMillis} for the death to be reported. Returns
+     * true when the tracee is gone.
+     */
+    public static boolean reapIfGone(int tid, long timeoutMillis) {
+        long deadline = System.nanoTime() + timeoutMillis * 1_000_000;
+        try {
+            while (true) {
+                WaitStatus st = wait(tid, WNOHANG);
+                if (st != null && st.gone()) {
+                    return true;
+                }
+                if (st == null) {
+                    if (System.nanoTime() > deadline) {
+                        return false;
+                    }
+                    Thread.onSpinWait();
+                    Thread.sleep(1);
+                }
+            }
+        } catch (NativeException e) {
+            return e.errno() == Errno.ECHILD; // already consumed, or no longer ours to wait for
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
     /** Blocks until tid reports something. */
     public static WaitStatus wait(int tid) { return wait(tid, 0); }
 }

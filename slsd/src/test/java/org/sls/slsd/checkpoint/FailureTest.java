@@ -59,6 +59,37 @@ class FailureTest {
     }
 
     @Test
+    void aProcessKilledWhileFrozenIsLeftForItsOwnParentToReap() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.partition("p");
+            Path c = tmp.resolve("orphan.out");
+            Path counter = fx.programs.compile("counter");
+            // the victim's parent is a shell, not the process that traces it (as with slsd and a
+            // server started by someone else): only once the tracer has consumed the death can
+            // the shell reap it and go on to print "reaped"
+            int sh = fx.programs.startCommand(List.of("/bin/sh", "-c",
+                    counter + " " + c + " 64 20; echo reaped >> " + tmp.resolve("sh.out")));
+            TestPrograms.awaitLine(c, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+            int victim = -1;
+            for (String t : java.nio.file.Files.readString(Path.of("/proc/" + sh + "/task/" + sh + "/children")).trim().split(" ")) {
+                victim = Integer.parseInt(t);
+            }
+            fx.programs.track(victim);
+            fx.engine.attach("p", victim, 0);
+            int v = victim;
+            fx.engine.onStep(s -> {
+                if (s.equals("frozen")) {
+                    Linux.kill(v, 9);
+                }
+            });
+            assertThrows(CheckpointException.class, () -> fx.engine.checkpoint("p", false, "delta", 0));
+            fx.engine.onStep(s -> { });
+            TestPrograms.awaitLine(tmp.resolve("sh.out"), "reaped"::equals, Duration.ofSeconds(10));
+            assertTrue(!java.nio.file.Files.exists(Path.of("/proc/" + victim)), "no zombie keeps pid " + victim);
+        }
+    }
+
+    @Test
     void aThreadThatDoesNotStopFailsTheFreezeAndIsLetGoLater() throws Exception {
         org.sls.slsd.capture.Freezer.timeout(Duration.ofMillis(300));
         try (EngineFixture fx = new EngineFixture(tmp)) {
