@@ -43,16 +43,25 @@ public final class FrozenTree implements AutoCloseable {
         if (!thawed) {
             thawed = true;
             List<Integer> pids = pids();
+            List<Integer> dead = new ArrayList<>();
             for (int i = pids.size() - 1; i >= 0; i--) {
                 for (int tid : threads.get(pids.get(i))) {
                     try {
-                        if (!Ptrace.detach(tid, 0) && Ptrace.reapIfGone(tid, 1000)) {
-                            // killed while frozen: its death is consumed so that its parent can reap it
-                            log.info("tid {} died while frozen", tid);
+                        if (!Ptrace.detach(tid, 0)) {
+                            dead.add(tid);
                         }
                     } catch (RuntimeException e) {
                         log.warn("detaching tid {}: {}", tid, e.getMessage());
                     }
+                }
+            }
+            // Killed while frozen: the deaths are reported to slsd, the tracer, first, and the real
+            // parent can reap a process only once slsd has waited for them. A thread-group leader is
+            // reported only after its other threads, so those are waited for first.
+            dead.sort((a, b) -> Boolean.compare(pids.contains(a), pids.contains(b)));
+            for (int tid : dead) {
+                if (Ptrace.reapIfGone(tid, 1000)) {
+                    log.info("tid {} died while frozen", tid);
                 }
             }
             thawedAt = System.nanoTime();

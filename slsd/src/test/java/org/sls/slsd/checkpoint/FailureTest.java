@@ -63,13 +63,14 @@ class FailureTest {
         try (EngineFixture fx = new EngineFixture(tmp)) {
             fx.partition("p");
             Path c = tmp.resolve("orphan.out");
-            Path counter = fx.programs.compile("counter");
+            // 17 threads: a killed thread-group leader is reported only after its other threads
+            Path threads = fx.programs.compile("threads");
             // the victim's parent is a shell, not the process that traces it (as with slsd and a
             // server started by someone else): only once the tracer has consumed the death can
             // the shell reap it and go on to print "reaped"
             int sh = fx.programs.startCommand(List.of("/bin/sh", "-c",
-                    counter + " " + c + " 64 20; echo reaped >> " + tmp.resolve("sh.out")));
-            TestPrograms.awaitLine(c, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+                    threads + " " + c + "; echo reaped >> " + tmp.resolve("sh.out")));
+            TestPrograms.awaitLine(c, l -> l.startsWith("slots="), Duration.ofSeconds(10));
             int victim = -1;
             for (String t : java.nio.file.Files.readString(Path.of("/proc/" + sh + "/task/" + sh + "/children")).trim().split(" ")) {
                 victim = Integer.parseInt(t);
