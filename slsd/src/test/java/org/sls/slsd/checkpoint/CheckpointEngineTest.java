@@ -42,8 +42,8 @@ class CheckpointEngineTest {
     /** Checkpoints the counter repeatedly and checks its buffer checksum from the store. */
     private int verifyCounter(int pid, Path out, String mode, int rounds) throws Exception {
         Map<String, String> hdr = EngineFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("state="), Duration.ofSeconds(10)));
-        long state = EngineFixture.hex(hdr.get("state"));
-        long buf = EngineFixture.hex(hdr.get("buf"));
+        long state = TestPrograms.hex(hdr.get("state"));
+        long buf = TestPrograms.hex(hdr.get("buf"));
         int len = Integer.parseInt(hdr.get("len"));
         TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
         long parent = 0;
@@ -55,13 +55,13 @@ class CheckpointEngineTest {
             assertEquals(List.of(pid), r.pids());
             MemoryView mem = fx.memory("p", r.epoch(), pid);
             byte[] st = mem.read(state, 32);
-            assertEquals(0x534c53434f554e54L, EngineFixture.u64(st, 24), "magic of the state struct");
-            long seq = EngineFixture.u64(st, 0);
-            long counter = EngineFixture.u64(st, 8);
+            assertEquals(0x534c53434f554e54L, TestPrograms.u64(st, 24), "magic of the state struct");
+            long seq = TestPrograms.u64(st, 0);
+            long counter = TestPrograms.u64(st, 8);
             assertTrue(counter >= lastCounter, "counter goes forward");
             lastCounter = counter;
             if (seq % 2 == 0) {
-                assertEquals(EngineFixture.u64(st, 16), EngineFixture.fnv(mem.read(buf, len)),
+                assertEquals(TestPrograms.u64(st, 16), TestPrograms.fnv(mem.read(buf, len)),
                         "checksum of the buffer as stored in epoch " + r.epoch() + " (counter " + counter + ")");
                 verified++;
             }
@@ -208,9 +208,9 @@ class CheckpointEngineTest {
                 assertTrue(code.prot().contains("x"), "rip of " + t.tid() + " in code: " + code);
                 assertNotEquals(0, t.clearChildTid(), "pthread sets a tid address");
             }
-            byte[] slots = fx.memory("p", r.epoch(), pid).read(EngineFixture.hex(f.get("slots")), 16 * 64);
+            byte[] slots = fx.memory("p", r.epoch(), pid).read(TestPrograms.hex(f.get("slots")), 16 * 64);
             for (int s = 0; s < 16; s++) {
-                assertTrue(EngineFixture.u64(slots, s * 64) > 0, "slot " + s + " counted");
+                assertTrue(TestPrograms.u64(slots, s * 64) > 0, "slot " + s + " counted");
             }
             Thread.sleep(50);
         }
@@ -240,8 +240,8 @@ class CheckpointEngineTest {
             if (p != pid) {
                 assertTrue(m.process(img.ppid()).children().contains(p));
             }
-            byte[] v = fx.memory("p", r.epoch(), p).read(EngineFixture.hex(f.get("at")), 8);
-            assertEquals(Long.parseLong(f.get("value")), EngineFixture.u64(v, 0), "value of pid " + p);
+            byte[] v = fx.memory("p", r.epoch(), p).read(TestPrograms.hex(f.get("at")), 8);
+            assertEquals(Long.parseLong(f.get("value")), TestPrograms.u64(v, 0), "value of pid " + p);
         }
         CheckpointResult nonRecursive = fx.engine.checkpoint("p", false, "delta", r.epoch());
         assertEquals(List.of(pid), nonRecursive.pids());

@@ -9,8 +9,6 @@ import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.linux.TestPrograms;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -53,20 +51,7 @@ final class EngineFixture implements AutoCloseable {
         return new MemoryView(store.reader(partition, epoch), manifest(partition, epoch).process(pid));
     }
 
-    static long u64(byte[] b, int off) {
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(off);
-    }
 
-    /** FNV-1a over 64-bit words, as the C workloads compute it. */
-    static long fnv(byte[] b) {
-        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-        long h = 1469598103934665603L;
-        while (bb.remaining() >= 8) {
-            h ^= bb.getLong();
-            h *= 1099511628211L;
-        }
-        return h;
-    }
 
     static Map<String, String> fields(String line) {
         Map<String, String> m = new TreeMap<>();
@@ -79,9 +64,6 @@ final class EngineFixture implements AutoCloseable {
         return m;
     }
 
-    static long hex(String s) {
-        return Long.parseUnsignedLong(s.startsWith("0x") ? s.substring(2) : s, 16);
-    }
 
     /** What "never harm the target" compares: maps, fds, signal state, tracer. */
     static String snapshot(int pid) throws Exception {

@@ -55,20 +55,20 @@ class MemoryChangesTest {
             parent = r.epoch();
             Manifest m = fx.manifest("p", r.epoch());
             MemoryView mem = fx.memory("p", r.epoch(), pid);
-            long a = EngineFixture.hex(f.get("a"));
-            long b = EngineFixture.hex(f.get("b"));
-            long c = EngineFixture.hex(f.get("c"));
-            assertEquals(EngineFixture.hex(f.get("suma")), EngineFixture.fnv(mem.read(a, LEN)), "a in phase " + phase);
-            assertEquals(EngineFixture.hex(f.get("sumf")), EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("f")), 4 * 4096)),
+            long a = TestPrograms.hex(f.get("a"));
+            long b = TestPrograms.hex(f.get("b"));
+            long c = TestPrograms.hex(f.get("c"));
+            assertEquals(TestPrograms.hex(f.get("suma")), TestPrograms.fnv(mem.read(a, LEN)), "a in phase " + phase);
+            assertEquals(TestPrograms.hex(f.get("sumf")), TestPrograms.fnv(mem.read(TestPrograms.hex(f.get("f")), 4 * 4096)),
                     "private file mapping in phase " + phase);
-            assertEquals(EngineFixture.hex(f.get("sumb")), EngineFixture.fnv(mem.read(b, LEN)), "b in phase " + phase);
+            assertEquals(TestPrograms.hex(f.get("sumb")), TestPrograms.fnv(mem.read(b, LEN)), "b in phase " + phase);
             int clen = phase == 1 ? LEN : 2 * LEN;
-            assertEquals(EngineFixture.hex(f.get("sumc")), EngineFixture.fnv(mem.read(c, clen)), "c in phase " + phase);
+            assertEquals(TestPrograms.hex(f.get("sumc")), TestPrograms.fnv(mem.read(c, clen)), "c in phase " + phase);
             long heaplen = Long.parseLong(f.get("heaplen"));
             if (heaplen > 0) {
-                assertEquals(EngineFixture.hex(f.get("sumheap")),
-                        EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("heap")), (int) heaplen)), "heap in phase " + phase);
-                byte[] stack = mem.read(EngineFixture.hex(f.get("stack")), Integer.parseInt(f.get("stacklen")));
+                assertEquals(TestPrograms.hex(f.get("sumheap")),
+                        TestPrograms.fnv(mem.read(TestPrograms.hex(f.get("heap")), (int) heaplen)), "heap in phase " + phase);
+                byte[] stack = mem.read(TestPrograms.hex(f.get("stack")), Integer.parseInt(f.get("stacklen")));
                 for (byte x : stack) {
                     assertEquals(0, x, "deepest frame of the grown stack (memset to n=0)");
                 }
@@ -167,9 +167,9 @@ class MemoryChangesTest {
             parent = r.epoch();
             assertTrue(fx.manifest("p", r.epoch()).process(pid).exe().endsWith("/counter"));
             MemoryView mem = fx.memory("p", r.epoch(), pid);
-            byte[] st = mem.read(EngineFixture.hex(hdr.get("state")), 32);
-            if (EngineFixture.u64(st, 0) % 2 == 0) {
-                assertEquals(EngineFixture.u64(st, 16), EngineFixture.fnv(mem.read(EngineFixture.hex(hdr.get("buf")),
+            byte[] st = mem.read(TestPrograms.hex(hdr.get("state")), 32);
+            if (TestPrograms.u64(st, 0) % 2 == 0) {
+                assertEquals(TestPrograms.u64(st, 16), TestPrograms.fnv(mem.read(TestPrograms.hex(hdr.get("buf")),
                         Integer.parseInt(hdr.get("len")))), "after exec, epoch " + r.epoch());
                 verified++;
             }
@@ -211,7 +211,7 @@ class MemoryChangesTest {
         for (int i = 0; i < 3; i++) {
             CheckpointResult r = fx.engine.checkpoint("p", false, "delta", parent);
             parent = r.epoch();
-            byte[] data = fx.memory("p", r.epoch(), pid).read(EngineFixture.hex(f.get("addr")), Integer.parseInt(f.get("len")));
+            byte[] data = fx.memory("p", r.epoch(), pid).read(TestPrograms.hex(f.get("addr")), Integer.parseInt(f.get("len")));
             String sha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(data));
             assertEquals(f.get("sha"), sha, "python buffer in epoch " + r.epoch());
             Thread.sleep(50);

@@ -58,9 +58,9 @@ class SharedAndStoppedTest {
                 int p = Integer.parseInt(f.get("pid"));
                 MemoryView mem = fx.memory("p", r.epoch(), p);
                 int len = Integer.parseInt(f.get("len"));
-                assertEquals(EngineFixture.hex(f.get("sumanon")), EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("anon")), len)));
-                assertEquals(EngineFixture.hex(f.get("summemfd")), EngineFixture.fnv(mem.read(EngineFixture.hex(f.get("memfd")), len)));
-                RegionImage anon = m.process(p).regionAt(EngineFixture.hex(f.get("anon")));
+                assertEquals(TestPrograms.hex(f.get("sumanon")), TestPrograms.fnv(mem.read(TestPrograms.hex(f.get("anon")), len)));
+                assertEquals(TestPrograms.hex(f.get("summemfd")), TestPrograms.fnv(mem.read(TestPrograms.hex(f.get("memfd")), len)));
+                RegionImage anon = m.process(p).regionAt(TestPrograms.hex(f.get("anon")));
                 assertEquals(RegionImage.Kind.SHARED, anon.kind());
                 assertTrue(m.sharedMemory().stream().anyMatch(s -> s.objectId() == anon.objectId()));
             }

@@ -117,4 +117,25 @@ public final class TestPrograms implements AutoCloseable {
             // gone
         }
     }
+
+    /** The little-endian 64-bit word at {@code off}, as the C workloads store it. */
+    public static long u64(byte[] b, int off) {
+        return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN).getLong(off);
+    }
+
+    /** FNV-1a over 64-bit words, as the C workloads compute it. */
+    public static long fnv(byte[] b) {
+        java.nio.ByteBuffer bb = java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        long h = 1469598103934665603L;
+        while (bb.remaining() >= 8) {
+            h ^= bb.getLong();
+            h *= 1099511628211L;
+        }
+        return h;
+    }
+
+    /** A hex number as the workloads print it, with or without 0x. */
+    public static long hex(String s) {
+        return Long.parseUnsignedLong(s.startsWith("0x") ? s.substring(2) : s, 16);
+    }
 }

@@ -46,18 +46,18 @@ class RestoreEngineTest {
 
     private CounterAt checkpointCounter(int pid, Path out, long parent) throws Exception {
         Map<String, String> hdr = RestoreFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("state="), Duration.ofSeconds(10)));
-        long state = RestoreFixture.hex(hdr.get("state"));
-        long buf = RestoreFixture.hex(hdr.get("buf"));
+        long state = TestPrograms.hex(hdr.get("state"));
+        long buf = TestPrograms.hex(hdr.get("buf"));
         int len = Integer.parseInt(hdr.get("len"));
         TestPrograms.awaitLine(out, l -> l.startsWith("pid="), Duration.ofSeconds(10));
         for (int attempt = 0; attempt < 20; attempt++) {
             CheckpointResult r = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", parent);
             MemoryView mem = fx.memory(r.epoch(), pid);
             byte[] st = mem.read(state, 32);
-            if (RestoreFixture.u64(st, 0) % 2 == 0) {
-                long sum = RestoreFixture.u64(st, 16);
-                assertEquals(sum, RestoreFixture.fnv(mem.read(buf, len)), "stored buffer matches its checksum");
-                return new CounterAt(r.epoch(), RestoreFixture.u64(st, 8), sum, state, buf, len, mem.read(buf, len));
+            if (TestPrograms.u64(st, 0) % 2 == 0) {
+                long sum = TestPrograms.u64(st, 16);
+                assertEquals(sum, TestPrograms.fnv(mem.read(buf, len)), "stored buffer matches its checksum");
+                return new CounterAt(r.epoch(), TestPrograms.u64(st, 8), sum, state, buf, len, mem.read(buf, len));
             }
             parent = r.epoch();
         }
@@ -74,7 +74,7 @@ class RestoreEngineTest {
             int word = (int) (Long.remainderUnsigned(c * 131 + k * 977, pages) * 512 + c % 512);
             b.putLong(word * 8, b.getLong(word * 8) + c);
         }
-        return RestoreFixture.fnv(b.array());
+        return TestPrograms.fnv(b.array());
     }
 
     /** Checks the counter lines of pid after line skip: they follow round at.counter() with the right sums. */
@@ -84,7 +84,7 @@ class RestoreEngineTest {
         Map<String, String> first = RestoreFixture.fields(after.get(0));
         assertEquals(at.counter() + 1, Long.parseLong(first.get("counter")),
                 "the first round after the restore follows the checkpointed one");
-        assertEquals(sumAfterRound(at.bufBytes(), at.counter() + 1), RestoreFixture.hex(first.get("sum")),
+        assertEquals(sumAfterRound(at.bufBytes(), at.counter() + 1), TestPrograms.hex(first.get("sum")),
                 "the restored buffer is the checkpointed one (checksum of the next round)");
         for (int i = 1; i < after.size(); i++) {
             assertEquals(at.counter() + 1 + i, Long.parseLong(RestoreFixture.fields(after.get(i)).get("counter")));
@@ -321,9 +321,9 @@ class RestoreEngineTest {
         assertEquals('T', awaitState(pid, 'T'), "stopped, for a debugger");
         assertEquals(0, ProcFs.tracerPid(pid), "detached, so a debugger can attach");
         byte[] st = Linux.readMem(pid, at.state(), 32);
-        assertEquals(at.counter(), RestoreFixture.u64(st, 8));
-        assertEquals(at.sum(), RestoreFixture.u64(st, 16));
-        assertEquals(at.sum(), RestoreFixture.fnv(Linux.readMem(pid, at.buf(), at.len())), "memory checksum intact");
+        assertEquals(at.counter(), TestPrograms.u64(st, 8));
+        assertEquals(at.sum(), TestPrograms.u64(st, 16));
+        assertEquals(at.sum(), TestPrograms.fnv(Linux.readMem(pid, at.buf(), at.len())), "memory checksum intact");
         assertTrue(RestoreFixture.linesAfter(out, skip, "pid=").isEmpty(), "a stopped process prints nothing");
 
         Linux.kill(pid, 18);

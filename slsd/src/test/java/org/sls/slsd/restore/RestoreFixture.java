@@ -13,8 +13,6 @@ import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.linux.TestPrograms;
 
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -109,24 +107,8 @@ final class RestoreFixture implements AutoCloseable {
         return m;
     }
 
-    static long hex(String s) {
-        return Long.parseUnsignedLong(s.startsWith("0x") ? s.substring(2) : s, 16);
-    }
 
-    static long u64(byte[] b, int off) {
-        return ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).getLong(off);
-    }
 
-    /** FNV-1a over 64-bit words, as the C workloads compute it. */
-    static long fnv(byte[] b) {
-        ByteBuffer bb = ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN);
-        long h = 1469598103934665603L;
-        while (bb.remaining() >= 8) {
-            h ^= bb.getLong();
-            h *= 1099511628211L;
-        }
-        return h;
-    }
 
     /** Lines of the file after the first {@code skip}, matching a prefix. */
     static List<String> linesAfter(Path file, int skip, String prefix) throws IOException {
