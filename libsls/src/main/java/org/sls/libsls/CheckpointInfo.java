@@ -13,7 +13,13 @@ import java.util.List;
  * @param bytes        bytes of page data written
  * @param commitMicros time from resume to durable
  * @param pids         processes included, parents first
+ * @param killed       whether the processes were killed after the commit ({@code checkpoint --kill})
+ * @param locked       with {@code killed}: the connections to peers outside the partition held by
+ *                     the network lock until the restore ("local -> remote")
  */
 public record CheckpointInfo(String partition, long epoch, long parentEpoch, long frozenMicros, long pages, long bytes,
-                             long commitMicros, List<Integer> pids) {
+                             long commitMicros, List<Integer> pids, boolean killed, List<String> locked) {
+    public CheckpointInfo {
+        locked = locked == null ? List.of() : List.copyOf(locked);
+    }
 }

@@ -223,8 +223,22 @@ public final class SlsClient implements AutoCloseable {
      * /dev/null at restore.
      */
     public CheckpointInfo checkpoint(String partition, boolean recursive, boolean external) {
+        return checkpoint(partition, recursive, external, false);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean, boolean)}; with {@code kill} ({@code slsctl checkpoint
+     * --kill}), the partition's processes are ended once the epoch is durable, behind a network
+     * lock on their connections to peers outside the partition: restoring that epoch resumes those
+     * connections (the peers notice nothing) and lifts the lock. A failure before the kill leaves
+     * the processes running as before.
+     */
+    public CheckpointInfo checkpoint(String partition, boolean recursive, boolean external, boolean kill) {
         ObjectNode a = args();
         a.put("external", external);
+        if (kill) {
+            a.put("kill", true);
+        }
         if (partition != null) {
             a.put("name", partition);
         }

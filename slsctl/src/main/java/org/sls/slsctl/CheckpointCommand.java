@@ -24,13 +24,15 @@ final class CheckpointCommand implements Callable<Integer> {
     boolean waitDurable;
     @Option(names = "--external", description = "Accept pipes that processes outside the partition also hold: the partition's end comes back on /dev/null at restore (otherwise such a pipe refuses the checkpoint).")
     boolean external;
+    @Option(names = "--kill", description = "Then end the processes (CRIU's dump for migration): they stay frozen until the epoch is durable and are killed behind a network lock (an nftables table of slsd's) that keeps their TCP connections to peers outside the partition silent; restoring that epoch resumes those connections, so the peers notice nothing, and lifts the lock. If anything fails before the kill, the lock goes and the processes run on as before.")
+    boolean kill;
     @Option(names = "--json", description = "Print epoch, frozen time (us), pages and bytes written and commit time as JSON.")
     boolean json;
 
     @Override
     public Integer call() {
         try (SlsClient c = client.connect()) {
-            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive, external));
+            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive, external, kill));
             if (waitDurable) {
                 c.epochWait(r.partition(), r.epoch());
             }

@@ -105,6 +105,7 @@ public final class Daemon implements AutoCloseable {
                 };
             });
         }
+        processes.cleanStaleLocks();
         periodic.sync();
         if (metrics != null) {
             metrics.start();
@@ -220,6 +221,7 @@ public final class Daemon implements AutoCloseable {
         }
         partitions.delete(name);
         slfs.deletePartition(name);
+        processes.partitionDeleted(name);
         log.info("partition {} deleted", name);
         return null;
     }

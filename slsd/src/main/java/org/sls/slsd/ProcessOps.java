@@ -52,6 +52,7 @@ public final class ProcessOps {
     private final Slfs slfs;
     private final Map<String, Long> heads = new ConcurrentHashMap<>();
     private final Map<String, Integer> inFlight = new HashMap<>();
+    private final NetworkLocks locks;
 
     public ProcessOps(Slos store, Partitions partitions, CheckpointEngine engine, RestoreEngine restorer, Slfs slfs) {
         this.slfs = slfs;
@@ -59,6 +60,17 @@ public final class ProcessOps {
         this.partitions = partitions;
         this.engine = engine;
         this.restorer = restorer;
+        this.locks = new NetworkLocks(store);
+    }
+
+    /** At slsd's start: lifts network locks no restore can use any more (see {@link NetworkLocks#cleanStale}). */
+    void cleanStaleLocks() {
+        locks.cleanStale();
+    }
+
+    /** A deleted partition's network lock goes with it. */
+    void partitionDeleted(String name) {
+        locks.lift(name, "partition deleted");
     }
 
     /** The checkpoint engine, for status. */
@@ -126,7 +138,8 @@ public final class ProcessOps {
                 requireOwner(pid, caller);
             }
         }
-        return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false), Args.optBool(args, "external", false)));
+        return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false),
+                Args.optBool(args, "external", false), Args.optBool(args, "kill", false)));
     }
 
     /**
@@ -143,13 +156,24 @@ public final class ProcessOps {
      * of refusing the checkpoint.
      */
     public CheckpointInfo checkpoint(String name, boolean recursive, boolean external) {
+        return checkpoint(name, recursive, external, false);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean, boolean)}; with {@code kill} ({@code checkpoint
+     * --kill}), the processes stay frozen until the epoch is durable and are then killed behind a
+     * network lock on their connections to outside peers, which the restore of that epoch resumes
+     * and lifts. A failure before the kill leaves them running as before.
+     */
+    public CheckpointInfo checkpoint(String name, boolean recursive, boolean external, boolean kill) {
         PartitionRecord part = partitions.get(name);
         long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
         long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
         begin(name);
         CheckpointResult r;
         try {
-            r = engine.checkpoint(name, recursive, part.mode(), parent, external);
+            r = kill ? engine.checkpointAndKill(name, recursive, part.mode(), parent, external, locks.forKill(name))
+                    : engine.checkpoint(name, recursive, part.mode(), parent, external);
         } catch (CheckpointException e) {
             throw toSls(e);
         } finally {
@@ -159,7 +183,12 @@ public final class ProcessOps {
         partitions.stats(name).record(r.frozenMicros(), r.bytes(), r.commitMicros());
         log.debug("partition {}: epoch {} (parent {}), {} pages, frozen {} us, commit {} us", name, r.epoch(), parent,
                 r.pages(), r.frozenMicros(), r.commitMicros());
-        return new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(), r.commitMicros(), r.pids());
+        if (r.killed()) {
+            log.info("partition {}: epoch {} durable, pids {} killed; {} connection(s) to outside peers locked until its "
+                    + "restore", name, r.epoch(), r.pids(), r.locked().size());
+        }
+        return new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(), r.commitMicros(), r.pids(),
+                r.killed(), r.locked());
     }
 
     JsonNode restore(ObjectNode args, Caller caller) {
@@ -182,12 +211,19 @@ public final class ProcessOps {
             requirePidsFree(name, target);
             slfs.rollback(name, target);
         }
+        // the connections of a checkpoint --kill are resumed only while its lock still holds them
+        boolean lockHeld = locks.lockedEpoch(name).orElse(-1) == target;
         RestoreResult r;
         try {
-            r = restorer.restore(name, target, Args.optBool(args, "stopped", false), newPids, caller.uid());
+            r = restorer.restore(name, target, Args.optBool(args, "stopped", false), newPids, caller.uid(), lockHeld);
         } catch (RestoreException e) {
+            if (lockHeld) {
+                log.info("partition {}: restore failed; the network lock of epoch {} stays for another try", name, target);
+            }
             throw toSls(e);
         }
+        // the processes run: their peers may hear from them again
+        locks.lift(name, lockHeld ? "epoch " + target + " restored with its connections" : "partition restored");
         rejoin(name, r, caller);
         heads.put(name, r.epoch());
         log.info("partition {}: restored epoch {} as pids {} in {} us", name, r.epoch(), r.pids(), r.totalMicros());

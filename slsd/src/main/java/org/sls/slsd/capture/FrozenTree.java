@@ -38,6 +38,9 @@ public final class FrozenTree implements AutoCloseable {
     /** The /proc state letter the process had when it was frozen (T = job-control stopped). */
     public char stateBefore(int pid) { return states.getOrDefault(pid, 'S'); }
 
+    /** Whether {@link #thaw()} ran. */
+    public boolean thawed() { return thawed; }
+
     /** Detaches every thread; returns how long the tree was frozen, in microseconds. */
     public long thaw() {
         if (!thawed) {

@@ -26,6 +26,7 @@ import org.sls.slsd.linux.Errno;
 import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NativeException;
+import org.sls.slsd.linux.NetworkLock;
 import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.linux.ProcStat;
 import org.sls.slsd.linux.Ptrace;
@@ -65,6 +66,7 @@ public final class CheckpointEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CheckpointEngine.class);
     /** Staging memory kept mapped between checkpoints of one partition. */
     private static final long STAGING_RETAIN = 256L << 20;
+    private static final int SIGKILL = 9;
 
     private final Slos store;
     private final KernelFeatures features;
@@ -331,7 +333,28 @@ public final class CheckpointEngine implements AutoCloseable {
             throw new IllegalArgumentException("mode must be full or delta, not " + mode);
         }
         Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external));
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, null));
+    }
+
+    /**
+     * {@code checkpoint --kill}: checkpoints the partition as {@link #checkpoint(String, boolean,
+     * String, long, boolean)} does, but behind a network lock, and ends its processes instead of
+     * letting them run (CRIU's dump for migration). Frozen, the established connections to peers
+     * outside the partition are put under {@code lock} before their state is read, and are
+     * captured with TCP_REPAIR like those inside; the processes stay frozen while the epoch is
+     * written and committed; then every captured connection is put into repair mode (it closes
+     * without FIN or RST), the processes are SIGKILLed and their deaths waited for, and they leave
+     * the partition. Anything failing before the kill removes the lock and lets the processes run
+     * on exactly as before (an epoch already committed stays).
+     */
+    public CheckpointResult checkpointAndKill(String partition, boolean recursive, String mode, long parentEpoch,
+                                              boolean external, KillLock lock) {
+        if (!mode.equals("full") && !mode.equals("delta")) {
+            throw new IllegalArgumentException("mode must be full or delta, not " + mode);
+        }
+        java.util.Objects.requireNonNull(lock, "lock");
+        Partition p = partition(partition);
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, lock));
     }
 
     private <T> T run(Partition p, Callable<T> task) {
@@ -351,7 +374,7 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch,
-                                          boolean external) {
+                                          boolean external, KillLock kill) {
         List<Integer> roots = new ArrayList<>();
         for (int pid : new TreeSet<>(p.pids)) {
             if (ProcFs.exists(pid) && !isZombie(pid)) {
@@ -393,6 +416,9 @@ public final class CheckpointEngine implements AutoCloseable {
         EpochParticipant.Pinned pinned = null;
         boolean written = false;
         boolean trackerTouched = false;
+        org.sls.slsd.resources.CaptureContext fdContext = null;
+        List<NetworkLock.Connection> lockedConnections = List.of();
+        boolean lockInstalled = false;
         long tFreeze = System.nanoTime();
         if (!Freezer.releaseStragglers(p.stragglers)) {
             throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": threads " + p.stragglers
@@ -412,7 +438,18 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
-            org.sls.slsd.resources.CaptureContext fdContext = new org.sls.slsd.resources.CaptureContext(pids, external);
+            fdContext = new org.sls.slsd.resources.CaptureContext(pids, external, kill != null);
+            if (kill != null) {
+                // locked before their state is read: from now on no packet of theirs passes either way
+                lockedConnections = fdContext.outsideConnections();
+                if (!lockedConnections.isEmpty()) {
+                    lockInstalled = true;
+                    kill.install(lockedConnections);
+                }
+                fdContext.locked(lockedConnections);
+                log.info("partition {}: network lock on {} connection(s) to outside peers: {}", p.name,
+                        lockedConnections.size(), lockedConnections);
+            }
             for (int pid : pids) {
                 checkCaller(p, pid, pids);
                 StateCapture.checkSupported(pid);
@@ -462,6 +499,9 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
+            if (lockInstalled) {
+                removeLock(p, kill);
+            }
             tree.thaw();
             if (pinned != null) {
                 pinned.abandon();
@@ -469,7 +509,8 @@ public final class CheckpointEngine implements AutoCloseable {
             failed(p, trackerTouched);
             throw translate(e);
         }
-        frozenMicros = tree.thaw();
+        // a checkpoint --kill keeps them frozen until they die: nothing they do may follow the epoch
+        frozenMicros = kill == null ? tree.thaw() : 0;
         p.lastStagedBytes = p.staging.stagedBytes();
 
         long t0 = System.nanoTime();
@@ -486,13 +527,22 @@ public final class CheckpointEngine implements AutoCloseable {
             p.lineage = nextLineage.withEpoch(info.epoch());
             p.lastEpoch = info.epoch();
             List<Integer> pids = images.stream().map(ProcessImage::pid).toList();
+            if (kill != null) {
+                frozenMicros = kill(p, tree, fdContext, kill, lockInstalled, info.epoch(), lockedConnections);
+            }
             log.debug("partition {} epoch {}: {} processes, {} pages, frozen {} us, commit {} us", p.name,
                     info.epoch(), pids.size(), plan.pages(), frozenMicros, commitMicros);
             return new CheckpointResult(info.epoch(), frozenMicros, plan.pages() + plan.holes(), plan.bytes(),
-                    commitMicros, pids);
+                    commitMicros, pids, kill != null, lockedConnections.stream().map(Object::toString).toList());
         } catch (RuntimeException e) {
             if (!written) {
                 pinned.abandon();
+            }
+            if (kill != null && !tree.thawed()) { // failed before the kill: they run on as before
+                if (lockInstalled) {
+                    removeLock(p, kill);
+                }
+                tree.thaw();
             }
             failed(p, true);
             if (e instanceof StoreException) {
@@ -501,6 +551,68 @@ public final class CheckpointEngine implements AutoCloseable {
             throw translate(e);
         } finally {
             p.staging.reset(STAGING_RETAIN);
+        }
+    }
+
+    /**
+     * The end of a checkpoint --kill, once its epoch is durable: the lock is marked as the epoch's,
+     * every connection captured with TCP_REPAIR goes back into repair mode (closed silently, no
+     * lingering socket), then every process of the frozen tree is SIGKILLed, its death consumed
+     * as its tracer, and waited for; the dead leave the partition. A failure before the first
+     * SIGKILL undoes the repair mode and the lock and lets the processes run on. Returns how long
+     * they were frozen, in microseconds.
+     */
+    private long kill(Partition p, FrozenTree tree, org.sls.slsd.resources.CaptureContext fdContext, KillLock lock,
+                      boolean lockInstalled, long epoch, List<NetworkLock.Connection> connections) {
+        try {
+            if (lockInstalled) {
+                lock.committed(epoch, connections);
+            }
+            fdContext.silenceRepaired();
+            stepHook.accept("silenced");
+        } catch (RuntimeException e) {
+            try {
+                fdContext.unsilence();
+            } catch (RuntimeException u) {
+                log.warn("partition {}: taking connections out of repair mode: {}", p.name, u.getMessage());
+            }
+            if (lockInstalled) {
+                removeLock(p, lock);
+            }
+            tree.thaw();
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": epoch " + epoch + " is committed, "
+                    + "but its processes were not killed and run on: " + e.getMessage(), e);
+        }
+        List<Integer> pids = tree.pids();
+        for (int pid : pids) {
+            Linux.killIfAlive(pid, SIGKILL);
+        }
+        long frozen = tree.thaw(); // as their tracer, slsd hears of each death first and lets the parent reap
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        for (int pid : pids) {
+            while (!isZombie(pid) && System.nanoTime() < deadline) {
+                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+            }
+            if (!isZombie(pid)) {
+                log.warn("partition {}: pid {} still runs 10 s after SIGKILL", p.name, pid);
+            }
+            p.pids.remove(pid);
+            p.callers.remove(pid);
+            owner.remove(pid);
+            if (p.tracker != null) {
+                p.tracker.forget(pid);
+            }
+        }
+        log.info("partition {}: epoch {} committed, pids {} killed{}", p.name, epoch, pids,
+                lockInstalled ? " behind the network lock" : "");
+        return frozen;
+    }
+
+    private static void removeLock(Partition p, KillLock lock) {
+        try {
+            lock.remove();
+        } catch (RuntimeException e) {
+            log.error("partition {}: removing the network lock: {}", p.name, e.getMessage());
         }
     }
 

@@ -6,11 +6,18 @@ import java.util.List;
  * The outcome of one committed checkpoint. Immutable.
  *
  * @param epoch        the committed epoch
- * @param frozenMicros how long the processes were stopped (freeze to last thread resumed)
+ * @param frozenMicros how long the processes were stopped (freeze to last thread resumed, or to
+ *                     the kill of a checkpoint --kill)
  * @param pages        pages written to the store in this epoch (holes included)
  * @param bytes        bytes of page data written
- * @param commitMicros time from resume to the epoch being durable
+ * @param commitMicros time from resume (or from the capture, for --kill) to the epoch being durable
  * @param pids         the processes in the checkpoint, parents first
+ * @param killed       whether the processes were killed after the commit (checkpoint --kill)
+ * @param locked       the connections to outside peers under the network lock ("local -> remote")
  */
 public record CheckpointResult(long epoch, long frozenMicros, long pages, long bytes, long commitMicros,
-                               List<Integer> pids) {}
+                               List<Integer> pids, boolean killed, List<String> locked) {
+    public CheckpointResult(long epoch, long frozenMicros, long pages, long bytes, long commitMicros, List<Integer> pids) {
+        this(epoch, frozenMicros, pages, bytes, commitMicros, pids, false, List.of());
+    }
+}

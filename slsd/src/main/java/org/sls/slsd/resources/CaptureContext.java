@@ -3,6 +3,7 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NetworkLock;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -21,20 +22,37 @@ import java.util.TreeSet;
  * What the fd kinds of one checkpoint share: the partition's pids, whether ends of pipes held
  * outside the partition may be cut ({@code --external}), which processes outside the partition hold
  * which pipe (one scan of /proc per checkpoint, made only if a pipe is met), and which kernel objects
- * have been met already (so that shared state, such as a pipe's bytes, is saved once). Not
- * thread-safe: one per checkpoint, used on the partition's thread.
+ * have been met already (so that shared state, such as a pipe's bytes, is saved once), and for
+ * {@code checkpoint --kill} which connections to peers outside the partition are under the network
+ * lock (captured with TCP_REPAIR, silenced before the kill). Not thread-safe: one per checkpoint,
+ * used on the partition's thread.
  */
 public final class CaptureContext {
     private final Set<Integer> pids;
     private final boolean external;
+    private final boolean lockOutside;
+    private final Set<NetworkLock.Connection> locked = new HashSet<>();
+    /** {pid, fd} of one fd per connection captured with TCP_REPAIR. */
+    private final List<int[]> repaired = new ArrayList<>();
+    private final List<int[]> silenced = new ArrayList<>();
     private Map<String, Set<Integer>> holders;
     private final Set<String> seen = new HashSet<>();
     /** Fds already met per tag, for kcmp: {pid, fd, identity}. */
     private final Map<String, List<Object[]>> files = new HashMap<>();
 
     public CaptureContext(Collection<Integer> partitionPids, boolean external) {
+        this(partitionPids, external, false);
+    }
+
+    /**
+     * With {@code lockOutside} ({@code checkpoint --kill}): established connections to peers
+     * outside the partition are captured with TCP_REPAIR, as connections inside are, provided they
+     * are under the network lock ({@link #locked}).
+     */
+    public CaptureContext(Collection<Integer> partitionPids, boolean external, boolean lockOutside) {
         this.pids = Set.copyOf(partitionPids);
         this.external = external;
+        this.lockOutside = lockOutside;
     }
 
     /** A context for one process alone (no --external), for callers outside a checkpoint. */
@@ -46,6 +64,62 @@ public final class CaptureContext {
 
     /** Whether fds on pipes shared with processes outside the partition are reconnected to /dev/null at restore. */
     public boolean external() { return external; }
+
+    /** Whether this is a checkpoint --kill, whose connections to outside peers are locked and repaired. */
+    public boolean lockOutside() { return lockOutside; }
+
+    /**
+     * The established TCP connections of the partition's processes to peers outside it (std
+     * streams aside), seen from the partition: what the network lock of {@code checkpoint --kill}
+     * must hold. Read from the same sock_diag dump the capture uses.
+     */
+    public List<NetworkLock.Connection> outsideConnections() {
+        return TcpSocketKind.outside(this);
+    }
+
+    /** Tells which connections the network lock now holds. */
+    public void locked(Collection<NetworkLock.Connection> connections) {
+        locked.addAll(connections);
+    }
+
+    /** Whether the network lock holds this connection. */
+    public boolean isLocked(NetworkLock.Connection c) {
+        return locked.contains(c);
+    }
+
+    /** Records an fd (one per connection) captured with TCP_REPAIR, for {@link #silenceRepaired}. */
+    void repaired(int pid, int fd) {
+        repaired.add(new int[] {pid, fd});
+    }
+
+    /**
+     * Puts every connection captured with TCP_REPAIR back into repair mode, so that when its
+     * (frozen) holders are killed it closes without a FIN or RST and without lingering in the
+     * kernel, leaving its addresses free for the restore. {@link #unsilence} undoes it.
+     */
+    public void silenceRepaired() {
+        for (int[] r : repaired) {
+            int reuse = TcpSocketKind.reuseAddr(r[0], r[1]);
+            TcpSocketKind.repairMode(r[0], r[1], true, 0);
+            silenced.add(new int[] {r[0], r[1], reuse});
+        }
+    }
+
+    /** Takes the connections {@link #silenceRepaired} put into repair mode out of it again, without a window probe. */
+    public void unsilence() {
+        RuntimeException first = null;
+        for (int[] r : silenced) {
+            try {
+                TcpSocketKind.repairMode(r[0], r[1], false, r[2]);
+            } catch (RuntimeException e) {
+                first = first == null ? e : first;
+            }
+        }
+        silenced.clear();
+        if (first != null) {
+            throw first;
+        }
+    }
 
     /**
      * The processes outside the partition (slsd excepted) that hold an fd whose /proc link reads

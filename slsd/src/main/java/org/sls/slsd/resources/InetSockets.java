@@ -115,10 +115,15 @@ final class InetSockets {
 
     /** Runs {@code f} on slsd's own copy (same open file) of the frozen process's fd, closed afterwards. */
     static <T> T withCopy(FdProbe p, IntFunction<T> f) {
-        int pidfd = Linux.pidfdOpen(p.pid());
+        return withCopy(p.pid(), p.fd(), f);
+    }
+
+    /** Runs {@code f} on slsd's own copy of fd {@code target} of the frozen process {@code pid}, closed afterwards. */
+    static <T> T withCopy(int pid, int target, IntFunction<T> f) {
+        int pidfd = Linux.pidfdOpen(pid);
         int fd;
         try {
-            fd = Linux.pidfdGetfd(pidfd, p.fd());
+            fd = Linux.pidfdGetfd(pidfd, target);
         } finally {
             Linux.close(pidfd);
         }

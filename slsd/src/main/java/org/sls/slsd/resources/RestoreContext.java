@@ -39,9 +39,23 @@ public final class RestoreContext implements AutoCloseable {
     private HuskCalls husk;
     private final Set<Integer> placed = new HashSet<>();
 
+    private final boolean lockHeld;
+
     public RestoreContext(List<ProcessImage> processes) {
-        this.processes = List.copyOf(processes);
+        this(processes, false);
     }
+
+    /**
+     * With {@code lockHeld}: the network lock that {@code checkpoint --kill} put on this epoch's
+     * connections to outside peers still stands, so they are repaired rather than restored closed.
+     */
+    public RestoreContext(List<ProcessImage> processes, boolean lockHeld) {
+        this.processes = List.copyOf(processes);
+        this.lockHeld = lockHeld;
+    }
+
+    /** Whether the network lock of this epoch's checkpoint --kill still holds its outside connections. */
+    public boolean lockHeld() { return lockHeld; }
 
     /** Whether a kind of {@link ResourceKinds} restores fds of this kind. */
     public static boolean handles(FdImage.Kind k) {

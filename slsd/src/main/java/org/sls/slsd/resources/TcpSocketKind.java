@@ -4,15 +4,19 @@ import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.InetCalls.InetSocket;
+import org.sls.slsd.linux.NetworkLock;
+import org.sls.slsd.linux.ProcFs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +38,14 @@ import java.util.Map;
  * wrong: it comes back as a TCP socket of the same family that is not connected, which polls
  * EPOLLHUP, reads ENOTCONN and writes EPIPE. A server (redis, memcached, http.server) frees such a
  * client like one that went away; the restore log names each one.</li>
+ * <li>{@code locked}: an established connection to a peer outside the partition, captured by
+ * {@code checkpoint --kill} under the network lock (no packet of it passes from before the capture
+ * until the restore lifts the lock) exactly as a {@code repair} one, and put back into repair mode
+ * before the kill so that it closes silently. Restored as a {@code repair} one while the lock of
+ * its epoch is in place ({@link RestoreContext#lockHeld}): the peer, whose packets were lost
+ * meanwhile as on a bad link, retransmits and notices nothing. Without that lock (lifted by an
+ * earlier restore, removed by hand, or gone with a reboot) the peer may have moved on or been
+ * reset, and it comes back {@code closed}.</li>
  * <li>{@code alone}: not connected, bound or not.</li>
  * </ul>
  * Refused, naming pid, fd and addresses: a connection inside the partition in any state but
@@ -85,7 +97,22 @@ final class TcpSocketKind implements FdKind {
         } else if (s.remote().getPort() != 0) {
             InetSockets.putAddress(d, "remote", s.remote());
             boolean inside = InetSockets.peer(s, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isPresent();
-            if (!inside) {
+            if (!inside && ctx.lockOutside() && s.state() == InetCalls.TCP_ESTABLISHED) {
+                if (!ctx.isLocked(new NetworkLock.Connection(s.local(), s.remote()))) {
+                    throw InetSockets.refuse(p, s, "a connection to a peer outside the partition that the network lock "
+                            + "does not hold");
+                }
+                d.put("role", "locked");
+                d.put("boot_id", bootId());
+                InetSockets.withCopy(p, fd -> {
+                    InetSockets.captureOptions(fd, s, d, what);
+                    captureRepair(fd, d, what);
+                    return null;
+                });
+                if (ctx.firstOf(identity(p, ctx) + "#repaired")) {
+                    ctx.repaired(p.pid(), p.fd());
+                }
+            } else if (!inside) {
                 d.put("role", "closed");
                 d.put("state", Integer.toString(s.state()));
                 InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
@@ -99,12 +126,74 @@ final class TcpSocketKind implements FdKind {
                     captureRepair(fd, d, what);
                     return null;
                 });
+                if (ctx.firstOf(identity(p, ctx) + "#repaired")) {
+                    ctx.repaired(p.pid(), p.fd());
+                }
             }
         } else {
             d.put("role", "alone");
             InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), d);
+    }
+
+    /**
+     * The established connections of the partition's processes (std streams aside) whose peer is
+     * not in the partition, one per socket, seen from the partition's side.
+     */
+    static List<NetworkLock.Connection> outside(CaptureContext ctx) {
+        Map<Long, InetSocket> table = InetSockets.table(ctx);
+        Map<Long, NetworkLock.Connection> out = new LinkedHashMap<>();
+        for (int pid : new java.util.TreeSet<>(ctx.pids())) {
+            for (int fd : ProcFs.fds(pid)) {
+                if (fd <= 2) {
+                    continue; // std streams on a socket come back on /dev/null, never repaired
+                }
+                String link = ProcFs.link(pid, "fd/" + fd).orElse("");
+                if (!link.startsWith("socket:[")) {
+                    continue;
+                }
+                InetSocket s = table.get(Long.parseLong(link.substring("socket:[".length(), link.length() - 1)));
+                if (s != null && s.protocol() == InetCalls.IPPROTO_TCP && s.state() == InetCalls.TCP_ESTABLISHED
+                        && s.remote().getPort() != 0
+                        && InetSockets.peer(s, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isEmpty()) {
+                    out.putIfAbsent(s.ino(), new NetworkLock.Connection(s.local(), s.remote()));
+                }
+            }
+        }
+        return new ArrayList<>(out.values());
+    }
+
+    /**
+     * Puts the connection behind a frozen process's fd into repair mode ({@code on}), so that it
+     * closes without FIN or RST when its holders die, or takes it out again without a window probe
+     * (SO_REUSEADDR, which both changes reset, as it was).
+     */
+    static void repairMode(int pid, int fd, boolean on, int reuse) {
+        String what = "pid " + pid + " fd " + fd + " (tcp)";
+        InetSockets.withCopy(pid, fd, copy -> {
+            InetCalls.setInt(copy, InetCalls.IPPROTO_TCP, InetCalls.TCP_REPAIR,
+                    on ? InetCalls.TCP_REPAIR_ON : InetCalls.TCP_REPAIR_OFF_NO_WP, what);
+            if (!on && reuse != 0) {
+                InetCalls.setInt(copy, InetCalls.SOL_SOCKET, InetCalls.SO_REUSEADDR, reuse, what);
+            }
+            return null;
+        });
+    }
+
+    /** SO_REUSEADDR of the connection behind a frozen process's fd. */
+    static int reuseAddr(int pid, int fd) {
+        return InetSockets.withCopy(pid, fd, copy -> InetCalls.getInt(copy, InetCalls.SOL_SOCKET,
+                InetCalls.SO_REUSEADDR, "pid " + pid + " fd " + fd + " (tcp)"));
+    }
+
+    /** This boot's id (/proc/sys/kernel/random/boot_id), "" when unreadable. */
+    static String bootId() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/sys/kernel/random/boot_id")).strip();
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     /** Reads the connection's state in repair mode, then leaves it without a window probe. */
@@ -182,6 +271,19 @@ final class TcpSocketKind implements FdKind {
                     // the buffer sizes it had, at least: its queues must fit again
                     InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, true, what);
                     repair(s, family, local, InetSockets.address(img, "remote"), img, ctx, what);
+                }
+                case "locked" -> {
+                    if (ctx.lockHeld()) {
+                        InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, true, what);
+                        repair(s, family, local, InetSockets.address(img, "remote"), img, ctx, what);
+                        log.info("{}: resumed with TCP_REPAIR under the network lock of checkpoint --kill", what);
+                    } else {
+                        InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, false, what);
+                        String boot = img.detail("boot_id", "");
+                        log.info("{}: restored as a closed socket: no network lock for this epoch is in place ({}), so "
+                                + "the peer may have moved on or been reset", what, !boot.isEmpty() && !boot.equals(bootId())
+                                ? "the machine rebooted since the checkpoint" : "an earlier restore lifted it, or it was removed");
+                    }
                 }
                 case "closed" -> {
                     InetSockets.optionsAfter(s, img, InetCalls.IPPROTO_TCP, false, what);

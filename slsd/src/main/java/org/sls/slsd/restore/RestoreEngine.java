@@ -60,6 +60,17 @@ public final class RestoreEngine implements AutoCloseable {
      * @return once the processes run (or are stopped)
      */
     public RestoreResult restore(String partition, long epoch, boolean stopped, boolean newPids, int callerUid) {
+        return restore(partition, epoch, stopped, newPids, callerUid, false);
+    }
+
+    /**
+     * As {@link #restore(String, long, boolean, boolean, int)}; with {@code lockHeld}, the network
+     * lock that {@code checkpoint --kill} put on the epoch's connections to peers outside the
+     * partition still stands, and those connections are repaired (TCP_REPAIR) instead of coming
+     * back closed. The caller lifts the lock once this returns.
+     */
+    public RestoreResult restore(String partition, long epoch, boolean stopped, boolean newPids, int callerUid,
+                                 boolean lockHeld) {
         long t0 = System.nanoTime();
         if (!newPids && !features.clone3SetTid()) {
             throw new RestoreException(Kind.UNSUPPORTED, "restore of partition " + partition
@@ -85,6 +96,7 @@ public final class RestoreEngine implements AutoCloseable {
                 throw new RestoreException(Kind.NOT_FOUND, "partition " + partition + " epoch " + e + " holds no process");
             }
             RestoreRun run = new RestoreRun(partition, m, reader, stopped, newPids, reaper);
+            run.lockHeld = lockHeld;
             RestoreResult r = onOwnThread(partition, () -> run.run(callerUid, t0));
             log.info("partition {} epoch {} restored: pids {} in {} us (read {} us, write {} us, inject {} us)",
                     partition, e, r.pidMap(), r.totalMicros(), r.readMicros(), r.writeMicros(), r.injectMicros());

@@ -43,6 +43,8 @@ final class RestoreRun {
     final boolean stopped;
     final boolean newPids;
     final Reaper reaper;
+    /** The network lock of the epoch's checkpoint --kill stands: its outside connections are repaired. */
+    boolean lockHeld;
     /** Reaps roots whose PID the daemon's reaper still remembers as finished (PID reuse). */
     final Timings timings = new Timings();
     /** Checkpointed pid → husk, parents before children. */

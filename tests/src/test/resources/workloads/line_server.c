@@ -1,0 +1,117 @@
+/* A TCP server for the network-lock tests: listens on 127.0.0.1:PORT (argv[1]) and serves any
+ * number of clients with poll. A client sends lines holding a number; for each the server answers
+ * "N COUNT SUM": COUNT lines received on this connection so far, SUM the running sum of their
+ * numbers, so the client sees at once whether a line was lost, doubled or reordered. The line
+ * "inotify" makes the server open an inotify instance and keep it (something sls refuses to
+ * checkpoint); it answers "inotify FD". */
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/inotify.h>
+#include <sys/socket.h>
+
+#define MAX 64
+
+struct client {
+    int fd;
+    long count, sum;
+    char buf[256];
+    size_t len;
+};
+
+static struct client clients[MAX];
+
+static void answer(struct client *c, const char *line) {
+    char out[128];
+    int n;
+    if (strcmp(line, "inotify") == 0) {
+        n = snprintf(out, sizeof out, "inotify %d\n", inotify_init1(IN_CLOEXEC));
+    } else {
+        long v = atol(line);
+        c->count++;
+        c->sum += v;
+        n = snprintf(out, sizeof out, "%ld %ld %ld\n", v, c->count, c->sum);
+    }
+    if (write(c->fd, out, n) != n) {
+        perror("write");
+    }
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        fprintf(stderr, "usage: line_server PORT\n");
+        return 2;
+    }
+    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    if (bind(ls, (struct sockaddr *) &a, sizeof a) < 0 || listen(ls, 16) < 0) {
+        perror("bind/listen");
+        return 1;
+    }
+    for (int i = 0; i < MAX; i++) {
+        clients[i].fd = -1;
+    }
+    for (;;) {
+        struct pollfd p[MAX + 1];
+        int idx[MAX + 1];
+        int n = 0;
+        p[n].fd = ls;
+        p[n].events = POLLIN;
+        idx[n++] = -1;
+        for (int i = 0; i < MAX; i++) {
+            if (clients[i].fd >= 0) {
+                p[n].fd = clients[i].fd;
+                p[n].events = POLLIN;
+                idx[n++] = i;
+            }
+        }
+        if (poll(p, n, -1) < 0) {
+            continue; /* EINTR */
+        }
+        for (int k = 0; k < n; k++) {
+            if (!p[k].revents) {
+                continue;
+            }
+            if (idx[k] < 0) {
+                int fd = accept4(ls, NULL, NULL, SOCK_CLOEXEC);
+                for (int i = 0; fd >= 0 && i < MAX; i++) {
+                    if (clients[i].fd < 0) {
+                        memset(&clients[i], 0, sizeof clients[i]);
+                        clients[i].fd = fd;
+                        fd = -1;
+                    }
+                }
+                if (fd >= 0) {
+                    close(fd);
+                }
+                continue;
+            }
+            struct client *c = &clients[idx[k]];
+            ssize_t r = read(c->fd, c->buf + c->len, sizeof c->buf - 1 - c->len);
+            if (r <= 0) {
+                close(c->fd);
+                c->fd = -1;
+                continue;
+            }
+            c->len += r;
+            char *nl;
+            while ((nl = memchr(c->buf, '\n', c->len)) != NULL) {
+                *nl = 0;
+                answer(c, c->buf);
+                size_t used = nl + 1 - c->buf;
+                memmove(c->buf, nl + 1, c->len - used);
+                c->len -= used;
+            }
+            if (c->len == sizeof c->buf - 1) {
+                c->len = 0; /* a line too long: dropped */
+            }
+        }
+    }
+}
