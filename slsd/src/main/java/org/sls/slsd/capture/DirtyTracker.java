@@ -31,8 +31,16 @@ public interface DirtyTracker extends AutoCloseable {
      *
      * @param present null when not computed: then {@code written} also holds pages zapped since
      *                (MADV_DONTNEED), which read back as zeros and are stored as holes
+     * @param swappedClean among {@code present}, the pages the walk saw only as swap entries not
+     *                written since: a private copy swapped out, or the write-protect marker of a page
+     *                never populated (a file page, not a copy); the caller tells them apart by what was
+     *                present before. Empty when not computed.
      */
-    record Dirty(PageRanges present, PageRanges written) {}
+    record Dirty(PageRanges present, PageRanges written, PageRanges swappedClean) {
+        Dirty(PageRanges present, PageRanges written) {
+            this(present, written, new PageRanges());
+        }
+    }
 
     /** The written (and maybe present) pages of a tracked VMA; null when the tracker cannot tell. */
     default Dirty dirty(int pid, Vma vma) {

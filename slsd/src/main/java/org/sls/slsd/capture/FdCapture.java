@@ -58,14 +58,14 @@ public final class FdCapture {
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             // anon inodes cannot be stat'ed through every path; the link text decides below
         }
-        if (link.startsWith("/") && link.endsWith(" (deleted)")) {
-            throw refuse(pid, fd, link, "deleted file");
-        }
         FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity);
         // the kinds of org.sls.slsd.resources first: they need the partition's context
         java.util.Optional<FdImage> resource = ResourceKinds.capture(probe, ctx);
         if (resource.isPresent()) {
             return resource.get();
+        }
+        if (link.startsWith("/") && link.endsWith(" (deleted)")) {
+            throw refuse(pid, fd, link, "deleted, and not a regular file");
         }
         for (FdKindCapture k : FdKinds.all().values()) {
             if (k.matches(probe)) {

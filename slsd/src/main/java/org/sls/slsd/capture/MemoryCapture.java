@@ -56,6 +56,8 @@ public final class MemoryCapture implements AutoCloseable {
     private long pendingBytes;
     private final Map<String, List<long[]>> sharedMaps = new LinkedHashMap<>(); // identity -> {pid, start, end, offset}
     private final Map<String, String> sharedPaths = new LinkedHashMap<>();
+    /** Per identity, a path slsd reads its content through (/proc/PID/map_files/..., /proc/PID/fd/N). */
+    private final Map<String, String> sources = new LinkedHashMap<>();
     private int copyPid;
     private int copyChunk = -1;
 
@@ -109,18 +111,20 @@ public final class MemoryCapture implements AutoCloseable {
             throw CheckpointException.unsupported(pid, "mapping " + v + " (" + p + ")");
         }
         if (v.shared()) {
-            if (!v.fileBacked() || p.startsWith("/dev/zero") || p.startsWith("/memfd:") || p.startsWith("/SYSV")
-                    || p.startsWith("/dev/shm/")) {
-                return Kind.SHARED;
+            if (p.startsWith("/SYSV")) {
+                throw CheckpointException.unsupported(pid, "mapping " + v + " (SysV shared memory segment, key 0x"
+                        + p.substring(5, Math.min(p.length(), 13)) + ", shmid " + v.inode() + ")");
             }
-            if (p.endsWith(" (deleted)")) {
-                throw CheckpointException.unsupported(pid, "mapping " + v + " (shared mapping of a deleted file)");
+            // shared anonymous memory, memfd, POSIX shm and deleted files: their content is saved
+            if (!v.fileBacked() || p.startsWith("/dev/zero") || p.startsWith("/memfd:") || p.startsWith("/dev/shm/")
+                    || p.endsWith(" (deleted)")) {
+                return Kind.SHARED;
             }
             return Kind.FILE_SHARED;
         }
         if (v.fileBacked()) {
-            if (p.endsWith(" (deleted)") || !p.startsWith("/")) {
-                throw CheckpointException.unsupported(pid, "mapping " + v + " (private mapping of a deleted file)");
+            if (!p.startsWith("/")) {
+                throw CheckpointException.unsupported(pid, "mapping " + v + " (private mapping of an unnamed file)");
             }
             return Kind.FILE_PRIVATE;
         }
@@ -146,9 +150,16 @@ public final class MemoryCapture implements AutoCloseable {
                         });
                         sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
                         sharedPaths.putIfAbsent(id, v.path());
+                        sources.putIfAbsent(id, mapFile(pid, v));
                         out.add(region(v, kind, flags, obj, v.start() - v.offset(), 0));
                     }
-                    default -> out.add(capturePrivate(pid, v, kind, flags, pm));
+                    default -> {
+                        if (kind == Kind.FILE_PRIVATE && v.path().endsWith(" (deleted)")) {
+                            // the pages it did not copy come from the file, which only the checkpoint keeps
+                            noteFile(v.identity(), v.path(), mapFile(pid, v));
+                        }
+                        out.add(capturePrivate(pid, v, kind, flags, pm));
+                    }
                 }
             }
             drain();
@@ -192,7 +203,9 @@ public final class MemoryCapture implements AutoCloseable {
             if (d != null) {
                 tracked = true;
                 if (d.present() != null) {
-                    present = d.present();
+                    // a write-protect marker on a page never populated reads as a clean swap entry:
+                    // present only if it was before (a private copy swapped out since)
+                    present = d.present().minus(d.swappedClean().minus(old.present()));
                     toCopy = d.written().intersect(present);
                 } else {
                     // zapped pages are among the written ones and read back as zeros (holes)
@@ -335,46 +348,111 @@ public final class MemoryCapture implements AutoCloseable {
         }
     }
 
+    private static String mapFile(int pid, Vma v) {
+        return "/proc/" + pid + "/map_files/" + Long.toHexString(v.start()) + "-" + Long.toHexString(v.end());
+    }
+
     /**
-     * Saves every shared memory identity seen, once, reading it through /proc/PID/map_files (holes
-     * read as zeros without allocating, and zero pages are stored as holes).
+     * Notes a file whose content the checkpoint must hold (a memfd, a POSIX shm object or a deleted
+     * file held by an fd), readable through {@code source}; saved once per identity with the shared
+     * memory.
+     */
+    public void noteFile(String identity, String path, String source) {
+        next.shared.computeIfAbsent(identity, k -> {
+            Long old = prev.shared.get(k);
+            return old != null ? old : newObjectId.getAsLong();
+        });
+        sharedPaths.putIfAbsent(identity, path);
+        sources.putIfAbsent(identity, source);
+    }
+
+    /**
+     * Saves every shared memory identity and noted file, once, reading it through one of its
+     * sources (holes read as zeros without allocating, and zero pages are stored as holes). A delta
+     * writes only the pages whose hash differs from the previous checkpoint's, so a large file that
+     * changes little costs a read, not a write.
      */
     public List<SharedMemoryImage> captureShared() {
         drain();
         List<SharedMemoryImage> out = new ArrayList<>();
-        for (Map.Entry<String, List<long[]>> e : sharedMaps.entrySet()) {
-            long obj = next.shared.get(e.getKey());
-            Set<Long> done = new HashSet<>();
-            long size = 0;
-            for (long[] m : e.getValue()) {
-                int pid = (int) m[0];
-                long start = m[1], end = m[2], offset = m[3];
-                size = Math.max(size, offset + end - start);
-                Path file = Path.of("/proc", Integer.toString(pid), "map_files",
-                        Long.toHexString(start) + "-" + Long.toHexString(end));
-                try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-                    for (long off = offset; off < offset + end - start; off += 4096) {
-                        if (!done.add(off >>> 12)) {
-                            continue;
-                        }
-                        Staging.Slot s = staging.alloc(1);
-                        ByteBuffer b = staging.page(s.chunk(), s.offset());
-                        while (b.hasRemaining()) {
-                            if (ch.read(b, off + b.position() - s.offset()) <= 0) {
-                                while (b.hasRemaining()) {
-                                    b.put((byte) 0);
-                                }
+        ByteBuffer page = ByteBuffer.allocateDirect(4096);
+        java.util.zip.CRC32C c1 = new java.util.zip.CRC32C();
+        java.util.zip.CRC32 c2 = new java.util.zip.CRC32();
+        for (Map.Entry<String, String> e : sources.entrySet()) {
+            String id = e.getKey();
+            String path = sharedPaths.get(id);
+            long obj = next.shared.get(id);
+            long extent = 0;
+            for (long[] m : sharedMaps.getOrDefault(id, List.of())) {
+                extent = Math.max(extent, m[3] + m[2] - m[1]);
+            }
+            boolean anonymous = id.startsWith("anon:") || path.startsWith("/dev/zero") || path.startsWith("[");
+            Path file = Path.of(e.getValue());
+            try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
+                long size = anonymous ? Math.max(extent, ch.size()) : ch.size();
+                int mode = 0, uid = 0, gid = 0, seals = 0;
+                if (!anonymous) {
+                    mode = (Integer) java.nio.file.Files.getAttribute(file, "unix:mode") & 07777;
+                    uid = (Integer) java.nio.file.Files.getAttribute(file, "unix:uid");
+                    gid = (Integer) java.nio.file.Files.getAttribute(file, "unix:gid");
+                }
+                if (path.startsWith("/memfd:")) {
+                    seals = seals(e.getValue());
+                }
+                long pages = (size + 4095) >>> 12;
+                long[] old = delta && obj == prev.shared.getOrDefault(id, -1L) ? prev.sharedHashes.get(id) : null;
+                long[] hashes = new long[(int) pages];
+                for (long i = 0; i < pages; i++) {
+                    page.clear();
+                    while (page.hasRemaining()) {
+                        if (ch.read(page, (i << 12) + page.position()) <= 0) {
+                            while (page.hasRemaining()) {
+                                page.put((byte) 0);
                             }
                         }
-                        plan.run(obj, off >>> 12, 1, s.chunk(), s.offset());
                     }
-                } catch (IOException ex) {
-                    throw new UncheckedIOException("shared memory " + e.getKey() + " of pid " + pid, ex);
+                    page.flip();
+                    c1.reset();
+                    c1.update(page);
+                    page.flip();
+                    c2.reset();
+                    c2.update(page);
+                    page.flip();
+                    long h = c1.getValue() << 32 | c2.getValue();
+                    hashes[(int) i] = h;
+                    if (old != null && i < old.length && old[(int) i] == h) {
+                        continue;
+                    }
+                    Staging.Slot s = staging.alloc(1);
+                    ByteBuffer dst = staging.page(s.chunk(), s.offset());
+                    dst.put(page);
+                    plan.run(obj, i, 1, s.chunk(), s.offset());
                 }
+                if (old != null) {
+                    for (long i = pages; i < old.length; i++) {
+                        plan.hole(obj, i);
+                    }
+                }
+                next.sharedHashes.put(id, hashes);
+                out.add(new SharedMemoryImage(id, path, size, obj, seals, mode, uid, gid));
+            } catch (IOException ex) {
+                throw new UncheckedIOException("content of " + path + " (" + id + ") through " + file, ex);
             }
-            out.add(new SharedMemoryImage(e.getKey(), sharedPaths.get(e.getKey()), size, obj));
         }
         return out;
+    }
+
+    /** A memfd's seals, read through an fd of slsd's own on it. */
+    private static int seals(String source) {
+        int fd = org.sls.slsd.linux.FdCalls.open(source, org.sls.slsd.linux.FdCalls.O_RDONLY
+                | org.sls.slsd.linux.FdCalls.O_CLOEXEC);
+        try {
+            return org.sls.slsd.linux.FdCalls.fcntl(fd, org.sls.slsd.linux.FdCalls.F_GET_SEALS, 0, source);
+        } catch (org.sls.slsd.linux.NativeException ex) {
+            return 0;
+        } finally {
+            Linux.close(fd);
+        }
     }
 
     /** Deletes, as of this epoch, the objects of the previous lineage nothing refers to any more. */

@@ -19,6 +19,8 @@ public final class MemoryLineage {
     final long epoch;
     final Map<Integer, Map<Long, Region>> regions = new HashMap<>();
     final Map<String, Long> shared = new HashMap<>();
+    /** Per shared identity, a 64-bit hash of each page as saved: a delta writes only the pages that changed. */
+    final Map<String, long[]> sharedHashes = new HashMap<>();
     final Map<Integer, String> stamps = new HashMap<>();
 
     public MemoryLineage(long epoch) {
@@ -51,6 +53,7 @@ public final class MemoryLineage {
         MemoryLineage l = new MemoryLineage(e);
         l.regions.putAll(regions);
         l.shared.putAll(shared);
+        l.sharedHashes.putAll(sharedHashes);
         l.stamps.putAll(stamps);
         return l;
     }

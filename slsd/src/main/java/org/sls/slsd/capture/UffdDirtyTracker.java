@@ -129,6 +129,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
         }
         PageRanges present = new PageRanges();
         PageRanges written = new PageRanges();
+        PageRanges swappedClean = new PageRanges();
         long here = PageMap.PAGE_IS_PRESENT | PageMap.PAGE_IS_SWAPPED;
         long notData = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
         long r = pm.scanAll(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC,
@@ -137,6 +138,8 @@ public final class UffdDirtyTracker implements DirtyTracker {
                         present.add(s, e);
                         if ((cat & PageMap.PAGE_IS_WRITTEN) != 0) {
                             written.add(s, e);
+                        } else if ((cat & PageMap.PAGE_IS_PRESENT) == 0) {
+                            swappedClean.add(s, e);
                         }
                     }
                 });
@@ -146,7 +149,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
         if (r < 0) {
             throw new org.sls.slsd.linux.NativeException("ioctl", (int) -r, "PAGEMAP_SCAN, pid " + pid + " " + vma);
         }
-        return new Dirty(present, written);
+        return new Dirty(present, written, swappedClean);
     }
 
     @Override

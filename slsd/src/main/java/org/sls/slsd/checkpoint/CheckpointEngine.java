@@ -450,6 +450,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 log.info("partition {}: network lock on {} connection(s) to outside peers: {}", p.name,
                         lockedConnections.size(), lockedConnections);
             }
+            fdContext.contents(mc::noteFile);
             for (int pid : pids) {
                 checkCaller(p, pid, pids);
                 StateCapture.checkSupported(pid);

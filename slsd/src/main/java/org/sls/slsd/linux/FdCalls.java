@@ -116,6 +116,47 @@ public final class FdCalls {
         return r == 0;
     }
 
+    // ---- files whose content slsd saves (deleted files, memfd, POSIX shm) ----
+    static final long SYS_LSEEK = 8, SYS_FTRUNCATE = 77, SYS_FCHMOD = 91, SYS_FCHOWN = 93, SYS_UNLINK = 87,
+            SYS_MEMFD_CREATE = 319, SYS_OPEN = 2;
+    public static final int O_CREAT = 0100, O_EXCL = 0200, O_TRUNC = 01000, O_TMPFILE = 020200000;
+    public static final int MFD_CLOEXEC = 1, MFD_ALLOW_SEALING = 2;
+    public static final int F_ADD_SEALS = 1033, F_GET_SEALS = 1034, F_SEAL_SEAL = 1;
+
+    /** A memfd named {@code name} (shown as "/memfd:NAME (deleted)"). */
+    public static int memfdCreate(String name, int flags) {
+        Pointer n = Sys.cString(name);
+        return (int) Sys.call("memfd_create", name, SYS_MEMFD_CREATE, n.address(), flags, 0);
+    }
+
+    /** open(2) with a mode (O_CREAT, O_TMPFILE). */
+    public static int open(String path, int flags, int mode) {
+        Pointer p = Sys.cString(path);
+        return (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, mode);
+    }
+
+    public static void ftruncate(int fd, long size, String what) {
+        Sys.call("ftruncate", what, SYS_FTRUNCATE, fd, size, 0);
+    }
+
+    public static void fchmod(int fd, int mode, String what) {
+        Sys.call("fchmod", what, SYS_FCHMOD, fd, mode, 0);
+    }
+
+    public static void fchown(int fd, int uid, int gid, String what) {
+        Sys.call("fchown", what, SYS_FCHOWN, fd, uid, gid);
+    }
+
+    public static void unlink(String path) {
+        Pointer p = Sys.cString(path);
+        Sys.call("unlink", path, SYS_UNLINK, p.address(), 0, 0);
+    }
+
+    /** lseek(fd, offset, SEEK_SET). */
+    public static void seek(int fd, long offset, String what) {
+        Sys.call("lseek", what, SYS_LSEEK, fd, offset, 0);
+    }
+
     // ---- sockets (unix) ----
     static final long SYS_SOCKET = 41, SYS_SENDTO = 44, SYS_RECVMSG = 47, SYS_SOCKETPAIR = 53, SYS_SETSOCKOPT = 54,
             SYS_RECVFROM = 45;

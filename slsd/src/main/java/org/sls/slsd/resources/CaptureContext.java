@@ -221,4 +221,29 @@ public final class CaptureContext {
         met.add(new Object[] {p.pid(), p.fd(), id});
         return id;
     }
+
+    /** Where the fd kinds hand files whose content the checkpoint must hold (the memory capture). */
+    public interface Contents {
+        /** Saves the content of the file {@code identity} ("major:minor:inode"), read through {@code source}. */
+        void file(String identity, String path, String source);
+    }
+
+    private Contents contents = (identity, path, source) -> { };
+
+    /** Sets where file contents go (a checkpoint; a check saves nothing). */
+    public void contents(Contents c) { this.contents = c; }
+
+    public Contents contents() { return contents; }
+
+    /**
+     * The identity of the file behind a probe as /proc/PID/maps writes it ("major:minor:inode", hex
+     * major and minor), so that an fd and the mappings of one file agree.
+     */
+    public static String mapsIdentity(FdProbe p) {
+        String[] f = p.identity().split(":");
+        long dev = Long.parseUnsignedLong(f[0], 16);
+        long major = ((dev >>> 8) & 0xfff) | ((dev >>> 32) & ~0xfffL);
+        long minor = (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+        return Long.toHexString(major) + ":" + Long.toHexString(minor) + ":" + f[1];
+    }
 }

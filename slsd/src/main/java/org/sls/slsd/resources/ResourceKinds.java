@@ -27,6 +27,9 @@ public final class ResourceKinds {
         add(m, new UnixSocketKind());
         add(m, new TcpSocketKind());
         add(m, new UdpSocketKind());
+        add(m, new MemfdKind());
+        add(m, new DeletedFileKind());
+        add(m, new PosixShmKind());
         KINDS = Collections.unmodifiableMap(m);
     }
 

@@ -40,22 +40,32 @@ public final class RestoreContext implements AutoCloseable {
     private final Set<Integer> placed = new HashSet<>();
 
     private final boolean lockHeld;
+    private final SharedFiles files;
 
     public RestoreContext(List<ProcessImage> processes) {
         this(processes, false);
     }
 
+    public RestoreContext(List<ProcessImage> processes, boolean lockHeld) {
+        this(processes, lockHeld, new SharedFiles(List.of(), null));
+    }
+
     /**
      * With {@code lockHeld}: the network lock that {@code checkpoint --kill} put on this epoch's
      * connections to outside peers still stands, so they are repaired rather than restored closed.
+     * {@code files}: the files whose content the checkpoint holds, made once per run.
      */
-    public RestoreContext(List<ProcessImage> processes, boolean lockHeld) {
+    public RestoreContext(List<ProcessImage> processes, boolean lockHeld, SharedFiles files) {
         this.processes = List.copyOf(processes);
         this.lockHeld = lockHeld;
+        this.files = files;
     }
 
     /** Whether the network lock of this epoch's checkpoint --kill still holds its outside connections. */
     public boolean lockHeld() { return lockHeld; }
+
+    /** The files whose content the checkpoint holds (memfds, deleted files, POSIX shm), made once per run. */
+    public SharedFiles files() { return files; }
 
     /** Whether a kind of {@link ResourceKinds} restores fds of this kind. */
     public static boolean handles(FdImage.Kind k) {

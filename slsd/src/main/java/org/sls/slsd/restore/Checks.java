@@ -1,6 +1,7 @@
 package org.sls.slsd.restore;
 
 import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
 import org.sls.slsd.checkpoint.manifest.Manifest;
 import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.checkpoint.manifest.RegionImage;
@@ -50,6 +51,17 @@ final class Checks {
         for (ProcessImage p : m.processes()) {
             files(p);
         }
+        for (SharedMemoryImage s : m.sharedMemory()) {
+            liveShm(m.processes().get(0).pid(), s);
+        }
+    }
+
+    /** A POSIX shm object that still exists must be the one checkpointed (when gone it is recreated). */
+    private static void liveShm(int pid, SharedMemoryImage s) {
+        if (s.deleted() || !s.path().startsWith("/dev/shm/") || !Files.exists(Path.of(s.path()), LinkOption.NOFOLLOW_LINKS)) {
+            return;
+        }
+        mappedFile(pid, s.path(), s.identity());
     }
 
     static String who(int pid) {
@@ -152,7 +164,8 @@ final class Checks {
     private static void files(ProcessImage p) {
         Map<String, String> checked = new HashMap<>();
         for (RegionImage r : p.regions()) {
-            if (r.kind() == RegionImage.Kind.FILE_PRIVATE || r.kind() == RegionImage.Kind.FILE_SHARED) {
+            if ((r.kind() == RegionImage.Kind.FILE_PRIVATE || r.kind() == RegionImage.Kind.FILE_SHARED)
+                    && !r.path().endsWith(" (deleted)")) { // a deleted file's content is in the checkpoint
                 if (checked.put(r.path(), r.identity()) == null) {
                     mappedFile(p.pid(), r.path(), r.identity());
                 }

@@ -24,20 +24,18 @@ import static org.sls.slsd.linux.RestoreCalls.*;
  * Step 4 for every husk: the mm fields and exe set (PR_SET_MM_MAP, before any file is mapped so that the old exe cannot be "still
  * mapped"), every VMA recreated with MAP_FIXED (writable while its pages are written), the pages
  * written from slos by a {@link PageWriter} for all husks at once, then the final protections and
- * madvise flags. Shared memory (shared anonymous, memfd, shm) is recreated as one memfd per
- * identity in the first husk that maps it and opened through /proc/PID/fd by the others, so the
- * processes share it again. Not thread-safe; runs on the restore's tracer thread.
+ * madvise flags. Shared memory (shared anonymous, memfd, shm) and deleted files are made once per
+ * identity by slsd ({@link org.sls.slsd.resources.SharedFiles}) and mapped from it by every husk,
+ * so the processes share them again. Not thread-safe; runs on the restore's tracer thread.
  */
 final class MemoryRestorer {
     private static final Logger log = LoggerFactory.getLogger(MemoryRestorer.class);
 
-    /** A memfd standing for one shared memory identity: which husk holds it as which fd. */
-    private record SharedHandle(SharedMemoryImage image, Husk holder, int fd) {}
+    private static final long SYS_PIDFD_OPEN = 434, SYS_PIDFD_GETFD = 438;
+    private static final int SLSD = org.sls.slsd.linux.Linux.getpid();
 
     private final RestoreRun run;
     private final PageWriter writer;
-    private final Map<String, SharedMemoryImage> sharedImages = new HashMap<>();
-    private final Map<String, SharedHandle> shared = new LinkedHashMap<>();
     /** Per husk, the regions mapped writable only for their pages to be written. */
     private final Map<Husk, List<RegionImage>> toProtect = new HashMap<>();
     /** Per husk, the fresh anonymous regions with pages: filled through a userfaultfd when one can be had. */
@@ -50,9 +48,6 @@ final class MemoryRestorer {
     MemoryRestorer(RestoreRun run) {
         this.run = run;
         this.writer = new PageWriter(run.reader, run.timings);
-        for (SharedMemoryImage s : run.manifest.sharedMemory()) {
-            sharedImages.put(s.identity(), s);
-        }
     }
 
     /**
@@ -103,7 +98,10 @@ final class MemoryRestorer {
                     }
                     case FILE_PRIVATE -> {
                         hasPages = queuePages(h, r);
-                        int fd = fds.computeIfAbsent(r.path() + "\0r", k -> open(h, r.path(), O_RDONLY));
+                        // a deleted file's content is in the checkpoint: mapped from the file slsd made of it
+                        int fd = fds.computeIfAbsent(r.path() + "\0r", k -> r.path().endsWith(" (deleted)")
+                                && run.files.image(r.identity()).isPresent()
+                                ? fromSlsd(h, run.files.fd(r.identity(), 0)) : open(h, r.path(), O_RDONLY));
                         mmap(h, r, hasPages ? prot | PROT_READ | PROT_WRITE : prot, MAP_PRIVATE | MAP_FIXED | noReserve(r), fd);
                     }
                     case FILE_SHARED -> {
@@ -155,43 +153,35 @@ final class MemoryRestorer {
         }
     }
 
+    /**
+     * A shared mapping of the file slsd made for its identity (shared memory, a memfd, POSIX shm, a
+     * deleted file), taken into the husk with pidfd_getfd for the mmap.
+     */
     private void mapShared(Husk h, RegionImage r, long prot) {
-        SharedHandle s = shared.get(r.identity().isEmpty() ? r.path() : r.identity());
         String key = r.identity().isEmpty() ? r.path() : r.identity();
-        SharedMemoryImage img = sharedImages.get(key);
-        if (s == null) {
-            if (img == null) {
-                // the capture keys anonymous shared memory without an inode by pid and address
-                img = run.manifest.sharedMemory().stream()
-                        .filter(x -> x.identity().equals("anon:" + h.checkpointedPid() + ":" + Hexes.hex(r.start())))
-                        .findFirst().orElse(null);
-            }
-            long size = img != null ? img.size() : r.offset() + r.length();
-            run.at("memfd_create for shared memory " + key + " (" + r.path() + ")");
-            int fd = (int) h.leader.call("memfd_create", SYS_MEMFD_CREATE, h.leader.data(cString("sls-shared")), 0);
-            h.leader.call("ftruncate", SYS_FTRUNCATE, fd, size);
-            s = new SharedHandle(img, h, fd);
-            shared.put(key, s);
-            if (img != null && img.objectId() != 0) {
-                writer.shared(h.pid, fd, img.objectId(), size);
-            }
-            if (!r.path().startsWith("/dev/zero") && !r.path().startsWith("/memfd:")) {
-                log.info("pid {}: shared memory {} ({}) restored as a memfd", h.checkpointedPid(), key, r.path());
+        if (run.files.image(key).isEmpty()) {
+            // the capture keys anonymous shared memory without an inode by pid and address
+            String anon = "anon:" + h.checkpointedPid() + ":" + Hexes.hex(r.start());
+            if (run.files.image(anon).isPresent()) {
+                key = anon;
             }
         }
-        int fd;
-        boolean own = s.holder() == h;
-        if (own) {
-            fd = s.fd();
-        } else {
-            fd = open(h, "/proc/" + s.holder().pid + "/fd/" + s.fd(), O_RDWR);
-        }
+        run.at("shared memory " + key + " (" + r.path() + ")");
+        int fd = fromSlsd(h, run.files.fd(key, r.offset() + r.length()));
         try {
             mmap(h, r, prot, MAP_SHARED | MAP_FIXED, fd);
         } finally {
-            if (!own) {
-                h.leader.raw(SYS_CLOSE, fd);
-            }
+            h.leader.raw(SYS_CLOSE, fd);
+        }
+    }
+
+    /** The husk's copy of slsd's fd {@code slsdFd} (the same open file), by pidfd_getfd. */
+    private static int fromSlsd(Husk h, int slsdFd) {
+        int pidfd = (int) h.leader.call("pidfd_open(slsd)", SYS_PIDFD_OPEN, SLSD, 0);
+        try {
+            return (int) h.leader.call("pidfd_getfd(slsd fd " + slsdFd + ")", SYS_PIDFD_GETFD, pidfd, slsdFd, 0);
+        } finally {
+            h.leader.raw(SYS_CLOSE, pidfd);
         }
     }
 
@@ -316,14 +306,6 @@ final class MemoryRestorer {
                 h.leader.call("mprotect", SYS_MPROTECT, r.start(), r.length(), prot);
             }
             advise(h, r);
-        }
-    }
-
-    /** Closes the memfds the holders kept open for the others to find. */
-    void closeShared() {
-        for (SharedHandle s : shared.values()) {
-            run.at(RestoreStep.MEMORY, s.holder().checkpointedPid(), "close the shared memory memfd");
-            s.holder().leader.call("close", SYS_CLOSE, s.fd());
         }
     }
 

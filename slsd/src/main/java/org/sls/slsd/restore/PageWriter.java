@@ -27,8 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * userfaultfd ({@code UFFDIO_COPY}: no zeroing, no fault per page) when {@link #fillWith} gave one,
  * everything else with one {@code process_vm_writev}, so that the target-side work (the larger cost)
  * runs on every CPU. process_vm_writev needs no ptrace, so the
- * workers need not be the tracer thread. Every region is mapped writable before this runs. Shared memory content goes into
- * its memfd through /proc/PID/fd. Not thread-safe: one {@link #writeAll} per instance; timings add up the workers' times.
+ * workers need not be the tracer thread. Every region is mapped writable before this runs. Shared memory content is written
+ * by {@link org.sls.slsd.resources.SharedFiles}. Not thread-safe: one {@link #writeAll} per instance; timings add up the workers' times.
  */
 final class PageWriter {
     static final int BATCH_PAGES = 4096;
@@ -41,15 +41,12 @@ final class PageWriter {
     /** Pages to write; {@code fillable}: in fresh anonymous memory, which a userfaultfd may fill. */
     private record Run(int pid, long address, long objectId, long firstPage, int pages, boolean fillable) {}
 
-    private record SharedContent(int pid, int fd, long objectId, long size) {}
-
     /** One buffer's worth: slices of runs of one process. */
     private record Batch(int pid, List<Run> slices, int pages) {}
 
     private final ObjectReader reader;
     private final Timings timings;
     private final List<Run> runs = new ArrayList<>();
-    private final List<SharedContent> sharedContent = new ArrayList<>();
 
     PageWriter(ObjectReader reader, Timings timings) {
         this.reader = reader;
@@ -67,15 +64,7 @@ final class PageWriter {
         fills.put(pid, fill);
     }
 
-    void shared(int pid, int fd, long objectId, long size) {
-        sharedContent.add(new SharedContent(pid, fd, objectId, size));
-    }
-
     void writeAll(RestoreRun run) {
-        for (SharedContent s : sharedContent) {
-            run.at("write shared memory content into memfd " + s.fd() + " of pid " + s.pid());
-            writeShared(s);
-        }
         List<Batch> batches = batches();
         if (batches.isEmpty()) {
             return;
@@ -188,28 +177,5 @@ final class PageWriter {
         }
         timings.writeNanos.addAndGet(System.nanoTime() - t0);
         timings.pagesWritten.addAndGet(b.pages());
-    }
-
-    private void writeShared(SharedContent s) {
-        long t0 = System.nanoTime();
-        long[] pages = reader.pages(s.objectId());
-        ByteBuffer page = ByteBuffer.allocateDirect(4096);
-        try (FileChannel ch = FileChannel.open(Path.of("/proc/" + s.pid() + "/fd/" + s.fd()), StandardOpenOption.WRITE)) {
-            for (long p : pages) {
-                if ((p << 12) >= s.size()) {
-                    continue;
-                }
-                page.clear();
-                reader.readPage(s.objectId(), p, page);
-                page.flip();
-                while (page.hasRemaining()) {
-                    ch.write(page, (p << 12) + page.position());
-                }
-            }
-        } catch (IOException e) {
-            throw new UncheckedIOException("shared memory memfd " + s.fd() + " of pid " + s.pid(), e);
-        }
-        timings.writeNanos.addAndGet(System.nanoTime() - t0);
-        timings.pagesWritten.addAndGet(pages.length);
     }
 }

@@ -54,6 +54,8 @@ final class RestoreRun {
     /** Threads this run cloned: traced threads must be waited for before their leader can be. */
     final List<Integer> createdThreads = new ArrayList<>();
     Scratch scratch;
+    /** The files whose content the checkpoint holds (shared memory, memfds, deleted files), made once. */
+    org.sls.slsd.resources.SharedFiles files;
     private int template;
 
     // where the run is, for the error message
@@ -92,6 +94,7 @@ final class RestoreRun {
             new TreeBuilder(this, tpl).build();
             endTemplate();
             clock.lap("tree");
+            files = new org.sls.slsd.resources.SharedFiles(manifest.sharedMemory(), reader);
             MemoryRestorer memory = new MemoryRestorer(this);
             for (Husk h : husks.values()) {
                 SpecialMappings.move(this, h);
@@ -106,7 +109,7 @@ final class RestoreRun {
             for (Husk h : husks.values()) {
                 memory.finish(h);
             }
-            memory.closeShared();
+            files.seal();
             StateRestorer state = new StateRestorer(this);
             try {
                 for (Husk h : husks.values()) {
@@ -114,6 +117,7 @@ final class RestoreRun {
                 }
             } finally {
                 state.closeResources(); // every husk holds its fds now; slsd's copies would keep pipes open
+                files.close();
             }
             clock.lap("state");
             ThreadRestorer threads = new ThreadRestorer(this);
@@ -135,6 +139,9 @@ final class RestoreRun {
         } catch (RuntimeException e) {
             RestoreException re = translate(e);
             log.warn("{}", re.getMessage(), e);
+            if (files != null) {
+                files.close();
+            }
             cleanUp();
             throw re;
         }

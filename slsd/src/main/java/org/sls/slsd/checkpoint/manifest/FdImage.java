@@ -56,6 +56,12 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** a TCP socket: a listener, a connection (TCP_REPAIR inside the partition; closed to a peer outside), or unconnected (resources.TcpSocketKind) */
         TCP_SOCKET,
         /** a UDP socket, bound and connected or not (resources.UdpSocketKind) */
-        UDP_SOCKET
+        UDP_SOCKET,
+        /** a memfd: name, seals, content shared with its mappings (resources.MemfdKind) */
+        MEMFD,
+        /** a regular file deleted while open: its content is in the checkpoint (resources.DeletedFileKind) */
+        DELETED_FILE,
+        /** a POSIX shm object in /dev/shm, recreated from the checkpoint when gone (resources.PosixShmKind) */
+        POSIX_SHM
     }
 }

@@ -1,0 +1,137 @@
+package org.sls.slsd.resources;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.sls.slos.FormatOptions;
+import org.sls.slos.PartitionRecord;
+import org.sls.slos.Slos;
+import org.sls.slsd.checkpoint.CheckpointEngine;
+import org.sls.slsd.checkpoint.CheckpointResult;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ManifestCodec;
+import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
+import org.sls.slsd.linux.KernelFeatures;
+import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.TestPrograms;
+import org.sls.slsd.restore.RestoreEngine;
+import org.sls.slsd.restore.RestoreResult;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The fd kinds whose content the checkpoint keeps (deleted files, memfd, POSIX shm) and the
+ * mappings of such files, through checkpoint, SIGKILL and restore with the real engines on a real
+ * store: a C workload sets them up, waits for OUT.go after restore and reports what it finds.
+ * Every process started or restored is killed by pid at the end.
+ */
+class FileKindsRestoreTest {
+    private static final KernelFeatures FEATURES = KernelFeatures.probe();
+    private static final String PART = "f";
+    @TempDir
+    Path tmp;
+    Slos store;
+    TestPrograms programs;
+    CheckpointEngine checkpoints;
+    RestoreEngine restores;
+    Path shm;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        Files.createDirectories(tmp.resolve("resources"));
+        Path img = tmp.resolve("store.img");
+        Slos.format(img, FormatOptions.defaults().withSize(128L << 20));
+        store = Slos.open(img, null);
+        programs = new TestPrograms(tmp);
+        checkpoints = new CheckpointEngine(store, FEATURES, programs.reaper());
+        restores = new RestoreEngine(store, FEATURES, programs.reaper());
+        store.createPartition(new PartitionRecord(PART, PartitionRecord.BACKEND_SLOS, "delta", 0, 0,
+                System.currentTimeMillis()));
+        shm = Path.of("/dev/shm/sls-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime());
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        restores.close();
+        checkpoints.close();
+        programs.close();
+        store.close();
+        Files.deleteIfExists(shm);
+    }
+
+    static String await(Path out, String prefix) throws Exception {
+        return TestPrograms.awaitLine(out, l -> l.startsWith(prefix), Duration.ofSeconds(20));
+    }
+
+    static void killAndWaitGone(List<Integer> pids) throws InterruptedException {
+        for (int p : pids) {
+            Linux.killIfAlive(p, 9);
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        for (int p : pids) {
+            while (ProcFs.exists(p)) {
+                assertTrue(System.nanoTime() < deadline, "pid " + p + " still exists 20 s after SIGKILL");
+                Thread.sleep(20);
+            }
+        }
+    }
+
+    private Manifest manifest(long epoch) {
+        return ManifestCodec.decode(store.readBlob(PART, epoch, Manifest.BLOB));
+    }
+
+    @Test
+    void deletedFilesMemfdAndShmComeBackWithTheirContent() throws Exception {
+        Path out = tmp.resolve("files.out");
+        Path dir = Files.createDirectories(tmp.resolve("data"));
+        int pid = programs.start("resources/files", List.of(out.toString(), dir.toString(),
+                "/" + shm.getFileName()), -1);
+        checkpoints.attach(PART, pid, 0);
+        int child = Integer.parseInt(ResourcesRestoreTest.RestoreFixtureLike.field(await(out, "ready"), "child"));
+        CheckpointResult first = checkpoints.checkpoint(PART, true, "delta", 0);
+        CheckpointResult cp = checkpoints.checkpoint(PART, true, "delta", first.epoch());
+        Manifest m = manifest(cp.epoch());
+        List<FdImage> fds = m.process(pid).fds();
+        FdImage memfd = fds.stream().filter(f -> f.kind() == FdImage.Kind.MEMFD).findFirst().orElseThrow();
+        FdImage childMemfd = m.process(child).fds().stream().filter(f -> f.kind() == FdImage.Kind.MEMFD)
+                .findFirst().orElseThrow();
+        assertEquals(memfd.identity(), childMemfd.identity(), "the forked memfd is one open file");
+        assertEquals(1, fds.stream().filter(f -> f.kind() == FdImage.Kind.DELETED_FILE).count(), fds.toString());
+        assertEquals(1, fds.stream().filter(f -> f.kind() == FdImage.Kind.POSIX_SHM).count(), fds.toString());
+        // one saved file per inode: the deleted file (fd and mapping), the private one, the memfd, the shm object
+        List<SharedMemoryImage> files = m.sharedMemory();
+        assertEquals(4, files.size(), files.toString());
+        assertTrue(files.stream().anyMatch(s -> s.path().equals("/memfd:sls-memfd (deleted)") && s.seals() == 6
+                && s.size() == 3 * 4096), files.toString());
+        assertTrue(files.stream().anyMatch(s -> s.path().equals(dir.resolve("del") + " (deleted)")
+                && s.size() == 1024 * 4096 + 100 && s.mode() == 0640), files.toString());
+        assertTrue(first.pages() > 1024, "the first checkpoint saves the deleted file: " + first.pages() + " pages");
+        assertTrue(cp.pages() < 512, "a delta writes only the pages that changed, not the 4 MiB file again: "
+                + cp.pages() + " pages");
+
+        killAndWaitGone(List.of(child, pid));
+        Files.delete(shm); // as after a reboot: the object is recreated from the checkpoint
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+        r.pids().forEach(programs::track);
+        assertEquals(List.of(pid, child), r.pids());
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("deleted offset=5000 size=4194404 nlink=0 mode=640 content=1 map=1 shared=1 link="
+                + dir.resolve("del") + " (deleted)", await(out, "deleted"));
+        assertEquals("private file=1 own=1", await(out, "private"), Files.readString(out));
+        assertEquals("memfd offset=123 size=12288 seals=6 content=1 map=1 link=/memfd:sls-memfd (deleted)",
+                await(out, "memfd offset"));
+        assertEquals("child marked=1 offset=123", await(out, "child"));
+        assertEquals("memfd shared=1", await(out, "memfd shared"));
+        assertEquals("shm content=1 map=1 shared=1", await(out, "shm"));
+        assertTrue(Files.exists(shm), "the shm object is back at its name");
+        assertFalse(Files.exists(dir.resolve("del")), "the deleted file stays deleted");
+    }
+}
