@@ -194,6 +194,46 @@ class CheckpointKillTest {
     }
 
     @Test
+    void theLockOutlivesAnSlsdRestartUntilTheRestoreAndStaleLocksGo(@TempDir Path tmp) throws Exception {
+        String part = "nlrestart" + ProcessHandle.current().pid();
+        String gone = "nlgone" + ProcessHandle.current().pid();
+        int port = freePort();
+        try (Sls sls = Sls.format(tmp, "1G")) {
+            sls.startDaemon();
+            long pid = spawnServer(sls, part, port, tmp.resolve("server.log"));
+            partitions.add(gone);
+            try (Client c = connectWhenUp(port)) {
+                c.exchange(1);
+                c.exchange(2);
+                CliResult ck = sls.ctl("checkpoint", "-o", part, "--kill");
+                assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+                Workloads.awaitGone(pid, WAIT);
+                String table = lockTables().stream().filter(t -> t.endsWith("_" + part)).findFirst().orElseThrow();
+                // a lock of this store whose partition no longer exists: stale
+                String stale = table.substring(0, table.length() - part.length()) + gone;
+                CliResult made = Sls.run(List.of("nft", "add", "table", "inet", stale), Duration.ofSeconds(20));
+                assertEquals(0, made.exit(), made.all());
+
+                assertEquals(0, sls.stopDaemon());
+                assertTrue(locked(part), "slsd's end does not lift the lock");
+                c.send(3);
+                sls.startDaemon();
+                assertTrue(locked(part), "a lock whose epoch can still be restored stays: " + lockTables());
+                assertFalse(locked(gone), "a lock of a partition that no longer exists goes at start: " + lockTables());
+
+                CliResult r = sls.ctl("restore", "-o", part);
+                assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+                started.add(pid);
+                assertFalse(locked(part));
+                c.socket.setSoTimeout((int) Duration.ofSeconds(90).toMillis());
+                c.expect(3);
+                c.socket.setSoTimeout((int) WAIT.toMillis());
+                c.exchange(4);
+            }
+        }
+    }
+
+    @Test
     void aFailedKillLeavesTheServerRunningAndNoLock(@TempDir Path tmp) throws Exception {
         String part = "nlfail" + ProcessHandle.current().pid();
         int port = freePort();
