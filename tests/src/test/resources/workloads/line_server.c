@@ -3,7 +3,10 @@
  * "N COUNT SUM": COUNT lines received on this connection so far, SUM the running sum of their
  * numbers, so the client sees at once whether a line was lost, doubled or reordered. The line
  * "inotify" makes the server open an inotify instance and keep it (something sls refuses to
- * checkpoint); it answers "inotify FD". */
+ * checkpoint); it answers "inotify FD". "pair N" sends N over a TCP connection the server holds
+ * to itself (made on first use: both ends in the server), whose accepted end answers as to any
+ * client; the server relays that answer as "pair N COUNT SUM". */
+#define _GNU_SOURCE
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,11 +27,62 @@ struct client {
 };
 
 static struct client clients[MAX];
+static struct client inner = {.fd = -1}; /* the accepted end of the connection to itself */
+static int pairfd = -1;                    /* its connecting end */
+static int listener;
+static struct sockaddr_in self;
+
+/* reads one line (blocking) from fd into buf, without the newline; -1 on EOF or error */
+static int read_line(int fd, char *buf, size_t size) {
+    size_t n = 0;
+    while (n + 1 < size) {
+        char ch;
+        if (read(fd, &ch, 1) != 1) {
+            return -1;
+        }
+        if (ch == '\n') {
+            break;
+        }
+        buf[n++] = ch;
+    }
+    buf[n] = 0;
+    return (int) n;
+}
+
+static void answer(struct client *c, const char *line);
+
+/* "pair N": N through the connection to itself, the inner end's answer back */
+static void pair(struct client *c, const char *n, char *out, size_t size) {
+    char line[128];
+    if (pairfd < 0) {
+        pairfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        if (connect(pairfd, (struct sockaddr *) &self, sizeof self) < 0
+                || (inner.fd = accept4(listener, NULL, NULL, SOCK_CLOEXEC)) < 0) {
+            snprintf(out, size, "pair error\n");
+            return;
+        }
+    }
+    dprintf(pairfd, "%s\n", n);
+    if (read_line(inner.fd, line, sizeof line) < 0) {
+        snprintf(out, size, "pair inner eof\n");
+        return;
+    }
+    answer(&inner, line);
+    if (read_line(pairfd, line, sizeof line) < 0) {
+        snprintf(out, size, "pair outer eof\n");
+        return;
+    }
+    snprintf(out, size, "pair %s\n", line);
+    (void) c;
+}
 
 static void answer(struct client *c, const char *line) {
-    char out[128];
+    char out[256];
     int n;
-    if (strcmp(line, "inotify") == 0) {
+    if (strncmp(line, "pair ", 5) == 0) {
+        pair(c, line + 5, out, sizeof out);
+        n = strlen(out);
+    } else if (strcmp(line, "inotify") == 0) {
         n = snprintf(out, sizeof out, "inotify %d\n", inotify_init1(IN_CLOEXEC));
     } else {
         long v = atol(line);
@@ -51,6 +105,8 @@ int main(int argc, char **argv) {
     setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(atoi(argv[1]))};
     inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    listener = ls;
+    self = a;
     if (bind(ls, (struct sockaddr *) &a, sizeof a) < 0 || listen(ls, 16) < 0) {
         perror("bind/listen");
         return 1;

@@ -28,8 +28,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * (workloads/line_server.c, answering each numbered line with a running count and sum per
  * connection) and a client outside it, the test itself, in mid-conversation. The server is killed
  * behind the network lock and restored; the client's socket never sees EOF or a reset, a line sent
- * while the server is dead is answered after the restore with the count intact, and the listener
- * takes new clients. A --kill that fails (an inotify fd in the server) leaves the server running,
+ * while the server is dead is answered after the restore with the count intact, the server's TCP
+ * connection to itself (both ends in the partition) keeps its count too, and the listener takes
+ * new clients. A --kill that fails (an inotify fd in the server) leaves the server running,
  * its client connected, and no lock. Every process is ended by pid and every lock table of the
  * test's partitions removed, also on failure.
  */
@@ -105,6 +106,14 @@ class CheckpointKillTest {
             assertEquals(n + " " + count + " " + sum, line, "the server's count and sum follow the conversation");
         }
 
+        /** Sends "pair N": N over the server's connection to itself, whose answer must be "N COUNT SUM". */
+        void pair(long n, long count, long sum) throws IOException {
+            out.write(("pair " + n + "\n").getBytes(StandardCharsets.US_ASCII));
+            out.flush();
+            assertEquals("pair " + n + " " + count + " " + sum, in.readLine(),
+                    "the server's connection to itself keeps its count and sum");
+        }
+
         void exchange(long n) throws IOException {
             send(n);
             expect(n);
@@ -152,6 +161,7 @@ class CheckpointKillTest {
                 for (long n = 1; n <= 5; n++) {
                     c.exchange(n * 7);
                 }
+                c.pair(5, 1, 5); // a connection with both ends in the partition, beside the outside one
 
                 CliResult ck = sls.ctl("checkpoint", "-o", part, "--kill", "--json");
                 assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
@@ -181,6 +191,7 @@ class CheckpointKillTest {
                 for (long n = 6; n <= 10; n++) {
                     c.exchange(n * 7);
                 }
+                c.pair(6, 2, 11);
 
                 // the listener still takes clients, each with its own count
                 try (Client d = connectWhenUp(port)) {
