@@ -8,6 +8,7 @@ import org.sls.slsd.checkpoint.manifest.ProcessImage.MmImage;
 import org.sls.slsd.checkpoint.manifest.ProcessImage.Rlimit;
 import org.sls.slsd.checkpoint.manifest.ProcessImage.SigactionImage;
 import org.sls.slsd.checkpoint.manifest.ProcessImage.SiginfoImage;
+import org.sls.slsd.checkpoint.manifest.PosixTimerImage;
 import org.sls.slsd.checkpoint.manifest.RegionImage;
 import org.sls.slsd.checkpoint.manifest.ThreadImage;
 import org.sls.slsd.linux.Errno;
@@ -31,11 +32,13 @@ import java.util.function.Consumer;
 
 /**
  * Reads the non-memory state of one frozen process (DESIGN section 3, step 3): /proc, registers,
- * signal state, rseq, robust list, and by injected syscalls what only the process can tell
- * (sigactions, tid address, sigaltstack, brk). Runs on the freezing thread. Stateless.
+ * signal state, rseq, robust list, POSIX timers (with {@link TimerCapture}), and by injected
+ * syscalls what only the process can tell (sigactions, tid address, sigaltstack, brk, interval
+ * timers, the time left on each POSIX timer). Runs on the freezing thread. Stateless.
  */
 public final class StateCapture {
-    private static final int SYS_RT_SIGACTION = 13, SYS_BRK = 12, SYS_GETITIMER = 36, SYS_PRCTL = 157, SYS_SIGALTSTACK = 131;
+    private static final int SYS_RT_SIGACTION = 13, SYS_BRK = 12, SYS_GETITIMER = 36, SYS_PRCTL = 157, SYS_SIGALTSTACK = 131,
+            SYS_TIMER_GETTIME = 224;
     private static final int PR_GET_TID_ADDRESS = 40;
     private static final int SIGCHLD = 17;
 
@@ -49,7 +52,7 @@ public final class StateCapture {
 
     private StateCapture() {}
 
-    /** Refuses what this version cannot restore: other namespaces, seccomp filters. */
+    /** Refuses what this version cannot restore: other namespaces, seccomp filters, some POSIX timers. */
     public static void checkSupported(int pid) {
         for (Map.Entry<String, String> e : SELF_NS.entrySet()) {
             String ns = e.getKey();
@@ -63,6 +66,7 @@ public final class StateCapture {
         if ("2".equals(status.get("Seccomp"))) {
             throw CheckpointException.unsupported(pid, "seccomp filter");
         }
+        TimerCapture.checkSupported(pid);
     }
 
     /**
@@ -81,6 +85,8 @@ public final class StateCapture {
         List<ThreadImage> threads = new ArrayList<>();
         List<SigactionImage> sigactions = new ArrayList<>();
         List<ProcessImage.ItimerImage> itimers = new ArrayList<>();
+        List<ProcFs.PosixTimerEntry> timerEntries = ProcFs.posixTimers(pid);
+        List<PosixTimerImage> posixTimers = new ArrayList<>();
         int n = tids.size();
         Regs[] regs = new Regs[n];
         byte[][] xstate = new byte[n][];
@@ -100,6 +106,9 @@ public final class StateCapture {
         long brk;
         long[] tidAddress = new long[n];
         ThreadImage.AltStack[] altStacks = new ThreadImage.AltStack[n];
+        // the main thread's scratch: 64 bytes as every thread's, 3 itimervals, the sigactions, an itimerspec per timer
+        int timersAt = 64 + 96 + sigs.size() * 32;
+        int leaderLen = timersAt + timerEntries.size() * 32;
         // what only the process can tell, asked of all its threads at once (their stops overlap)
         List<SyscallInjector> injs = new ArrayList<>();
         try {
@@ -108,7 +117,7 @@ public final class StateCapture {
             for (int i = 0; i < n; i++) {
                 SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget);
                 injs.add(inj);
-                scratch[i] = inj.scratch(64 + (i == leader ? 96 + sigs.size() * 32 : 0), vmas);
+                scratch[i] = inj.scratch(i == leader ? leaderLen : 64, vmas);
             }
             long[][] args = new long[n][];
             for (int i = 0; i < n; i++) {
@@ -128,11 +137,15 @@ public final class StateCapture {
             for (int which = 0; which < 3; which++) {
                 lead.callOrThrow("getitimer(" + which + ")", SYS_GETITIMER, which, scratch[leader] + 64 + which * 32L);
             }
+            for (int k = 0; k < timerEntries.size(); k++) {
+                int id = timerEntries.get(k).id();
+                lead.callOrThrow("timer_gettime(" + id + ")", SYS_TIMER_GETTIME, id, scratch[leader] + timersAt + k * 32L);
+            }
             if (onLeaderInjection != null) {
                 onLeaderInjection.accept(lead);
             }
             for (int i = 0; i < n; i++) {
-                int len = 64 + (i == leader ? 96 + sigs.size() * 32 : 0);
+                int len = i == leader ? leaderLen : 64;
                 ByteBuffer b = ByteBuffer.wrap(injs.get(i).readScratch(len)).order(ByteOrder.LITTLE_ENDIAN);
                 tidAddress[i] = b.getLong(0);
                 altStacks[i] = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
@@ -146,6 +159,9 @@ public final class StateCapture {
                         int o = 96 + 64 + k * 32;
                         sigactions.add(new SigactionImage(sigs.get(k), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
                                 b.getLong(o + 24)));
+                    }
+                    for (int k = 0; k < timerEntries.size(); k++) {
+                        posixTimers.add(TimerCapture.image(timerEntries.get(k), b, timersAt + k * 32));
                     }
                 }
             }
@@ -176,7 +192,7 @@ public final class StateCapture {
                 ProcFs.link(pid, "root").orElse("/"), Integer.parseInt(status.getOrDefault("Umask", "0022"), 8),
                 credentials(status), rlimits, ProcFs.personality(pid), mm,
                 Base64.getEncoder().encodeToString(ProcFs.readBytes(pid, "auxv")), sigactions, shared, threads,
-                regions, fds, children, itimers);
+                regions, fds, children, itimers, posixTimers, TimerCapture.clocks(pid));
     }
 
     private static void check(long[] results, String call, int pid) {

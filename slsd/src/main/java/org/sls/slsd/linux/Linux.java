@@ -186,4 +186,19 @@ public final class Linux {
         Sys.call("uname", "", SYS_UNAME, p.address(), 0, 0);
         return p.getString(65 * 2);
     }
+
+    /** CLOCK_MONOTONIC and CLOCK_BOOTTIME, the clockids {@link #clockNanos} takes. */
+    public static final int CLOCK_MONOTONIC = 1, CLOCK_BOOTTIME = 7;
+
+    /** clock_gettime(clock) in slsd's time namespace, in nanoseconds. */
+    public static long clockNanos(int clock) {
+        Pointer p = SCRATCH.get();
+        Sys.call("clock_gettime", "clock " + clock, SYS_CLOCK_GETTIME, clock, p.address(), 0);
+        return p.getLong(0) * 1_000_000_000L + p.getLong(8);
+    }
+
+    /** prctl(PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET): whether timer ids can be chosen. */
+    public static boolean timerRestoreIdsAvailable() {
+        return Sys.raw(SYS_PRCTL, PR_TIMER_CREATE_RESTORE_IDS, PR_TIMER_CREATE_RESTORE_IDS_GET, 0, 0, 0, 0) >= 0;
+    }
 }

@@ -45,7 +45,7 @@ final class LinuxSyscalls {
             SYS_USERFAULTFD = 323, SYS_RSEQ = 334, SYS_CLONE3 = 435, SYS_PIDFD_OPEN = 434,
             SYS_PIDFD_GETFD = 438, SYS_SET_TID_ADDRESS = 218, SYS_RESTART_SYSCALL = 219,
             SYS_GETITIMER = 36, SYS_SETITIMER = 38, SYS_CLOSE_RANGE = 436, SYS_MREMAP = 25,
-            SYS_OPENAT = 257;
+            SYS_OPENAT = 257, SYS_CLOCK_GETTIME = 228;
 
     // open(2)
     static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0100, O_TRUNC = 01000, O_APPEND = 02000,
@@ -81,6 +81,9 @@ final class LinuxSyscalls {
     // prctl
     static final long PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_NAME = 15, PR_GET_NAME = 16,
             PR_SET_MM = 35, PR_SET_CHILD_SUBREAPER = 36, PR_GET_TID_ADDRESS = 40;
+    /** prctl(PR_TIMER_CREATE_RESTORE_IDS, ON|OFF|GET): timer_create takes the id in *created_timer_id (6.13+). */
+    static final long PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_OFF = 0,
+            PR_TIMER_CREATE_RESTORE_IDS_ON = 1, PR_TIMER_CREATE_RESTORE_IDS_GET = 2;
 
     // userfaultfd
     static final long UFFD_USER_MODE_ONLY = 1;

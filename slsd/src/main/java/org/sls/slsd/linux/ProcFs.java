@@ -259,4 +259,72 @@ public final class ProcFs {
     public static int tracerPid(int pid) {
         return Integer.parseInt(status(pid).getOrDefault("TracerPid", "0"));
     }
+
+    /**
+     * One entry of /proc/PID/timers: a POSIX timer with its id, signal and sigev_value, how it
+     * notifies ("signal", "none", "thread"; {@code threadId} for SIGEV_THREAD_ID, whose
+     * {@code target} is then a tid) and its clockid.
+     */
+    public record PosixTimerEntry(int id, int signal, long value, String notification, boolean threadId, int target,
+                                  int clock) {}
+
+    /** /proc/PID/timers, by ascending id (the kernel lists them newest first). */
+    public static List<PosixTimerEntry> posixTimers(int pid) {
+        List<PosixTimerEntry> out = new ArrayList<>();
+        Map<String, String> t = new LinkedHashMap<>();
+        String text = read(pid, "timers");
+        for (String line : (text + "\nID: end").split("\n")) {
+            int c = line.indexOf(':');
+            if (c < 0) {
+                continue;
+            }
+            String key = line.substring(0, c).trim();
+            String val = line.substring(c + 1).trim();
+            if (key.equals("ID") && !t.isEmpty()) {
+                out.add(posixTimer(pid, t));
+                t.clear();
+            }
+            t.put(key, val);
+        }
+        out.sort(java.util.Comparator.comparingInt(PosixTimerEntry::id));
+        return out;
+    }
+
+    private static PosixTimerEntry posixTimer(int pid, Map<String, String> t) {
+        try {
+            // signal: SIGNO/SIVAL_HEX   notify: signal|none|thread/pid|tid.N   ClockID: N
+            String[] sig = t.get("signal").split("/");
+            String[] notify = t.get("notify").split("/");
+            String[] target = notify[1].split("\\.");
+            return new PosixTimerEntry(Integer.parseInt(t.get("ID")), Integer.parseInt(sig[0]),
+                    Long.parseUnsignedLong(sig[1], 16), notify[0], target[0].equals("tid"),
+                    Integer.parseInt(target[1]), Integer.parseInt(t.get("ClockID")));
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("/proc/" + pid + "/timers: cannot read the entry " + t, e);
+        }
+    }
+
+    /**
+     * The offsets (nanoseconds) of CLOCK_MONOTONIC and CLOCK_BOOTTIME in the time namespace the
+     * process's children enter (/proc/PID/timens_offsets); zeros when the kernel has no time
+     * namespaces.
+     */
+    public static long[] timensOffsets(int pid) {
+        if (!Files.exists(dir(pid).resolve("timens_offsets"))) {
+            return new long[2];
+        }
+        long[] out = new long[2];
+        for (String line : read(pid, "timens_offsets").split("\n")) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length == 3) {
+                long ns = Long.parseLong(f[1]) * 1_000_000_000L + Long.parseLong(f[2]);
+                if (f[0].equals("monotonic") || f[0].equals("1")) {
+                    out[0] = ns;
+                } else if (f[0].equals("boottime") || f[0].equals("7")) {
+                    out[1] = ns;
+                }
+            }
+        }
+        return out;
+    }
 }

@@ -22,7 +22,8 @@ public final class RestoreCalls {
             SYS_PERSONALITY = 135, SYS_PRCTL = 157, SYS_CHROOT = 161, SYS_SET_TID_ADDRESS = 218,
             SYS_SET_ROBUST_LIST = 273, SYS_OPENAT = 257, SYS_RT_TGSIGQUEUEINFO = 297, SYS_PRLIMIT64 = 302,
             SYS_MEMFD_CREATE = 319, SYS_RSEQ = 334, SYS_CLONE3 = 435, SYS_CLOSE_RANGE = 436, SYS_GETPID = 39,
-            SYS_CAPSET = 126;
+            SYS_CAPSET = 126, SYS_SETITIMER = 38, SYS_TIMER_CREATE = 222, SYS_TIMER_SETTIME = 223,
+            SYS_UNSHARE = 272;
 
     public static final long AT_FDCWD = -100;
     public static final int O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_ACCMODE = 3, O_CREAT = 0100, O_EXCL = 0200,
@@ -46,6 +47,14 @@ public final class RestoreCalls {
             | CLONE_SYSVSEM;
     /** clone_args up to and including set_tid_size (CLONE_ARGS_SIZE_VER1). */
     public static final int CLONE_ARGS_SIZE = 80;
+
+    // timer_create(2), unshare(2)
+    /** prctl(PR_TIMER_CREATE_RESTORE_IDS, ON|OFF): timer_create takes the id in *created_timer_id (6.13+). */
+    public static final long PR_TIMER_CREATE_RESTORE_IDS = 77, PR_TIMER_CREATE_RESTORE_IDS_OFF = 0,
+            PR_TIMER_CREATE_RESTORE_IDS_ON = 1;
+    public static final long CLONE_NEWTIME = 0x80;
+    /** sizeof(struct sigevent) */
+    public static final int SIGEVENT_SIZE = 64;
 
     // prctl(2)
     public static final long PR_SET_DUMPABLE = 4, PR_SET_NAME = 15, PR_SET_MM = 35, PR_SET_MM_MAP = 14,
@@ -161,5 +170,27 @@ public final class RestoreCalls {
     /** Minor number of a Linux {@code dev_t}. */
     public static long minor(long dev) {
         return (dev & 0xff) | ((dev >>> 12) & ~0xffL);
+    }
+
+    /** struct sigevent: sigev_value, sigev_signo, sigev_notify, and the target thread for SIGEV_THREAD_ID. */
+    public static byte[] sigevent(long value, int signo, int notify, int tid) {
+        ByteBuffer b = ByteBuffer.allocate(SIGEVENT_SIZE).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, value).putInt(8, signo).putInt(12, notify).putInt(16, tid);
+        return b.array();
+    }
+
+    /** struct itimerspec from nanoseconds: it_interval, then it_value. */
+    public static byte[] itimerspec(long intervalNs, long valueNs) {
+        ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, intervalNs / 1_000_000_000L).putLong(8, intervalNs % 1_000_000_000L)
+                .putLong(16, valueNs / 1_000_000_000L).putLong(24, valueNs % 1_000_000_000L);
+        return b.array();
+    }
+
+    /** struct itimerval: it_interval, then it_value, each seconds and microseconds. */
+    public static byte[] itimerval(long intervalSec, long intervalUsec, long valueSec, long valueUsec) {
+        ByteBuffer b = ByteBuffer.allocate(32).order(ByteOrder.LITTLE_ENDIAN);
+        b.putLong(0, intervalSec).putLong(8, intervalUsec).putLong(16, valueSec).putLong(24, valueUsec);
+        return b.array();
     }
 }

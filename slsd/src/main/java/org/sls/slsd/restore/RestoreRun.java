@@ -90,6 +90,8 @@ final class RestoreRun {
         try {
             PhaseClock clock = new PhaseClock();
             HuskInjector tpl = startTemplate();
+            TimerRestorer timers = new TimerRestorer(this);
+            timers.timeNamespace(manifest, tpl);
             clock.lap("template");
             new TreeBuilder(this, tpl).build();
             endTemplate();
@@ -124,6 +126,9 @@ final class RestoreRun {
             for (Husk h : husks.values()) {
                 threads.createThreads(h);
                 threads.perThreadState(h);
+            }
+            for (Husk h : husks.values()) {
+                timers.restore(h); // after the threads: a timer may signal one of them
             }
             for (Husk h : husks.values()) {
                 state.credentials(h);

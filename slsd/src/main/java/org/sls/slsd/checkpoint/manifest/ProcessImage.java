@@ -14,6 +14,9 @@ import java.util.List;
  * @param sigactions  every signal whose disposition is not SIG_DFL (caught or ignored), and SIGCHLD
  * @param sharedPending signals pending for the whole process (shared queue)
  * @param itimers     ITIMER_REAL, ITIMER_VIRTUAL and ITIMER_PROF as getitimer returned them
+ * @param posixTimers every POSIX timer (timer_create), by id
+ * @param clocks      CLOCK_MONOTONIC and CLOCK_BOOTTIME as the process saw them (null in checkpoints
+ *                    made before they were recorded)
  * @param children    pids of the children included in this checkpoint
  */
 public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, String state, String exe,
@@ -21,7 +24,14 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                            @JsonSerialize(using = Hex.Ser.class) @JsonDeserialize(using = Hex.De.class) long personality,
                            MmImage mm, String auxv, List<SigactionImage> sigactions,
                            List<SiginfoImage> sharedPending, List<ThreadImage> threads, List<RegionImage> regions,
-                           List<FdImage> fds, List<Integer> children, List<ItimerImage> itimers) {
+                           List<FdImage> fds, List<Integer> children, List<ItimerImage> itimers,
+                           List<PosixTimerImage> posixTimers, ClockImage clocks) {
+
+    public ProcessImage {
+        // checkpoints made before these were recorded have none
+        itimers = itimers == null ? List.of() : itimers;
+        posixTimers = posixTimers == null ? List.of() : posixTimers;
+    }
 
     /** The canonical form before interval timers were recorded (itimers left empty). */
     public ProcessImage(int pid, int ppid, int pgid, int sid, String comm, String state, String exe, String cwd,
@@ -29,13 +39,14 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                         MmImage mm, String auxv, List<SigactionImage> sigactions, List<SiginfoImage> sharedPending,
                         List<ThreadImage> threads, List<RegionImage> regions, List<FdImage> fds, List<Integer> children) {
         this(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits, personality, mm, auxv,
-                sigactions, sharedPending, threads, regions, fds, children, List.of());
+                sigactions, sharedPending, threads, regions, fds, children, List.of(), List.of(), null);
     }
 
     /** A copy with the given memory regions. */
     public ProcessImage withRegions(List<RegionImage> r) {
         return new ProcessImage(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits,
-                personality, mm, auxv, sigactions, sharedPending, threads, r, fds, children, itimers);
+                personality, mm, auxv, sigactions, sharedPending, threads, r, fds, children, itimers, posixTimers,
+                clocks);
     }
 
     /** The region containing {@code address}, if any. */
