@@ -31,7 +31,12 @@ final class KernelProbe {
                 new KernelFeature("clone3-set-tid", k.clone3SetTid(), k.clone3SetTid() ? "restore with the original PIDs" : "missing (needs CAP_CHECKPOINT_RESTORE): restore needs --new-pids"),
                 new KernelFeature("pidfd-getfd", k.pidfdGetfd(), k.pidfdGetfd() ? "fetch a target's fds" : "missing: no incremental checkpoints"),
                 new KernelFeature("tcp-repair", k.tcpRepair(), k.tcpRepair() ? "TCP_REPAIR: established connections" : "missing (needs CAP_NET_ADMIN)"),
-                new KernelFeature("fuse", k.fuse(), k.fuse() ? "/dev/fuse and fusermount: slfs" : "missing: install fuse3 and libfuse2"));
+                new KernelFeature("fuse", k.fuse(), k.fuse() ? "/dev/fuse and fusermount: slfs" : "missing: install fuse3 and libfuse2"),
+                new KernelFeature("timer-ids", k.timerIds(), k.timerIds() ? "PR_TIMER_CREATE_RESTORE_IDS: POSIX timers restored under their ids"
+                        : "missing (kernel < 6.13): a process with POSIX timers cannot be restored"),
+                new KernelFeature("time-namespaces", k.timeNamespaces(), k.timeNamespaces()
+                        ? "CLOCK_MONOTONIC and CLOCK_BOOTTIME carry on from the checkpoint after a reboot"
+                        : "missing: after a reboot restored processes see CLOCK_MONOTONIC go back"));
     }
 
     /** prctl(PR_SET_CHILD_SUBREAPER, 1) on slsd. */

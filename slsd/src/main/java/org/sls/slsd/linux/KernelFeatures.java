@@ -19,9 +19,12 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * @param pidfdGetfd      pidfd_open + pidfd_getfd
  * @param tcpRepair       setsockopt(TCP_REPAIR) (CAP_NET_ADMIN)
  * @param fuse            /dev/fuse and a fusermount binary
+ * @param timerIds        prctl(PR_TIMER_CREATE_RESTORE_IDS): POSIX timers restored under their ids (6.13+)
+ * @param timeNamespaces  time namespaces (/proc/self/timens_offsets): clocks carry on after a reboot
  */
 public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdWpAsync, boolean pagemapScan,
-                             boolean clone3SetTid, boolean pidfdGetfd, boolean tcpRepair, boolean fuse) {
+                             boolean clone3SetTid, boolean pidfdGetfd, boolean tcpRepair, boolean fuse,
+                             boolean timerIds, boolean timeNamespaces) {
 
     /** Incremental checkpoints need both the async write-protect tracker and PAGEMAP_SCAN. */
     public boolean incrementalCheckpoints() {
@@ -30,12 +33,14 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
 
     /** A kernel that supports nothing optional (for tests of the fallbacks). */
     public KernelFeatures withoutIncremental() {
-        return new KernelFeatures(kernelRelease, ptrace, false, false, clone3SetTid, pidfdGetfd, tcpRepair, fuse);
+        return new KernelFeatures(kernelRelease, ptrace, false, false, clone3SetTid, pidfdGetfd, tcpRepair, fuse,
+                timerIds, timeNamespaces);
     }
 
     public static KernelFeatures probe() {
         return new KernelFeatures(Linux.kernelRelease(), probePtrace(), probeUffd(), probePagemapScan(),
-                probeClone3(), probePidfd(), probeTcpRepair(), probeFuse());
+                probeClone3(), probePidfd(), probeTcpRepair(), probeFuse(), Linux.timerRestoreIdsAvailable(),
+                new File("/proc/self/timens_offsets").exists());
     }
 
     /** One line per feature, for logs and {@code slsctl check}. */
@@ -47,7 +52,9 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
                 + line("clone3 set_tid", clone3SetTid, "restore with original PIDs")
                 + line("pidfd_getfd", pidfdGetfd, "fetch target fds")
                 + line("TCP_REPAIR", tcpRepair, "TCP connections")
-                + line("FUSE", fuse, "slfs");
+                + line("FUSE", fuse, "slfs")
+                + line("timer ids", timerIds, "POSIX timers restored under their ids")
+                + line("time namespaces", timeNamespaces, "clocks carry on after a reboot");
     }
 
     private static String line(String name, boolean ok, String what) {

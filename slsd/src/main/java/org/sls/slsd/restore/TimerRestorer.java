@@ -90,12 +90,19 @@ final class TimerRestorer {
         ProcessImage p = h.image;
         HuskInjector inj = h.leader;
         for (ProcessImage.ItimerImage it : p.itimers()) {
-            if (it.valueSec() == 0 && it.valueUsec() == 0) {
+            boolean periodic = it.intervalSec() != 0 || it.intervalUsec() != 0;
+            boolean armed = it.valueSec() != 0 || it.valueUsec() != 0;
+            if (!armed && !periodic) {
                 continue;
             }
             run.at(RestoreStep.PROCESS_STATE, p.pid(), "setitimer(" + it.which() + ")");
+            // a periodic ITIMER_REAL whose SIGALRM is pending reads as 0 left: the kernel re-arms it
+            // one interval after the signal is dequeued, so the restore arms it one interval from now
+            // (the pending SIGALRM itself is queued again with the other pending signals)
+            long sec = armed ? it.valueSec() : it.intervalSec();
+            long usec = armed ? it.valueUsec() : it.intervalUsec();
             inj.call("setitimer", SYS_SETITIMER, it.which(),
-                    inj.data(itimerval(it.intervalSec(), it.intervalUsec(), it.valueSec(), it.valueUsec())), 0);
+                    inj.data(itimerval(it.intervalSec(), it.intervalUsec(), sec, usec)), 0);
         }
         if (p.posixTimers().isEmpty()) {
             return;
