@@ -245,6 +245,42 @@ class CheckpointKillTest {
     }
 
     @Test
+    void withoutItsLockTheOutsideConnectionComesBackClosed(@TempDir Path tmp) throws Exception {
+        String part = "nlopen" + ProcessHandle.current().pid();
+        int port = freePort();
+        try (Sls sls = Sls.format(tmp, "1G")) {
+            sls.startDaemon();
+            long pid = spawnServer(sls, part, port, tmp.resolve("server.log"));
+            try (Client c = connectWhenUp(port)) {
+                c.exchange(1);
+                CliResult ck = sls.ctl("checkpoint", "-o", part, "--kill");
+                assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+                Workloads.awaitGone(pid, WAIT);
+                String table = lockTables().stream().filter(t -> t.endsWith("_" + part)).findFirst().orElseThrow();
+                CliResult del = Sls.run(List.of("nft", "delete", "table", "inet", table), Duration.ofSeconds(20));
+                assertEquals(0, del.exit(), del.all());
+
+                CliResult r = sls.ctl("restore", "-o", part);
+                assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+                started.add(pid);
+                assertTrue(sls.daemonLog().contains("restored as a closed socket: no network lock"), sls.daemonLog());
+                // the server holds no connection for it any more: the client's next segment draws a reset
+                c.socket.setSoTimeout((int) Duration.ofSeconds(90).toMillis());
+                IOException ended = assertThrows(IOException.class, () -> {
+                    c.send(2);
+                    if (c.in.readLine() == null) {
+                        throw new IOException("EOF");
+                    }
+                });
+                assertFalse(ended instanceof SocketTimeoutException, "the client learns the connection is gone: " + ended);
+                try (Client d = connectWhenUp(port)) {
+                    d.exchange(1); // and the server takes it back as a new client
+                }
+            }
+        }
+    }
+
+    @Test
     void aFailedKillLeavesTheServerRunningAndNoLock(@TempDir Path tmp) throws Exception {
         String part = "nlfail" + ProcessHandle.current().pid();
         int port = freePort();
