@@ -1,4 +1,4 @@
-/* Interval timers and POSIX timers across a checkpoint. usage: timers OUT [FOREIGN_PID]
+/* Interval timers and POSIX timers across a checkpoint. usage: timers OUT [FOREIGN_PID | pending]
  *
  * Before: three timers created and deleted (so the kept ones do not start at id 0), then
  *   sig   CLOCK_MONOTONIC, SIGEV_SIGNAL SIGUSR1, sigev_value 0x1234abcd5678, every 20 ms
@@ -10,7 +10,9 @@
  * CLOCK_MONOTONIC every 10 ms and notes if it ever goes backwards. Writes "ready ids=..." and waits
  * for OUT.go; then checks every timer and writes one "timers ..." line.
  * With FOREIGN_PID: only a timer on that process's CPU-time clock (which cannot be restored), then
- * "ready id=N clock=C" and it runs until killed. */
+ * "ready id=N clock=C" and it runs until killed.
+ * With "pending": only a 10 ms ITIMER_REAL whose SIGALRM stays blocked and pending until OUT.go,
+ * then unblocked: "pending alarms=5" once it has fired 5 times. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -113,6 +115,31 @@ int main(int argc, char **argv) {
     snprintf(out, sizeof out, "%s", argv[1]);
     snprintf(go, sizeof go, "%s.go", argv[1]);
     struct sigevent sev;
+    if (argc > 2 && strcmp(argv[2], "pending") == 0) {
+        /* a periodic ITIMER_REAL whose SIGALRM is pending: the kernel re-arms it only once the
+         * signal is dequeued, so getitimer says 0 left until then */
+        sigset_t alrm;
+        sigemptyset(&alrm);
+        sigaddset(&alrm, SIGALRM);
+        sigprocmask(SIG_BLOCK, &alrm, NULL);
+        handle_simple(SIGALRM, on_alarm);
+        struct itimerval every = {{0, 10000}, {0, 10000}};
+        setitimer(ITIMER_REAL, &every, NULL);
+        sigset_t pending;
+        do {
+            usleep(1000);
+            sigpending(&pending);
+        } while (!sigismember(&pending, SIGALRM));
+        struct itimerval left;
+        getitimer(ITIMER_REAL, &left);
+        line("ready pending=1 left_us=%ld\n", left.it_value.tv_sec * 1000000L + left.it_value.tv_usec);
+        while (access(go, F_OK) != 0) usleep(10000);
+        sigprocmask(SIG_UNBLOCK, &alrm, NULL);
+        long t0 = mono_ns();
+        while (alarms < 5 && mono_ns() - t0 < 20000000000L) usleep(1000);
+        line("pending alarms=%d\n", alarms >= 5 ? 5 : (int) alarms);
+        return 0;
+    }
     if (argc > 2) {
         clockid_t foreign;
         if (clock_getcpuclockid(atoi(argv[2]), &foreign) != 0) return 2;

@@ -37,6 +37,10 @@ public final class TimerCapture {
             throw CheckpointException.unsupported(pid, "has unshared a time namespace (" + forChildren
                     + ") that its children would enter, not its own (" + time + ")");
         }
+        if (!java.nio.file.Files.exists(java.nio.file.Path.of("/proc", Integer.toString(pid), "timers")) && ProcFs.exists(pid)) {
+            throw CheckpointException.unsupported(pid, "cannot have its POSIX timers listed (no /proc/" + pid
+                    + "/timers: a kernel without CONFIG_CHECKPOINT_RESTORE)");
+        }
         List<Integer> tids = ProcFs.tasks(pid);
         for (PosixTimerEntry t : ProcFs.posixTimers(pid)) {
             refusal(pid, t, tids).ifPresent(why -> {

@@ -174,4 +174,52 @@ class TimersRestoreTest {
         assertEquals(before, ProcFs.posixTimers(pid), "its timer untouched");
         assertTrue(ProcFs.exists(pid) && ProcFs.stat(pid).state() != 'Z', "still running");
     }
+
+    @Test
+    void aPeriodicAlarmWhoseSignalIsPendingKeepsItsPeriod() throws Exception {
+        Path out = fx.out("timers");
+        int pid = fx.start("timers", out.toString(), "pending");
+        await(out, "ready");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        ProcessImage p = fx.manifest(cp.epoch()).process(pid);
+        ProcessImage.ItimerImage real = p.itimers().get(0);
+        assertEquals(List.of(0L, 10_000L, 0L, 0L), List.of(real.intervalSec(), real.intervalUsec(), real.valueSec(),
+                real.valueUsec()), "0 left while its SIGALRM is pending: " + real);
+        assertTrue(p.sharedPending().stream().anyMatch(si -> si.signal() == 14), "SIGALRM pending: " + p.sharedPending());
+
+        fx.killAndWaitGone(List.of(pid));
+        fx.restore(cp.epoch(), false, false);
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("pending alarms=5", await(out, "pending"), "it fires again and again, not just the pending one");
+    }
+
+    @Test
+    void underNewPidsThreadTargetsAndCpuClocksFollowTheClone() throws Exception {
+        Path out = fx.out("timers");
+        int pid = fx.start("timers", out.toString());
+        await(out, "ready");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        List<ProcFs.PosixTimerEntry> original = ProcFs.posixTimers(pid);
+
+        RestoreResult r = fx.restore(cp.epoch(), false, true);
+        int clone = r.pids().get(0);
+        assertNotEquals(pid, clone);
+        int worker = ProcFs.tasks(clone).stream().filter(t -> t != clone).findFirst().orElseThrow();
+        List<ProcFs.PosixTimerEntry> cloned = ProcFs.posixTimers(clone);
+        assertEquals(original.size(), cloned.size(), cloned.toString());
+        for (int i = 0; i < original.size(); i++) {
+            ProcFs.PosixTimerEntry o = original.get(i);
+            ProcFs.PosixTimerEntry c = cloned.get(i);
+            assertEquals(List.of(o.id(), o.signal(), o.value(), o.notification(), o.threadId()),
+                    List.of(c.id(), c.signal(), c.value(), c.notification(), c.threadId()), c.toString());
+            assertEquals(o.threadId() ? worker : clone, c.target(), "signals the clone's own thread or itself: " + c);
+            // the timer on the process's own CPU-time clock names the clone, not the original
+            int expectedClock = o.clock() < 0 && ~(o.clock() >> 3) == pid ? (~clone << 3) | (o.clock() & 7) : o.clock();
+            assertEquals(expectedClock, c.clock(), c.toString());
+        }
+        assertTrue(original.stream().anyMatch(o -> o.clock() < 0 && ~(o.clock() >> 3) == pid), "a CPU-clock timer: " + original);
+        assertTrue(original.stream().anyMatch(ProcFs.PosixTimerEntry::threadId), "a SIGEV_THREAD_ID timer: " + original);
+    }
 }
