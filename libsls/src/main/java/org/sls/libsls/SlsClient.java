@@ -27,21 +27,46 @@ import java.util.Optional;
 
 /**
  * A connection to slsd: the Java API over the control protocol ({@code docs/protocol.md}).
- * Each call sends one request line and reads its response. Thread-safe: calls on one client
- * are serialized; open several clients for parallel calls.
+ * Each call sends one request line and reads its response; a connection found dead is replaced
+ * by a new one at the next call (see {@link #call}). Thread-safe: calls on one client are
+ * serialized; open several clients for parallel calls.
  */
 public final class SlsClient implements AutoCloseable {
     private final Path socket;
-    private final SocketChannel channel;
-    private final BufferedReader in;
-    private final OutputStream out;
+    /** The connection, or null after it was found dead: the next call connects again. */
+    private volatile SocketChannel channel;
+    private volatile boolean closed;
+    private BufferedReader in;
+    private OutputStream out;
     private long nextId = 1;
 
     private SlsClient(Path socket, SocketChannel channel) {
         this.socket = socket;
-        this.channel = channel;
-        this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.UTF_8));
-        this.out = Channels.newOutputStream(channel);
+        use(channel);
+    }
+
+    private void use(SocketChannel c) {
+        this.channel = c;
+        this.in = new BufferedReader(new InputStreamReader(Channels.newInputStream(c), StandardCharsets.UTF_8));
+        this.out = Channels.newOutputStream(c);
+    }
+
+    private static SocketChannel open(Path socket) {
+        SocketChannel channel = null;
+        try {
+            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            return channel;
+        } catch (IOException | UnsupportedOperationException e) {
+            closeQuietly(channel);
+            throw new SlsUnreachableException(socket, e);
+        }
+    }
+
+    /** Forgets a connection that slsd no longer holds; the next call connects again. */
+    private void drop() {
+        closeQuietly(channel);
+        channel = null;
     }
 
     /** The socket named by {@code SLS_SOCKET}, or the default one. */
@@ -52,15 +77,7 @@ public final class SlsClient implements AutoCloseable {
 
     /** Connects to slsd at {@code socket}; throws {@link SlsUnreachableException} when nobody answers. */
     public static SlsClient connect(Path socket) {
-        SocketChannel channel = null;
-        try {
-            channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-            channel.connect(UnixDomainSocketAddress.of(socket));
-            return new SlsClient(socket, channel);
-        } catch (IOException | UnsupportedOperationException e) {
-            closeQuietly(channel);
-            throw new SlsUnreachableException(socket, e);
-        }
+        return new SlsClient(socket, open(socket));
     }
 
     /** The socket this client talks to. */
@@ -71,20 +88,45 @@ public final class SlsClient implements AutoCloseable {
     /**
      * Sends one request and returns its result; a failure answered by slsd becomes an
      * {@link SlsException} carrying its code and message.
+     * <p>A connection that died while idle (slsd restarted, or this process was restored from a
+     * checkpoint: its connection comes back with slsd's end closed) fails the write before slsd
+     * could see anything; the request is then sent once more on a new connection. A connection
+     * that ends before the answer came throws {@link SlsUnreachableException} (whether slsd acted
+     * is unknown); the next call connects again.
      */
     public synchronized JsonNode call(String op, ObjectNode args) {
         long id = nextId++;
         Request request = new Request(Protocol.VERSION, id, op, args == null ? Codec.MAPPER.createObjectNode() : args);
+        byte[] line = (Codec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8);
+        for (int attempt = 1; ; attempt++) {
+            if (closed) {
+                throw new SlsUnreachableException(socket, new IOException("this client was closed"));
+            }
+            if (channel == null) {
+                use(open(socket));
+            }
+            try {
+                out.write(line);
+                out.flush();
+            } catch (IOException e) {
+                drop();
+                if (attempt < 2) {
+                    continue; // nothing of the request reached slsd
+                }
+                throw new SlsUnreachableException(socket, e);
+            }
+            break;
+        }
         String reply;
         try {
-            out.write((Codec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8));
-            out.flush();
             reply = in.readLine();
         } catch (IOException e) {
+            drop();
             throw new SlsUnreachableException(socket, e);
         }
         if (reply == null) {
-            throw new SlsUnreachableException(socket, new IOException("slsd closed the connection"));
+            drop();
+            throw new SlsUnreachableException(socket, new IOException("slsd closed the connection before answering request " + id));
         }
         Response response = Codec.decodeResponse(reply);
         if (!response.ok()) {
@@ -246,6 +288,34 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.CHECKPOINT.wireName(), a), new TypeReference<>() { });
     }
 
+    /**
+     * Checkpoints the partition that this process is attached to (or, when only an ancestor is, that
+     * ancestor's partition with every descendant), and returns once the epoch is durable. Like
+     * {@code fork}, it returns twice: here with {@link SelfCheckpoint#restored()} false, and in every
+     * process later restored from that epoch ({@code slsctl restore}) with {@code restored} true and
+     * the same epoch, with the memory as it was at the checkpoint. A restored process's connection
+     * to slsd is gone; the client connects again for the next call.
+     *
+     * <p>Errors: NOT_FOUND when this process is not in any partition ({@code slsctl attach -p PID}
+     * first); UNSUPPORTED naming pid, fd and kind when the partition holds something sls cannot save
+     * (the process runs on untouched).
+     */
+    public SelfCheckpoint checkpointSelf() {
+        return checkpointSelf(false);
+    }
+
+    /** As {@link #checkpointSelf()}; {@code recursive} includes every descendant of the partition's processes. */
+    public synchronized SelfCheckpoint checkpointSelf(boolean recursive) {
+        ObjectNode a = args();
+        a.put("self", true);
+        a.put("recursive", recursive);
+        SelfCheckpoint r = convert(call(Op.CHECKPOINT.wireName(), a), new TypeReference<>() { });
+        if (r.restored()) {
+            drop(); // the restored connection ends after this answer
+        }
+        return r;
+    }
+
     /** Returns once {@code epoch} of the partition is durable; NOT_FOUND if it never will be. */
     public void epochWait(String partition, long epoch) {
         ObjectNode a = args();
@@ -294,6 +364,7 @@ public final class SlsClient implements AutoCloseable {
 
     @Override
     public void close() {
+        closed = true;
         closeQuietly(channel);
     }
 

@@ -23,6 +23,7 @@ import org.sls.slsd.restore.RestoreEngine;
 import org.sls.slsd.restore.RestoreException;
 import org.sls.slsd.restore.RestoreResult;
 import org.sls.slsd.control.Caller;
+import org.sls.slsd.resources.CaptureContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,6 +34,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -131,6 +133,9 @@ public final class ProcessOps {
     }
 
     JsonNode checkpoint(ObjectNode args, Caller caller) {
+        if (Args.optBool(args, "self", false)) {
+            return checkpointSelf(args, caller);
+        }
         String name = Args.optString(args, "name").orElse(Partitions.DEFAULT);
         partitions.get(name);
         if (!caller.isRoot()) {
@@ -140,6 +145,62 @@ public final class ProcessOps {
         }
         return Codec.MAPPER.valueToTree(checkpoint(name, Args.optBool(args, "recursive", false),
                 Args.optBool(args, "external", false), Args.optBool(args, "kill", false)));
+    }
+
+    /**
+     * A checkpoint asked for by a process of a partition on its own connection ({@code self}): the
+     * caller is the peer of the connection ({@code SO_PEERCRED}); its partition is the one it is
+     * attached to, or the one of its nearest attached ancestor (then the checkpoint includes every
+     * descendant, as {@code -r}). The live caller is answered {@code restored: false}; a process
+     * restored from the epoch reads {@code restored: true} on the same connection (SlsControlKind).
+     */
+    private JsonNode checkpointSelf(ObjectNode args, Caller caller) {
+        if (caller.pid() <= 0 || caller.connection() == 0) {
+            throw new SlsException(ErrorCode.INTERNAL, "checkpoint of the caller itself: slsd cannot tell which process"
+                    + " is calling (its JDK hides the connection's fd; see slsd's log)");
+        }
+        if (Args.optBool(args, "kill", false)) {
+            throw Args.invalid("checkpoint of the caller itself cannot kill: the caller would never hear the answer");
+        }
+        int pid = caller.pid();
+        boolean recursive = Args.optBool(args, "recursive", false);
+        String name = engine.partitionOf(pid).orElse(null);
+        int root = pid;
+        for (int hops = 0; name == null && hops < 4096; hops++) {
+            int parent;
+            try {
+                parent = org.sls.slsd.linux.ProcFs.stat(root).ppid();
+            } catch (RuntimeException e) {
+                break;
+            }
+            if (parent <= 1) {
+                break;
+            }
+            root = parent;
+            name = engine.partitionOf(root).orElse(null);
+            recursive = name != null || recursive; // the caller is a descendant of an attached process
+        }
+        if (name == null) {
+            throw new SlsException(ErrorCode.NOT_FOUND, "checkpoint of the caller itself: pid " + pid
+                    + " is not attached to any partition, nor is any of its ancestors; attach it first (slsctl attach -p "
+                    + pid + " -o NAME)");
+        }
+        Optional<String> asked = Args.optString(args, "name");
+        if (asked.isPresent() && !asked.get().equals(name)) {
+            throw Args.invalid("checkpoint of the caller itself: pid " + pid + " is in partition " + name + ", not "
+                    + asked.get());
+        }
+        if (!caller.isRoot()) {
+            for (int attached : engine.attached(name)) {
+                requireOwner(attached, caller);
+            }
+        }
+        log.info("pid {} asks for a checkpoint of its partition {} (root pid {}, recursive {})", pid, name, root, recursive);
+        CheckpointInfo info = checkpoint(name, recursive, Args.optBool(args, "external", false), false,
+                new CaptureContext.SelfCall(caller.connection(), caller.requestId()));
+        ObjectNode r = Codec.MAPPER.valueToTree(info);
+        r.put("restored", false);
+        return r;
     }
 
     /**
@@ -156,7 +217,7 @@ public final class ProcessOps {
      * of refusing the checkpoint.
      */
     public CheckpointInfo checkpoint(String name, boolean recursive, boolean external) {
-        return checkpoint(name, recursive, external, false);
+        return checkpoint(name, recursive, external, false, null);
     }
 
     /**
@@ -166,6 +227,11 @@ public final class ProcessOps {
      * and lifts. A failure before the kill leaves them running as before.
      */
     public CheckpointInfo checkpoint(String name, boolean recursive, boolean external, boolean kill) {
+        return checkpoint(name, recursive, external, kill, null);
+    }
+
+    private CheckpointInfo checkpoint(String name, boolean recursive, boolean external, boolean kill,
+                                      CaptureContext.SelfCall selfCall) {
         PartitionRecord part = partitions.get(name);
         long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
         long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
@@ -173,7 +239,7 @@ public final class ProcessOps {
         CheckpointResult r;
         try {
             r = kill ? engine.checkpointAndKill(name, recursive, part.mode(), parent, external, locks.forKill(name))
-                    : engine.checkpoint(name, recursive, part.mode(), parent, external);
+                    : engine.checkpoint(name, recursive, part.mode(), parent, external, selfCall);
         } catch (CheckpointException e) {
             throw toSls(e);
         } finally {

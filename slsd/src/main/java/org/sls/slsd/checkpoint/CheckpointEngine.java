@@ -33,6 +33,7 @@ import org.sls.slsd.linux.Ptrace;
 import org.sls.slsd.linux.Reaper;
 import org.sls.slsd.linux.Spawner;
 import org.sls.slsd.linux.Vma;
+import org.sls.slsd.resources.CaptureContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -329,11 +330,22 @@ public final class CheckpointEngine implements AutoCloseable {
      */
     public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch,
                                        boolean external) {
+        return checkpoint(partition, recursive, mode, parentEpoch, external, null);
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean, String, long, boolean)}, asked for by a process of the
+     * partition on its own connection to slsd ({@code selfCall}, null for an ordinary checkpoint):
+     * that connection's fd is saved so that the restored process reads the answer
+     * {@code restored: true} on it. Refused when no process of the checkpoint holds that connection.
+     */
+    public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch,
+                                       boolean external, CaptureContext.SelfCall selfCall) {
         if (!mode.equals("full") && !mode.equals("delta")) {
             throw new IllegalArgumentException("mode must be full or delta, not " + mode);
         }
         Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, null));
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, null, selfCall));
     }
 
     /**
@@ -354,7 +366,12 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         java.util.Objects.requireNonNull(lock, "lock");
         Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, lock));
+        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, lock, null));
+    }
+
+    /** The partition {@code pid} is attached to (as a root), if any. */
+    public java.util.Optional<String> partitionOf(int pid) {
+        return java.util.Optional.ofNullable(owner.get(pid));
     }
 
     private <T> T run(Partition p, Callable<T> task) {
@@ -374,7 +391,7 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch,
-                                          boolean external, KillLock kill) {
+                                          boolean external, KillLock kill, CaptureContext.SelfCall selfCall) {
         List<Integer> roots = new ArrayList<>();
         for (int pid : new TreeSet<>(p.pids)) {
             if (ProcFs.exists(pid) && !isZombie(pid)) {
@@ -438,7 +455,7 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
-            fdContext = new org.sls.slsd.resources.CaptureContext(pids, external, kill != null);
+            fdContext = new CaptureContext(pids, external, kill != null, selfCall);
             if (kill != null) {
                 // locked before their state is read: from now on no packet of theirs passes either way
                 lockedConnections = fdContext.outsideConnections();
@@ -463,6 +480,10 @@ public final class CheckpointEngine implements AutoCloseable {
                 ProcStat st = ProcFs.stat(pid);
                 mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
                         + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()));
+            }
+            if (selfCall != null && !fdContext.selfCallWasMet()) {
+                throw new CheckpointException(Kind.NO_SUCH_PROCESS, "partition " + p.name + ": no process of the checkpoint ("
+                        + pids + ") holds the caller's connection to slsd (slsd's socket " + selfCall.connection() + ")");
             }
             trackerTouched = delta;
             long tChecked = System.nanoTime();

@@ -10,6 +10,7 @@ import org.sls.libsls.protocol.Request;
 import org.sls.libsls.protocol.Response;
 import org.sls.libsls.protocol.SlsError;
 import org.sls.libsls.protocol.SlsException;
+import org.sls.slsd.linux.FdCalls;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,6 +29,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Map;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
@@ -190,7 +192,7 @@ public final class ControlServer implements AutoCloseable {
         }
         inFlight.incrementAndGet();
         try {
-            JsonNode result = handler.handle(request.args(), caller);
+            JsonNode result = handler.handle(request.args(), caller.withRequest(request.id()));
             return Response.success(request.id(), result == null ? Codec.MAPPER.createObjectNode() : result);
         } catch (SlsException e) {
             log.info("{} from uid {} failed: {}", request.op(), caller.uid(), e.getMessage());
@@ -207,7 +209,20 @@ public final class ControlServer implements AutoCloseable {
     private static Caller callerOf(SocketChannel channel) throws IOException {
         UnixDomainPrincipal p = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
         String user = p.user().getName();
-        return new Caller(Users.uidOf(user), user);
+        int uid = Users.uidOf(user);
+        OptionalInt fd = ConnectionFd.of(channel);
+        if (fd.isEmpty()) {
+            return new Caller(uid, user);
+        }
+        try {
+            FdCalls.PeerCredentials cred = FdCalls.peerCredentials(fd.getAsInt());
+            String link = Files.readSymbolicLink(Path.of("/proc/self/fd", Integer.toString(fd.getAsInt()))).toString();
+            long inode = link.startsWith("socket:[") ? Long.parseLong(link.substring(8, link.length() - 1)) : 0;
+            return new Caller(uid, user, cred.pid(), inode, 0);
+        } catch (RuntimeException | IOException e) {
+            log.debug("connection from uid {}: pid and socket unknown: {}", uid, e.getMessage());
+            return new Caller(uid, user);
+        }
     }
 
     private static String readLine(InputStream in) throws IOException {

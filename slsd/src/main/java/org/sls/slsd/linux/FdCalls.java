@@ -159,11 +159,29 @@ public final class FdCalls {
 
     // ---- sockets (unix) ----
     static final long SYS_SOCKET = 41, SYS_SENDTO = 44, SYS_RECVMSG = 47, SYS_SOCKETPAIR = 53, SYS_SETSOCKOPT = 54,
-            SYS_RECVFROM = 45;
+            SYS_RECVFROM = 45, SYS_GETSOCKOPT = 55;
     public static final int AF_UNIX = 1, SOCK_STREAM = 1, SOCK_DGRAM = 2, SOCK_SEQPACKET = 5;
     static final int AF_NETLINK = 16, NETLINK_SOCK_DIAG = 4, SOCK_RAW = 3, SOCK_DIAG_BY_FAMILY = 20,
             NLMSG_DONE = 3, NLMSG_ERROR = 2, MSG_PEEK = 2, MSG_DONTWAIT = 0x40, SOL_SOCKET = 1, SO_PEEK_OFF = 42,
-            SCM_RIGHTS = 1;
+            SCM_RIGHTS = 1, SO_PEERCRED = 17;
+
+    /**
+     * The credentials of a unix socket's peer as the kernel recorded them when it connected
+     * ({@code SO_PEERCRED}).
+     *
+     * @param pid the peer's process (thread group) id
+     */
+    public record PeerCredentials(int pid, int uid, int gid) {}
+
+    /** {@code getsockopt(SO_PEERCRED)} on a connected unix socket of slsd. */
+    public static PeerCredentials peerCredentials(int fd) {
+        Pointer cred = Sys.alloc(12);
+        Pointer len = Sys.alloc(4);
+        len.putInt(0, 12);
+        Sys.call("getsockopt(SO_PEERCRED)", "fd " + fd, SYS_GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred.address(),
+                len.address(), 0);
+        return new PeerCredentials(cred.getInt(0), cred.getInt(4), cred.getInt(8));
+    }
 
     /**
      * One unix socket as sock_diag tells it.

@@ -40,6 +40,10 @@ public final class CaptureContext {
     /** Fds already met per tag, for kcmp: {pid, fd, identity}. */
     private final Map<String, List<Object[]>> files = new HashMap<>();
 
+    private final SelfCall selfCall;
+    private boolean selfCallMet;
+    private Set<Long> slsdSockets;
+
     public CaptureContext(Collection<Integer> partitionPids, boolean external) {
         this(partitionPids, external, false);
     }
@@ -50,9 +54,56 @@ public final class CaptureContext {
      * are under the network lock ({@link #locked}).
      */
     public CaptureContext(Collection<Integer> partitionPids, boolean external, boolean lockOutside) {
+        this(partitionPids, external, lockOutside, null);
+    }
+
+    /** With the self-checkpoint request being served, or null when the checkpoint is not one. */
+    public CaptureContext(Collection<Integer> partitionPids, boolean external, boolean lockOutside, SelfCall selfCall) {
         this.pids = Set.copyOf(partitionPids);
         this.external = external;
         this.lockOutside = lockOutside;
+        this.selfCall = selfCall;
+    }
+
+
+    /**
+     * A checkpoint that a process of the partition asked for on its own connection to slsd
+     * ({@code checkpoint} with {@code self}): the restored process gets the answer on that fd.
+     *
+     * @param connection the inode of slsd's end of the caller's connection
+     * @param requestId  the id of the request, echoed in the answer at restore
+     */
+    public record SelfCall(long connection, long requestId) {}
+
+    /** The self-checkpoint request this checkpoint serves, if any. */
+    public java.util.Optional<SelfCall> selfCall() { return java.util.Optional.ofNullable(selfCall); }
+
+    /** Notes that the fd of the self-checkpoint's connection was met (a checkpoint that never meets it is refused). */
+    void selfCallMet() { selfCallMet = true; }
+
+    /** Whether {@link #selfCallMet()} happened. */
+    public boolean selfCallWasMet() { return selfCallMet; }
+
+    /** The inodes of the sockets slsd itself holds (one scan of /proc/self/fd per checkpoint, made when needed). */
+    public Set<Long> slsdSockets() {
+        if (slsdSockets == null) {
+            slsdSockets = new HashSet<>();
+            try (DirectoryStream<Path> fds = Files.newDirectoryStream(Path.of("/proc/self/fd"))) {
+                for (Path fd : fds) {
+                    try {
+                        String l = Files.readSymbolicLink(fd).toString();
+                        if (l.startsWith("socket:[")) {
+                            slsdSockets.add(Long.parseLong(l.substring(8, l.length() - 1)));
+                        }
+                    } catch (IOException e) {
+                        // closed meanwhile (the directory stream's own fd, say)
+                    }
+                }
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException("listing slsd's own fds", e);
+            }
+        }
+        return slsdSockets;
     }
 
     /** A context for one process alone (no --external), for callers outside a checkpoint. */

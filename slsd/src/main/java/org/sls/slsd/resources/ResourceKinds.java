@@ -11,7 +11,9 @@ import java.util.Optional;
 /**
  * Every fd kind of this package, keyed by {@link FdImage.Kind}: a new kind is one class and one
  * line here. Capture tries these before the engine's older kinds (so that, say, a std stream on a
- * pipe inside the partition is a {@code PIPE}); restore hands them every fd of their kinds.
+ * pipe inside the partition is a {@code PIPE}), in the order of {@link FdImage.Kind} (so that a
+ * connection to slsd is an {@code SLS_CONTROL}, not a refused {@code UNIX_SOCKET}); restore hands
+ * them every fd of their kinds.
  * Immutable, thread-safe.
  */
 public final class ResourceKinds {
@@ -24,6 +26,7 @@ public final class ResourceKinds {
         add(m, new TimerFdKind());
         add(m, new SignalFdKind());
         add(m, new EpollKind());
+        add(m, new SlsControlKind());
         add(m, new UnixSocketKind());
         add(m, new TcpSocketKind());
         add(m, new UdpSocketKind());

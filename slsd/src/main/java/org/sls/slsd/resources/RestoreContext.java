@@ -41,6 +41,8 @@ public final class RestoreContext implements AutoCloseable {
 
     private final boolean lockHeld;
     private final SharedFiles files;
+    private final String partition;
+    private final long epoch;
 
     public RestoreContext(List<ProcessImage> processes) {
         this(processes, false);
@@ -56,10 +58,27 @@ public final class RestoreContext implements AutoCloseable {
      * {@code files}: the files whose content the checkpoint holds, made once per run.
      */
     public RestoreContext(List<ProcessImage> processes, boolean lockHeld, SharedFiles files) {
+        this(processes, lockHeld, files, "", 0);
+    }
+
+    /**
+     * As {@link #RestoreContext(List, boolean, SharedFiles)}, for a restore of {@code epoch} of
+     * {@code partition} (told to a process that asked for its own checkpoint).
+     */
+    public RestoreContext(List<ProcessImage> processes, boolean lockHeld, SharedFiles files, String partition,
+                          long epoch) {
         this.processes = List.copyOf(processes);
         this.lockHeld = lockHeld;
         this.files = files;
+        this.partition = partition;
+        this.epoch = epoch;
     }
+
+    /** The partition being restored ("" when not told). */
+    public String partition() { return partition; }
+
+    /** The epoch being restored (0 when not told). */
+    public long epoch() { return epoch; }
 
     /** Whether the network lock of this epoch's checkpoint --kill still holds its outside connections. */
     public boolean lockHeld() { return lockHeld; }

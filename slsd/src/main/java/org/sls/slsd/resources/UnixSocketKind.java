@@ -113,7 +113,7 @@ final class UnixSocketKind implements FdKind {
     }
 
     /** The messages queued to be read on the socket, base64 each, comma-separated. */
-    private static String peek(FdProbe p, UnixSocket s) {
+    static String peek(FdProbe p, UnixSocket s) {
         int pidfd = Linux.pidfdOpen(p.pid());
         int fd;
         try {
@@ -135,7 +135,7 @@ final class UnixSocketKind implements FdKind {
         }
     }
 
-    private static List<byte[]> messages(String queued) {
+    static List<byte[]> messages(String queued) {
         List<byte[]> out = new ArrayList<>();
         if (queued == null || queued.isEmpty()) {
             return out;

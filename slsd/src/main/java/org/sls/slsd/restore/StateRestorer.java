@@ -32,7 +32,8 @@ final class StateRestorer {
 
     StateRestorer(RestoreRun run) {
         this.run = run;
-        this.resources = new RestoreContext(run.manifest.processes(), run.lockHeld, run.files);
+        this.resources = new RestoreContext(run.manifest.processes(), run.lockHeld, run.files, run.manifest.partition(),
+                run.manifest.epoch());
     }
 
     /** Ends the fd objects slsd kept for the run (after every husk got its fds, or on failure). */

@@ -51,6 +51,8 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         SIGNALFD,
         /** an epoll instance and its interest list, restored once its targets exist (resources.EpollKind) */
         EPOLL,
+        /** a connection to slsd's control socket, restored with its peer closed, carrying the answer to a self-checkpoint (resources.SlsControlKind) */
+        SLS_CONTROL,
         /** a unix socket: a connected pair inside the partition with its queues, a listener, or an unconnected one (resources.UnixSocketKind) */
         UNIX_SOCKET,
         /** a TCP socket: a listener, a connection (TCP_REPAIR inside the partition; closed to a peer outside), or unconnected (resources.TcpSocketKind) */
