@@ -1,4 +1,4 @@
-/* Interval timers and POSIX timers across a checkpoint. usage: timers OUT [FOREIGN_PID | pending]
+/* Interval timers and POSIX timers across a checkpoint. usage: timers OUT [FOREIGN_PID | pending | thread]
  *
  * Before: three timers created and deleted (so the kept ones do not start at id 0), then
  *   sig   CLOCK_MONOTONIC, SIGEV_SIGNAL SIGUSR1, sigev_value 0x1234abcd5678, every 20 ms
@@ -12,7 +12,9 @@
  * With FOREIGN_PID: only a timer on that process's CPU-time clock (which cannot be restored), then
  * "ready id=N clock=C" and it runs until killed.
  * With "pending": only a 10 ms ITIMER_REAL whose SIGALRM stays blocked and pending until OUT.go,
- * then unblocked: "pending alarms=5" once it has fired 5 times. */
+ * then unblocked: "pending alarms=5" once it has fired 5 times.
+ * With "thread": only a glibc SIGEV_THREAD timer every 20 ms; "thread callbacks=ok" once its
+ * callback ran 10 more times after OUT.go. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <signal.h>
@@ -49,6 +51,12 @@ static void on_usr2(int s, siginfo_t *si, void *u) {
     thr_n++;
     thr_overruns += si->si_overrun;
     if (gettid() != worker_tid || si->si_value.sival_int != 77) thr_bad++;
+}
+
+static volatile long callbacks, callback_bad;
+static void on_callback(union sigval v) {
+    callbacks++;
+    if (v.sival_int != 5) callback_bad++;
 }
 
 static void *worker(void *a) {
@@ -115,6 +123,23 @@ int main(int argc, char **argv) {
     snprintf(out, sizeof out, "%s", argv[1]);
     snprintf(go, sizeof go, "%s.go", argv[1]);
     struct sigevent sev;
+    if (argc > 2 && strcmp(argv[2], "thread") == 0) {
+        /* glibc's SIGEV_THREAD: a helper thread waits for SIGTIMER and starts the callback */
+        memset(&sev, 0, sizeof sev);
+        sev.sigev_notify = SIGEV_THREAD;
+        sev.sigev_notify_function = on_callback;
+        sev.sigev_value.sival_int = 5;
+        timer_t t;
+        if (timer_create(CLOCK_MONOTONIC, &sev, &t) != 0) return 4;
+        arm(t, PERIOD_NS, PERIOD_NS);
+        while (callbacks < 3) usleep(1000);
+        line("ready thread=%d\n", (int) (long) t);
+        while (access(go, F_OK) != 0) usleep(10000);
+        long c0 = callbacks, t0 = mono_ns();
+        while (callbacks - c0 < 10 && mono_ns() - t0 < 20000000000L) usleep(1000);
+        line("thread callbacks=%s bad=%ld\n", callbacks - c0 >= 10 ? "ok" : "stuck", callback_bad);
+        return 0;
+    }
     if (argc > 2 && strcmp(argv[2], "pending") == 0) {
         /* a periodic ITIMER_REAL whose SIGALRM is pending: the kernel re-arms it only once the
          * signal is dequeued, so getitimer says 0 left until then */

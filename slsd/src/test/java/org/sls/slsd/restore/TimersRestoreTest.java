@@ -222,4 +222,23 @@ class TimersRestoreTest {
         assertTrue(original.stream().anyMatch(o -> o.clock() < 0 && ~(o.clock() >> 3) == pid), "a CPU-clock timer: " + original);
         assertTrue(original.stream().anyMatch(ProcFs.PosixTimerEntry::threadId), "a SIGEV_THREAD_ID timer: " + original);
     }
+
+    @Test
+    void glibcSigevThreadCallbacksRunOn() throws Exception {
+        Path out = fx.out("timers");
+        int pid = fx.start("timers", out.toString(), "thread");
+        await(out, "ready");
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
+        ProcessImage p = fx.manifest(cp.epoch()).process(pid);
+        // glibc turns SIGEV_THREAD into SIGEV_THREAD_ID towards its helper thread
+        assertEquals(1, p.posixTimers().size(), p.posixTimers().toString());
+        assertEquals(Notify.THREAD_ID, p.posixTimers().get(0).notification());
+        assertTrue(p.threads().size() >= 2, "the helper thread: " + p.threads());
+
+        fx.killAndWaitGone(List.of(pid));
+        fx.restore(cp.epoch(), false, false);
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("thread callbacks=ok bad=0", await(out, "thread"));
+    }
 }
