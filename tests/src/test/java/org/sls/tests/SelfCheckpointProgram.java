@@ -12,8 +12,9 @@ import java.util.zip.CRC32C;
  * {@link SlsClient#checkpointSelf()} and reports, one line each, what it got and whether its
  * state is intact: {@code answer restored=0|1 epoch=E counter=C sum=S ok=1}. A process restored from
  * that checkpoint reports {@code restored=1} and then checkpoints itself once more on a new
- * connection ({@code again ...}); then it collects garbage to show the JVM runs, and idles with its
- * connection to slsd open until killed.
+ * connection ({@code again ...}); then it collects garbage to show the JVM runs, and says hello to
+ * slsd twice a second ({@code hello n=N ok=1}) on the same client until killed: a restore in between
+ * ends that connection, and the client connects again.
  *
  * <p>Arguments: the slsd socket, the partition. Not a test: run by the test as a separate JVM.
  */
@@ -53,8 +54,16 @@ public final class SelfCheckpointProgram {
         System.gc();
         System.out.println("gc pid=" + ProcessHandle.current().pid() + " bytes=" + garbage + " ok=" + (checksum(data) == sum ? 1 : 0));
         System.out.flush();
-        while (true) {
-            Thread.sleep(1000);
+        for (long n = 1; ; n++) {
+            Thread.sleep(500);
+            String outcome;
+            try {
+                outcome = "ok=" + (client.hello().get("pid").longValue() > 0 ? 1 : 0);
+            } catch (RuntimeException e) { // a call in flight when a checkpoint was taken ends with the connection
+                outcome = "ok=0 error=" + e.getClass().getSimpleName();
+            }
+            System.out.println("hello pid=" + ProcessHandle.current().pid() + " n=" + n + " " + outcome);
+            System.out.flush();
         }
     }
 

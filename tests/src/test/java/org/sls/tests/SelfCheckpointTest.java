@@ -74,6 +74,21 @@ class SelfCheckpointTest {
                 + String.join("\n", Workloads.lines(out)));
     }
 
+    /** The first line from line index {@code from} on that satisfies {@code p}. */
+    private static String awaitLineFrom(Path out, int from, java.util.function.Predicate<String> p) {
+        long deadline = System.nanoTime() + WAIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            List<String> l = Workloads.lines(out);
+            for (int i = from; i < l.size(); i++) {
+                if (p.test(l.get(i))) {
+                    return l.get(i);
+                }
+            }
+            Sls.sleep(50);
+        }
+        throw new AssertionError("no matching line after line " + from + " of " + out + ":\n" + String.join("\n", Workloads.lines(out)));
+    }
+
     @Test
     void aJvmCheckpointsItselfAndItsRestoredSelfKnowsItWasRestored(@TempDir Path tmp) throws Exception {
         Path out = tmp.resolve("program.out");
@@ -118,11 +133,24 @@ class SelfCheckpointTest {
             String gc = lineAfter(out, again, "gc ");
             assertEquals(1, Workloads.field(gc, "ok"), "the restored JVM collects garbage with its data intact: " + gc);
 
-            // an ordinary checkpoint of a JVM holding an idle connection to slsd works, and so does its restore
+            String hello = lineAfter(out, gc, "hello ");
+            assertTrue(hello.endsWith(" ok=1"), hello);
+
+            // an ordinary checkpoint of a JVM holding a connection to slsd works, and so does its restore:
+            // the connection comes back closed and the client connects again
             CliResult ck = sls.ctl("checkpoint", "-o", "jvm");
             assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
             Workloads.kill(pid);
             Workloads.awaitGone(pid, WAIT);
+            int linesAtKill = Workloads.count(out);
+            CliResult r3 = sls.ctl("restore", "-o", "jvm");
+            assertEquals(0, r3.exit(), r3.all() + sls.daemonLog());
+            String helloAfter = awaitLineFrom(out, linesAtKill, l -> l.startsWith("hello ") && l.endsWith(" ok=1"));
+            assertEquals(pid, Workloads.field(helloAfter, "pid"), helloAfter);
+            Workloads.kill(pid);
+            Workloads.awaitGone(pid, WAIT);
+
+            // and the second self-checkpoint restores as the first did
             CliResult r2 = sls.ctl("restore", "-o", "jvm", "--epoch", Long.toString(epoch2));
             assertEquals(0, r2.exit(), r2.all() + sls.daemonLog());
             String again2 = Workloads.awaitLine(out, l -> l.startsWith("again ") && l.contains(" restored=1 "), WAIT);
