@@ -46,7 +46,8 @@ public final class FdCapture {
     static FdImage capture(int pid, int fd, CaptureContext ctx) {
         String link = ProcFs.link(pid, "fd/" + fd)
                 .orElseThrow(() -> new ProcFs.NoSuchProcessException(pid, null));
-        Map<String, String> info = ProcFs.fdinfo(pid, fd);
+        String infoText = ProcFs.fdinfoText(pid, fd);
+        Map<String, String> info = ProcFs.fdinfo(infoText);
         int flags = Integer.parseInt(info.getOrDefault("flags", "0"), 8);
         long pos = Long.parseLong(info.getOrDefault("pos", "0"));
         int mode = 0;
@@ -60,6 +61,13 @@ public final class FdCapture {
         }
         FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity);
         // the kinds of org.sls.slsd.resources first: they need the partition's context
+        return org.sls.slsd.resources.FileLocks.capture(image(probe, ctx), probe, ProcFs.fdLocks(infoText), ctx);
+    }
+
+    private static FdImage image(FdProbe probe, CaptureContext ctx) {
+        int pid = probe.pid();
+        int fd = probe.fd();
+        String link = probe.link();
         java.util.Optional<FdImage> resource = ResourceKinds.capture(probe, ctx);
         if (resource.isPresent()) {
             return resource.get();

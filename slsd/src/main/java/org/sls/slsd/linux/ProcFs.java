@@ -218,14 +218,38 @@ public final class ProcFs {
 
     /** /proc/PID/fdinfo/FD as key → value (pos, flags in octal, mnt_id, ino...). */
     public static Map<String, String> fdinfo(int pid, int fd) {
+        return fdinfo(fdinfoText(pid, fd));
+    }
+
+    /** The text of /proc/PID/fdinfo/FD. */
+    public static String fdinfoText(int pid, int fd) {
+        return read(pid, "fdinfo/" + fd);
+    }
+
+    /** fdinfo text as key → value (the first line of each key). */
+    public static Map<String, String> fdinfo(String text) {
         Map<String, String> m = new LinkedHashMap<>();
-        for (String line : read(pid, "fdinfo/" + fd).split("\n")) {
+        for (String line : text.split("\n")) {
             int c = line.indexOf(':');
             if (c > 0) {
                 m.putIfAbsent(line.substring(0, c), line.substring(c + 1).trim());
             }
         }
         return m;
+    }
+
+    /** The "lock:" lines of fdinfo text (the locks taken through that open file), without the prefix. */
+    public static java.util.List<String> fdLocks(String fdinfoText) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        if (!fdinfoText.contains("lock:")) {
+            return out;
+        }
+        for (String line : fdinfoText.split("\n")) {
+            if (line.startsWith("lock:")) {
+                out.add(line.substring(5).trim());
+            }
+        }
+        return out;
     }
 
     /** /proc/PID/limits: resource name → {soft, hard}, -1 for unlimited. */

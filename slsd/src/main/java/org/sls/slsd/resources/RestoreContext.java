@@ -93,7 +93,8 @@ public final class RestoreContext implements AutoCloseable {
 
     /**
      * Restores the fds of one process that this package handles, after the engine put the others
-     * in place: each kind in turn, then the blocked ones again while any makes progress.
+     * in place: each kind in turn, then the blocked ones again while any makes progress; then the
+     * file locks of all its fds ({@link FileLocks}).
      */
     public void restoreProcess(HuskCalls h, List<FdImage> all) {
         this.husk = h;
@@ -122,6 +123,7 @@ public final class RestoreContext implements AutoCloseable {
             }
             pending = blocked;
         }
+        FileLocks.retake(all, this);
     }
 
     /** The husk being restored. */

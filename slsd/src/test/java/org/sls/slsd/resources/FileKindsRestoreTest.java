@@ -134,4 +134,37 @@ class FileKindsRestoreTest {
         assertTrue(Files.exists(shm), "the shm object is back at its name");
         assertFalse(Files.exists(dir.resolve("del")), "the deleted file stays deleted");
     }
+
+    @Test
+    void fileLocksAreTakenAgainAndAConflictRefusesTheRestore() throws Exception {
+        Path out = tmp.resolve("locks.out");
+        Path dir = Files.createDirectories(tmp.resolve("locks"));
+        int pid = programs.start("resources/locks", List.of(out.toString(), dir.toString()), -1);
+        checkpoints.attach(PART, pid, 0);
+        await(out, "ready");
+        String held = "flock=busy posix=write/owner free=1 ofd=read";
+        assertEquals("before " + held, await(out, "before"));
+        CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
+        List<FdImage> fds = manifest(cp.epoch()).process(pid).fds();
+        assertEquals(List.of("FLOCK:WRITE:0:EOF", "POSIX:WRITE:0:99", "OFDLCK:READ:200:299"),
+                fds.stream().map(f -> f.detail(FileLocks.LOCKS, "")).filter(l -> !l.isEmpty()).toList());
+        killAndWaitGone(List.of(pid));
+
+        // someone else takes the POSIX lock meanwhile: the restore is refused, naming it, and leaves nothing
+        try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve("b"),
+                java.nio.file.StandardOpenOption.WRITE);
+             java.nio.channels.FileLock l = ch.tryLock(50, 10, false)) {
+            assertNotNull(l);
+            org.sls.slsd.restore.RestoreException e = assertThrows(org.sls.slsd.restore.RestoreException.class,
+                    () -> restores.restore(PART, cp.epoch(), false, false, 0));
+            assertTrue(e.getMessage().contains("fd 4 (" + dir.resolve("b") + "): posix write lock 0-99: cannot be taken again"),
+                    e.getMessage());
+            assertFalse(ProcFs.exists(pid), "nothing left of the failed restore");
+        }
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+        r.pids().forEach(programs::track);
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("after " + held, await(out, "after"));
+        assertEquals("dropped flock=busy posix=none/other free=1 ofd=read", await(out, "dropped"));
+    }
 }
