@@ -157,6 +157,35 @@ public final class FdCalls {
         Sys.call("lseek", what, SYS_LSEEK, fd, offset, 0);
     }
 
+    // ---- inotify ----
+    static final long SYS_INOTIFY_INIT1 = 294, SYS_INOTIFY_ADD_WATCH = 254, SYS_INOTIFY_RM_WATCH = 255,
+            SYS_OPEN_BY_HANDLE_AT = 304;
+    public static final int O_PATH = 010000000, O_DIRECTORY = 0200000;
+
+    public static int inotifyInit(int flags) {
+        return (int) Sys.call("inotify_init1", "flags 0" + Integer.toOctalString(flags), SYS_INOTIFY_INIT1, flags, 0, 0);
+    }
+
+    /** inotify_add_watch: the watch descriptor. */
+    public static int inotifyAddWatch(int fd, String path, long mask) {
+        Pointer p = Sys.cString(path);
+        return (int) Sys.call("inotify_add_watch", path + " mask 0x" + Long.toHexString(mask), SYS_INOTIFY_ADD_WATCH,
+                fd, p.address(), mask);
+    }
+
+    public static void inotifyRmWatch(int fd, int wd) {
+        Sys.call("inotify_rm_watch", "wd " + wd, SYS_INOTIFY_RM_WATCH, fd, wd, 0);
+    }
+
+    /** open_by_handle_at(mountFd, {handle type, bytes}, flags): needs CAP_DAC_READ_SEARCH. */
+    public static int openByHandle(int mountFd, int type, byte[] handle, int flags, String what) {
+        Pointer h = Sys.alloc(8 + handle.length);
+        h.putInt(0, handle.length);
+        h.putInt(4, type);
+        h.put(8, handle, 0, handle.length);
+        return (int) Sys.call("open_by_handle_at", what, SYS_OPEN_BY_HANDLE_AT, mountFd, h.address(), flags);
+    }
+
     // ---- sockets (unix) ----
     static final long SYS_SOCKET = 41, SYS_SENDTO = 44, SYS_RECVMSG = 47, SYS_SOCKETPAIR = 53, SYS_SETSOCKOPT = 54,
             SYS_RECVFROM = 45, SYS_GETSOCKOPT = 55;

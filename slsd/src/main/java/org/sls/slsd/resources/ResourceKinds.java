@@ -33,6 +33,7 @@ public final class ResourceKinds {
         add(m, new MemfdKind());
         add(m, new DeletedFileKind());
         add(m, new PosixShmKind());
+        add(m, new InotifyKind());
         KINDS = Collections.unmodifiableMap(m);
     }
 

@@ -167,4 +167,42 @@ class FileKindsRestoreTest {
         assertEquals("after " + held, await(out, "after"));
         assertEquals("dropped flock=busy posix=none/other free=1 ofd=read", await(out, "dropped"));
     }
+
+    @Test
+    void inotifyWatchesKeepTheirNumbersAndEventsStillArrive() throws Exception {
+        Path out = tmp.resolve("inotify.out");
+        Path dir = Files.createDirectories(tmp.resolve("watched"));
+        int pid = programs.start("resources/inotify", List.of(out.toString(), dir.toString()), -1);
+        checkpoints.attach(PART, pid, 0);
+        await(out, "ready");
+        CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
+        FdImage in = manifest(cp.epoch()).process(pid).fds().stream().filter(f -> f.kind() == FdImage.Kind.INOTIFY)
+                .findFirst().orElseThrow();
+        assertEquals(List.of(1, 3), java.util.Arrays.stream(in.detail("watches", "").split(";"))
+                .map(w -> InotifyKind.Watch.decode(w).wd()).toList(), in.toString());
+        killAndWaitGone(List.of(pid));
+        // the watched file moves meanwhile: the watch follows its inode
+        Files.move(dir.resolve("f"), dir.resolve("f2"));
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+        r.pids().forEach(programs::track);
+        Files.move(dir.resolve("f2"), dir.resolve("f"));
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("events wd_dir=1 wd_file=3 create=1:new modify=3", await(out, "events"));
+    }
+
+    @Test
+    void inotifyWithUnreadEventsIsRefusedAndKeepsRunning() throws Exception {
+        Path out = tmp.resolve("inotify.out");
+        Path dir = Files.createDirectories(tmp.resolve("watched"));
+        int pid = programs.start("resources/inotify", List.of(out.toString(), dir.toString()), -1);
+        checkpoints.attach(PART, pid, 0);
+        await(out, "ready");
+        Files.createFile(dir.resolve("early")); // an event the process has not read yet
+        org.sls.slsd.checkpoint.CheckpointException e = assertThrows(org.sls.slsd.checkpoint.CheckpointException.class,
+                () -> checkpoints.checkpoint(PART, false, "full", 0));
+        assertTrue(e.getMessage().startsWith("pid " + pid + " fd 3 (anon_inode:inotify): "), e.getMessage());
+        assertTrue(e.getMessage().contains("bytes of unread inotify events"), e.getMessage());
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("events wd_dir=1 wd_file=3 create=1:early modify=3", await(out, "events"));
+    }
 }

@@ -64,6 +64,8 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** a regular file deleted while open: its content is in the checkpoint (resources.DeletedFileKind) */
         DELETED_FILE,
         /** a POSIX shm object in /dev/shm, recreated from the checkpoint when gone (resources.PosixShmKind) */
-        POSIX_SHM
+        POSIX_SHM,
+        /** an inotify instance and its watches, same wd numbers (resources.InotifyKind) */
+        INOTIFY
     }
 }
