@@ -23,6 +23,7 @@ import org.sls.slsd.restore.RestoreEngine;
 import org.sls.slsd.restore.RestoreException;
 import org.sls.slsd.restore.RestoreResult;
 import org.sls.slsd.control.Caller;
+import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.resources.CaptureContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -169,7 +170,7 @@ public final class ProcessOps {
         for (int hops = 0; name == null && hops < 4096; hops++) {
             int parent;
             try {
-                parent = org.sls.slsd.linux.ProcFs.stat(root).ppid();
+                parent = ProcFs.stat(root).ppid();
             } catch (RuntimeException e) {
                 break;
             }
