@@ -353,6 +353,66 @@ public final class SlsClient implements AutoCloseable {
         return call(Op.CORE.wireName(), a).get("bytes").longValue();
     }
 
+    /**
+     * Attaches to the terminal slsd keeps for the restored processes of {@code partition} (the one
+     * process {@code pid} holds when {@code pid} is not 0; the partition's only one otherwise), with
+     * the window size {@code rows} x {@code cols} (0: leave it). From then on this connection carries
+     * the terminal's bytes both ways, raw: the returned console owns it (and this client is spent).
+     */
+    public synchronized Console console(String partition, int pid, int rows, int cols) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        if (pid != 0) {
+            a.put("pid", pid);
+        }
+        if (rows > 0 && cols > 0) {
+            a.put("rows", rows);
+            a.put("cols", cols);
+        }
+        long id = nextId++;
+        Request request = new Request(Protocol.VERSION, id, Op.CONSOLE.wireName(), a);
+        String reply;
+        try {
+            out.write((Codec.encode(request) + "\n").getBytes(StandardCharsets.UTF_8));
+            out.flush();
+            // byte by byte: what follows the answer is the terminal's output, not for a line reader
+            java.io.ByteArrayOutputStream line = new java.io.ByteArrayOutputStream(256);
+            java.nio.ByteBuffer one = java.nio.ByteBuffer.allocate(1);
+            while (true) {
+                one.clear();
+                if (channel.read(one) < 0) {
+                    throw new IOException("slsd closed the connection");
+                }
+                if (one.get(0) == '\n') {
+                    break;
+                }
+                line.write(one.get(0));
+            }
+            reply = line.toString(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new SlsUnreachableException(socket, e);
+        }
+        Response response = Codec.decodeResponse(reply);
+        if (!response.ok()) {
+            throw new SlsException(response.error() == null ? ErrorCode.INTERNAL : response.error().code(),
+                    response.error() == null ? "slsd refused the console without saying why" : response.error().message());
+        }
+        JsonNode r = response.result();
+        return new Console(channel, r.path("tty").asText(), r.path("pid").asInt(), r.path("path").asText());
+    }
+
+    /** Sets the window size of the terminal of {@code partition} that {@link #console} would attach to (the foreground group gets SIGWINCH). */
+    public void windowSize(String partition, int pid, int rows, int cols) {
+        ObjectNode a = args();
+        a.put("name", partition);
+        if (pid != 0) {
+            a.put("pid", pid);
+        }
+        a.put("rows", rows);
+        a.put("cols", cols);
+        call(Op.WINSIZE.wireName(), a);
+    }
+
     /** Converts a result tree into a typed value. */
     public static <T> T convert(JsonNode node, TypeReference<T> type) {
         try {

@@ -18,7 +18,7 @@ import picocli.CommandLine.Option;
                 "3:cannot reach slsd", "4:fsck found damage"},
         subcommands = {NewfsCommand.class, PartaddCommand.class, PartdelCommand.class, ListsnapsCommand.class,
                 StatusCommand.class, CheckCommand.class, DeleteCommand.class, FsckCommand.class, AttachCommand.class, DetachCommand.class,
-                SpawnCommand.class, CheckpointCommand.class, EpochwaitCommand.class, RestoreCommand.class, CoreCommand.class, CommandLine.HelpCommand.class})
+                SpawnCommand.class, CheckpointCommand.class, EpochwaitCommand.class, RestoreCommand.class, ConsoleCommand.class, CoreCommand.class, CommandLine.HelpCommand.class})
 public final class Slsctl {
     @Option(names = {"-v", "--verbose"}, scope = CommandLine.ScopeType.INHERIT, description = "Show details of failures.")
     static boolean verbose;

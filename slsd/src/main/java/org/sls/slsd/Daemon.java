@@ -75,7 +75,10 @@ public final class Daemon implements AutoCloseable {
         this.periodic = new PeriodicCheckpoints(store, partitions, processes);
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
-            this.server = new ControlServer(config.socket(), handlers());
+            Consoles consoles = new Consoles(partitions, restorer);
+            Map<String, Handler> handlers = handlers();
+            handlers.put(Op.WINSIZE.wireName(), storeErrorsMapped(consoles::winsize));
+            this.server = new ControlServer(config.socket(), handlers, Map.of(Op.CONSOLE.wireName(), consoles::console));
         } catch (IOException | RuntimeException e) {
             slfs.close();
             restorer.close();
@@ -220,6 +223,7 @@ public final class Daemon implements AutoCloseable {
             engine.detach(pid); // the processes run on, outside any partition
         }
         partitions.delete(name);
+        restorer.closeTerminals(name);
         slfs.deletePartition(name);
         processes.partitionDeleted(name);
         log.info("partition {} deleted", name);

@@ -36,7 +36,11 @@ public enum Op {
     /** Brings a partition's processes back from a committed epoch. */
     RESTORE("restore"),
     /** Writes an ELF core file of one process of a checkpoint. */
-    CORE("core");
+    CORE("core"),
+    /** Attaches to the terminal slsd keeps for a restored process: the connection then carries raw bytes. */
+    CONSOLE("console"),
+    /** Sets the window size of the terminal slsd keeps for a restored process. */
+    WINSIZE("winsize");
 
     private final String wireName;
 

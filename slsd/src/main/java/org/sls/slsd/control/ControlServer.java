@@ -51,6 +51,7 @@ public final class ControlServer implements AutoCloseable {
 
     private final Path socketPath;
     private final Map<String, Handler> handlers;
+    private final Map<String, StreamHandler> streams;
     private final ServerSocketChannel server;
     private final ExecutorService workers;
     private final Semaphore slots = new Semaphore(MAX_CONNECTIONS);
@@ -64,8 +65,14 @@ public final class ControlServer implements AutoCloseable {
      * file is replaced; one that another daemon answers on is refused.
      */
     public ControlServer(Path socketPath, Map<String, Handler> handlers) throws IOException {
+        this(socketPath, handlers, Map.of());
+    }
+
+    /** With operations that turn their connection into a byte stream once answered ({@link StreamHandler}). */
+    public ControlServer(Path socketPath, Map<String, Handler> handlers, Map<String, StreamHandler> streams) throws IOException {
         this.socketPath = socketPath;
         this.handlers = Map.copyOf(handlers);
+        this.streams = Map.copyOf(streams);
         Path dir = socketPath.toAbsolutePath().getParent();
         if (dir != null) {
             Files.createDirectories(dir);
@@ -171,12 +178,56 @@ public final class ControlServer implements AutoCloseable {
                 if (line.isBlank()) {
                     continue;
                 }
+                StreamHandler.Session session = streamSession(line, caller, out);
+                if (session == NOTHING) {
+                    continue; // refused, and answered
+                }
+                if (session != null) {
+                    session.run(channel);
+                    return; // the stream is over: the connection closes
+                }
                 writeLine(out, dispatch(line, caller));
             }
         } catch (IOException e) {
             log.debug("connection from uid {} ended: {}", caller.uid(), e.getMessage());
         }
     }
+
+    /**
+     * When the line asks for a streaming operation: answers it and returns the session that
+     * serves the connection next (null when the operation failed, its error answered). Null for
+     * other operations, untouched.
+     */
+    private StreamHandler.Session streamSession(String line, Caller caller, OutputStream out) throws IOException {
+        Request request;
+        try {
+            request = Codec.decodeRequest(line);
+        } catch (SlsException e) {
+            return null; // dispatch answers it
+        }
+        StreamHandler h = streams.get(request.op());
+        if (h == null) {
+            return null;
+        }
+        StreamHandler.Stream stream;
+        try {
+            stream = h.open(request.args(), caller);
+        } catch (SlsException e) {
+            log.info("{} from uid {} failed: {}", request.op(), caller.uid(), e.getMessage());
+            writeLine(out, Response.failure(request.id(), e.toError()));
+            return NOTHING;
+        } catch (Exception | Error e) {
+            log.error("{} from uid {} failed unexpectedly", request.op(), caller.uid(), e);
+            writeLine(out, Response.failure(request.id(), new SlsError(ErrorCode.INTERNAL, request.op()
+                    + " failed inside slsd: " + (e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName()))));
+            return NOTHING;
+        }
+        writeLine(out, Response.success(request.id(), stream.result()));
+        return stream.session();
+    }
+
+    /** The session of a refused streaming request: the connection goes on with the next request. */
+    private static final StreamHandler.Session NOTHING = channel -> { };
 
     /** Decodes, runs and answers one request line; never throws. */
     Response dispatch(String line, Caller caller) {

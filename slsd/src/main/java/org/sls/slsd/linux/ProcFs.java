@@ -144,6 +144,22 @@ public final class ProcFs {
     /** /proc/PID/stat, parsed. */
     public static ProcStat stat(int pid) { return ProcStat.parse(read(pid, "stat")); }
 
+    /**
+     * The controlling terminal of a process's session, from /proc/PID/stat: {tty_nr (the device
+     * number as the kernel encodes it: major in bits 8-15, minor in bits 0-7 and 20-31; 0 for none),
+     * tpgid (the terminal's foreground process group; -1 for none)}.
+     */
+    public static int[] controllingTerminal(int pid) {
+        String s = read(pid, "stat");
+        String[] f = s.substring(s.lastIndexOf(')') + 2).trim().split(" ");
+        return new int[] {Integer.parseInt(f[4]), Integer.parseInt(f[5])};
+    }
+
+    /** The major and minor numbers of a tty_nr of {@link #controllingTerminal}. */
+    public static int[] ttyDevice(int ttyNr) {
+        return new int[] {(ttyNr >>> 8) & 0xfff, (ttyNr & 0xff) | ((ttyNr >>> 12) & 0xfff00)};
+    }
+
     /** /proc/PID/task/TID/stat. */
     public static ProcStat taskStat(int pid, int tid) { return ProcStat.parse(read(pid, "task/" + tid + "/stat")); }
 

@@ -43,6 +43,8 @@ public final class RestoreContext implements AutoCloseable {
     private final SharedFiles files;
     private final String partition;
     private final long epoch;
+    private java.util.function.IntUnaryOperator restoredPids = pid -> pid;
+    private final List<Terminal> terminals = new ArrayList<>();
 
     public RestoreContext(List<ProcessImage> processes) {
         this(processes, false);
@@ -85,6 +87,43 @@ public final class RestoreContext implements AutoCloseable {
 
     /** The files whose content the checkpoint holds (memfds, deleted files, POSIX shm), made once per run. */
     public SharedFiles files() { return files; }
+
+    /** Sets the run's pid map (checkpointed pid to restored pid, -1 when not restored); identity until then. */
+    public void restoredPids(java.util.function.IntUnaryOperator map) {
+        this.restoredPids = map;
+    }
+
+    /** The restored pid of a checkpointed one, -1 when it is not restored (yet). */
+    public int restoredPid(int checkpointedPid) {
+        return restoredPids.applyAsInt(checkpointedPid);
+    }
+
+    /**
+     * Right after the husk became a session leader (before its children are cloned): the
+     * controlling terminal of its session, if that was a pseudo-terminal of the checkpoint.
+     */
+    public void acquireControllingTerminal(HuskCalls h, ProcessImage p, Set<Integer> inCheckpoint) {
+        this.husk = h;
+        PtyKind.acquireControllingTerminal(p, inCheckpoint, this);
+    }
+
+    /** Once the tree stands: the foreground process group of the terminal of the session the husk leads. */
+    public void restoreForeground(HuskCalls h, ProcessImage p, Set<Integer> inCheckpoint) {
+        this.husk = h;
+        PtyKind.restoreForeground(p, inCheckpoint, this);
+    }
+
+    /** Keeps a terminal beyond the run (not closed by {@link #close()}): the caller takes it with {@link #takeTerminals()}. */
+    void keepTerminal(Terminal t) {
+        terminals.add(t);
+    }
+
+    /** The terminals made for this run, now the caller's to keep or close. */
+    public List<Terminal> takeTerminals() {
+        List<Terminal> out = List.copyOf(terminals);
+        terminals.clear();
+        return out;
+    }
 
     /** Whether a kind of {@link ResourceKinds} restores fds of this kind. */
     public static boolean handles(FdImage.Kind k) {
@@ -213,14 +252,20 @@ public final class RestoreContext implements AutoCloseable {
         return Optional.empty();
     }
 
-    /** Closes slsd's copies: from now on the restored processes alone hold their objects (EOF works again). */
+    /**
+     * Closes slsd's copies: from now on the restored processes alone hold their objects (EOF works
+     * again). Terminals not taken by {@link #takeTerminals()} are closed too.
+     */
     @Override
     public void close() {
+        for (Terminal t : takeTerminals()) {
+            t.close();
+        }
         for (int fd : shared.values()) {
             Linux.close(fd);
         }
         for (Object o : objects.values()) {
-            if (o instanceof AutoCloseable c) {
+            if (o instanceof AutoCloseable c && !(o instanceof Terminal)) { // terminals: above
                 try {
                     c.close();
                 } catch (Exception e) {

@@ -8,6 +8,7 @@ import org.sls.slsd.checkpoint.manifest.Manifest;
 import org.sls.slsd.checkpoint.manifest.ManifestCodec;
 import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.Reaper;
+import org.sls.slsd.resources.Terminal;
 import org.sls.slsd.restore.RestoreException.Kind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,6 +16,7 @@ import org.slf4j.LoggerFactory;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.FutureTask;
 import java.util.concurrent.locks.ReentrantLock;
@@ -38,6 +40,8 @@ public final class RestoreEngine implements AutoCloseable {
     private final Reaper reaper;
     private final boolean ownReaper;
     private final Map<String, ReentrantLock> locks = new ConcurrentHashMap<>();
+    /** Per partition, the terminals slsd keeps for restored processes (their masters), newest last. */
+    private final Map<String, List<Terminal>> terminals = new ConcurrentHashMap<>();
 
     public RestoreEngine(Slos store, KernelFeatures features) {
         this(store, features, null);
@@ -98,6 +102,10 @@ public final class RestoreEngine implements AutoCloseable {
             RestoreRun run = new RestoreRun(partition, m, reader, stopped, newPids, reaper);
             run.lockHeld = lockHeld;
             RestoreResult r = onOwnThread(partition, () -> run.run(callerUid, t0));
+            if (!run.terminals.isEmpty()) {
+                terminals.computeIfAbsent(partition, k -> new CopyOnWriteArrayList<>()).addAll(run.terminals);
+                log.info("partition {}: slsd keeps terminals {} (slsctl console -o {})", partition, run.terminals, partition);
+            }
             log.info("partition {} epoch {} restored: pids {} in {} us (read {} us, write {} us, inject {} us)",
                     partition, e, r.pidMap(), r.totalMicros(), r.readMicros(), r.writeMicros(), r.injectMicros());
             return r;
@@ -151,8 +159,38 @@ public final class RestoreEngine implements AutoCloseable {
         }
     }
 
+    /**
+     * The terminals slsd keeps for the restored processes of {@code partition}, oldest first. Those
+     * whose processes have all ended (and that no console uses) are closed and dropped here.
+     */
+    public List<Terminal> terminals(String partition) {
+        List<Terminal> l = terminals.get(partition);
+        if (l == null) {
+            return List.of();
+        }
+        for (Terminal t : l) {
+            if (!t.inUse() && !t.isAttached()) {
+                l.remove(t);
+                t.close();
+                log.info("partition {}: terminal {} closed: its processes have ended", partition, t);
+            }
+        }
+        return List.copyOf(l);
+    }
+
+    /** Closes the partition's terminals (when it is deleted): processes still on them get a hangup. */
+    public void closeTerminals(String partition) {
+        List<Terminal> l = terminals.remove(partition);
+        if (l != null) {
+            l.forEach(Terminal::close);
+        }
+    }
+
     @Override
     public void close() {
+        for (String p : List.copyOf(terminals.keySet())) {
+            closeTerminals(p);
+        }
         if (ownReaper) {
             reaper.close();
         }

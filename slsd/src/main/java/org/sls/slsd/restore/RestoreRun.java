@@ -15,6 +15,9 @@ import org.sls.slsd.linux.Spawner;
 import org.sls.slsd.linux.SyscallInjector;
 import org.sls.slsd.linux.Vma;
 import org.sls.slsd.linux.WaitStatus;
+import org.sls.slsd.resources.HuskCalls;
+import org.sls.slsd.resources.RestoreContext;
+import org.sls.slsd.resources.Terminal;
 import org.sls.slsd.restore.RestoreException.Kind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,6 +56,10 @@ final class RestoreRun {
     final List<Integer> created = new ArrayList<>();
     /** Threads this run cloned: traced threads must be waited for before their leader can be. */
     final List<Integer> createdThreads = new ArrayList<>();
+    /** The pseudo-terminals made for the restored processes, whose masters slsd keeps once the run succeeded. */
+    final List<Terminal> terminals = new ArrayList<>();
+    /** The fd kinds' objects for the whole run (terminals are made while the tree is built). */
+    RestoreContext resources;
     Scratch scratch;
     /** The files whose content the checkpoint holds (shared memory, memfds, deleted files), made once. */
     org.sls.slsd.resources.SharedFiles files;
@@ -71,6 +78,27 @@ final class RestoreRun {
         this.stopped = stopped;
         this.newPids = newPids;
         this.reaper = reaper;
+    }
+
+    /** The husk's main thread lent to the fd kinds of org.sls.slsd.resources. */
+    HuskCalls huskCalls(Husk h) {
+        HuskInjector inj = h.leader;
+        return new HuskCalls() {
+            @Override
+            public int pid() { return h.pid; }
+
+            @Override
+            public int checkpointedPid() { return h.checkpointedPid(); }
+
+            @Override
+            public long call(String name, long nr, long... args) {
+                at(step, h.checkpointedPid(), name);
+                return inj.call(name, nr, args);
+            }
+
+            @Override
+            public long data(byte[] bytes) { return inj.data(bytes); }
+        };
     }
 
     /** Records what is being done, so that a failure can say so. */
@@ -93,10 +121,12 @@ final class RestoreRun {
             TimerRestorer timers = new TimerRestorer(this);
             timers.timeNamespace(manifest, tpl);
             clock.lap("template");
+            files = new org.sls.slsd.resources.SharedFiles(manifest.sharedMemory(), reader);
+            resources = new RestoreContext(manifest.processes(), lockHeld, files, manifest.partition(), manifest.epoch());
+            resources.restoredPids(this::restoredPid);
             new TreeBuilder(this, tpl).build();
             endTemplate();
             clock.lap("tree");
-            files = new org.sls.slsd.resources.SharedFiles(manifest.sharedMemory(), reader);
             MemoryRestorer memory = new MemoryRestorer(this);
             for (Husk h : husks.values()) {
                 SpecialMappings.move(this, h);
@@ -115,8 +145,12 @@ final class RestoreRun {
             StateRestorer state = new StateRestorer(this);
             try {
                 for (Husk h : husks.values()) {
+                    state.foregroundGroup(h);
+                }
+                for (Husk h : husks.values()) {
                     state.restore(h);
                 }
+                terminals.addAll(state.takeTerminals());
             } finally {
                 state.closeResources(); // every husk holds its fds now; slsd's copies would keep pipes open
                 files.close();
@@ -146,6 +180,11 @@ final class RestoreRun {
             log.warn("{}", re.getMessage(), e);
             if (files != null) {
                 files.close();
+            }
+            terminals.forEach(Terminal::close);
+            terminals.clear();
+            if (resources != null) {
+                resources.close(); // terminals made before the fds were restored, too
             }
             cleanUp();
             throw re;

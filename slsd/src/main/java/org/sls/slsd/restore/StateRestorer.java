@@ -32,8 +32,18 @@ final class StateRestorer {
 
     StateRestorer(RestoreRun run) {
         this.run = run;
-        this.resources = new RestoreContext(run.manifest.processes(), run.lockHeld, run.files, run.manifest.partition(),
-                run.manifest.epoch());
+        this.resources = run.resources;
+    }
+
+    /** The terminals slsd made for the run's pseudo-terminals, now the run's to keep (or close on failure). */
+    java.util.List<org.sls.slsd.resources.Terminal> takeTerminals() {
+        return resources.takeTerminals();
+    }
+
+    /** Once the tree stands, before any fds: the foreground process group of the terminal of the session the husk leads. */
+    void foregroundGroup(Husk h) {
+        run.at(RestoreStep.PROCESS_STATE, h.checkpointedPid(), "foreground process group of its terminal");
+        resources.restoreForeground(run.huskCalls(h), h.image, run.husks.keySet());
     }
 
     /** Ends the fd objects slsd kept for the run (after every husk got its fds, or on failure). */
@@ -133,22 +143,7 @@ final class StateRestorer {
             }
         }
         run.at(RestoreStep.PROCESS_STATE, p.pid(), "fds of org.sls.slsd.resources");
-        resources.restoreProcess(new HuskCalls() {
-            @Override
-            public int pid() { return h.pid; }
-
-            @Override
-            public int checkpointedPid() { return h.checkpointedPid(); }
-
-            @Override
-            public long call(String name, long nr, long... args) {
-                run.at(RestoreStep.PROCESS_STATE, p.pid(), name);
-                return inj.call(name, nr, args);
-            }
-
-            @Override
-            public long data(byte[] bytes) { return inj.data(bytes); }
-        }, p.fds());
+        resources.restoreProcess(run.huskCalls(h), p.fds());
     }
 
     /**

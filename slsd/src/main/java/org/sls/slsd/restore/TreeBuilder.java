@@ -4,6 +4,7 @@ import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.linux.Ptrace;
 import org.sls.slsd.linux.RestoreCalls;
 import org.sls.slsd.linux.WaitStatus;
+import org.sls.slsd.resources.PtyKind;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -101,9 +102,15 @@ final class TreeBuilder {
         Husk h = new Husk(p, child, inj);
         run.husks.put(p.pid(), h);
 
-        if (p.sid() == p.pid()) {
+        if (PtyKind.leadsSession(p, inCheckpoint)) {
             run.at("setsid");
             inj.call("setsid", RestoreCalls.SYS_SETSID);
+            if (p.sid() != p.pid()) {
+                log.info("pid {}: its session leader {} is not in the checkpoint: it leads a session of its own,"
+                        + " to own its restored terminal", p.pid(), p.sid());
+            }
+            // before any child is cloned from it: children inherit the controlling terminal at fork
+            run.resources.acquireControllingTerminal(run.huskCalls(h), p, inCheckpoint);
         } else {
             if (p.pgid() == p.pid()) {
                 run.at("setpgid(0, 0)");
@@ -120,7 +127,7 @@ final class TreeBuilder {
     }
 
     private Stage joinGroup(ProcessImage p) {
-        if (p.pgid() == p.pid() || p.sid() == p.pid()) {
+        if (p.pgid() == p.pid() || PtyKind.leadsSession(p, inCheckpoint)) {
             return Stage.DONE;
         }
         Husk self = run.husks.get(p.pid());

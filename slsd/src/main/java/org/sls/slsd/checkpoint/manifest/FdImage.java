@@ -37,7 +37,7 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         CHAR_DEVICE,
         /** fd 0-2 on a pipe outside the partition: restored on /dev/null (or a console) */
         STD_PIPE,
-        /** fd 0-2 on a terminal: restored on /dev/null (or a console) */
+        /** fd 0-2 on a terminal that is not a pseudo-terminal (a virtual console, a serial line): restored on /dev/null */
         STD_TTY,
         /** fd 0-2 on a socket: restored on /dev/null */
         STD_SOCKET,
@@ -66,6 +66,8 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         /** a POSIX shm object in /dev/shm, recreated from the checkpoint when gone (resources.PosixShmKind) */
         POSIX_SHM,
         /** an inotify instance and its watches, same wd numbers (resources.InotifyKind) */
-        INOTIFY
+        INOTIFY,
+        /** a pseudo-terminal slave (or /dev/tty leading to one) whose master is outside the partition: restored on a new pty slsd keeps (resources.PtyKind) */
+        PTY
     }
 }
