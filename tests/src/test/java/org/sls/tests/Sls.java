@@ -180,6 +180,21 @@ public final class Sls implements AutoCloseable {
         return ctlNoSocket(all.toArray(String[]::new));
     }
 
+    /**
+     * Starts slsctl against this installation's socket without waiting for it, its standard
+     * streams piped to the caller (for interactive commands such as {@code console}).
+     */
+    public Process startCtl(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
+                "org.sls.slsctl.Slsctl", args[0], "--socket=" + socket));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        try {
+            return new ProcessBuilder(cmd).start();
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot start slsctl: " + e.getMessage(), e);
+        }
+    }
+
     /** Runs slsctl with exactly {@code args}. */
     public CliResult ctlNoSocket(String... args) {
         List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH, "org.sls.slsctl.Slsctl"));

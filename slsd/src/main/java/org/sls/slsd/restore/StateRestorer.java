@@ -18,8 +18,9 @@ import static org.sls.slsd.linux.RestoreCalls.*;
 /**
  * Step 5, the process-wide state, by syscalls injected into the husk's main thread: sigactions,
  * rlimits, umask, fds (regular files and directories reopened at their path, flags and offset;
- * /dev/null-like devices reopened; std streams that were on a pipe, terminal or socket outside the
- * partition connected to /dev/null), cwd, root, personality, shared pending signals; and, last of
+ * /dev/null-like devices reopened; std streams that were on a pipe, socket or non-pty terminal
+ * outside the partition connected to /dev/null; the kinds of org.sls.slsd.resources, such as
+ * pseudo-terminals, by their classes), cwd, root, personality, shared pending signals; and, last of
  * all and in every thread, the credentials. Not thread-safe; runs on the restore's tracer thread.
  */
 final class StateRestorer {

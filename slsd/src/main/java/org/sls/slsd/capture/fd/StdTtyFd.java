@@ -2,7 +2,10 @@ package org.sls.slsd.capture.fd;
 
 import org.sls.slsd.checkpoint.manifest.FdImage;
 
-/** A std stream on a terminal: restore reconnects it to /dev/null or slsd's console. Stateless. */
+/**
+ * A std stream on a terminal that is not a pseudo-terminal (a virtual console, a serial line):
+ * restore reconnects it to /dev/null. Pseudo-terminals are {@code resources.PtyKind}'s. Stateless.
+ */
 final class StdTtyFd implements FdKindCapture {
     @Override
     public boolean matches(FdProbe p) {
