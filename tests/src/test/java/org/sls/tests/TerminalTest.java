@@ -3,6 +3,7 @@ package org.sls.tests;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.sls.libsls.SlsClient;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -242,7 +243,21 @@ class TerminalTest {
             console.ask("print('tty', os.ttyname(0) == os.ttyname(1) == os.ttyname(2), open('/dev/tty', 'w').write('via tty\\n'))\r",
                     "tty True 8", errors);
             console.await(0, "via tty", errors);
+
+            // one console per terminal
+            CliResult second = sls.ctl("console", "-o", "repl");
+            assertEquals(1, second.exit(), second.all());
+            assertTrue(second.err().contains("already has a console attached"), second.all());
+            // the window size follows the user's (slsctl sends it on SIGWINCH through this call)
+            try (SlsClient c = SlsClient.connect(sls.socket())) {
+                c.windowSize("repl", (int) pid, 50, 132);
+            }
+            console.ask("print('size', tuple(os.get_terminal_size(0)))\r", "size \\(132, 50\\)", errors);
             assertEquals(0, console.finish(), "console exits once its input ends");
+
+            // deleting the partition closes the terminal: the REPL gets a hangup, as when a window closes
+            assertEquals(0, sls.ctl("partdel", "-o", "repl").exit(), sls.daemonLog());
+            Workloads.awaitGone(pid, WAIT);
         }
     }
 }
