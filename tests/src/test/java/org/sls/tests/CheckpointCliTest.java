@@ -81,7 +81,7 @@ class CheckpointCliTest {
             int before = Workloads.count(report);
             Workloads.awaitGrowth(report, before, Duration.ofSeconds(30));
             assertTrue(counter.isAlive(), "the checkpointed process runs on");
-            String last = Workloads.lines(report).get(Workloads.count(report) - 1);
+            String last = Workloads.lastLine(report);
             assertEquals(1, Workloads.field(last, "ok"), "its memory stays consistent: " + last);
         }
     }

@@ -119,10 +119,10 @@ class SlfsCliTest {
             long pid = Long.parseLong(spawn.out().trim());
             started.add(pid);
             Workloads.awaitGrowth(report, 20, WAIT);
-            long before = Workloads.field(Workloads.lines(report).get(Workloads.count(report) - 1), "count");
+            long before = Workloads.field(Workloads.lastLine(report), "count");
             CliResult ck = sls.ctl("checkpoint", "-o", "sql");
             assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
-            long after = Workloads.field(Workloads.lines(report).get(Workloads.count(report) - 1), "count");
+            long after = Workloads.field(Workloads.lastLine(report), "count");
             Workloads.awaitGrowth(report, Workloads.count(report) + 20, WAIT);
             Workloads.kill(pid);
             Workloads.awaitGone(pid, WAIT);

@@ -80,6 +80,24 @@ public final class Workloads {
     }
 
     /** The number of lines now in the report. */
+    /**
+     * The report's last complete line (one the workload finished writing), read once: a report read
+     * twice (its lines, then its count) may have grown in between.
+     */
+    public static String lastLine(Path report) {
+        String text;
+        try {
+            text = Files.readString(report);
+        } catch (IOException e) {
+            throw new AssertionError("cannot read " + report + ": " + e, e);
+        }
+        int end = text.lastIndexOf('\n');
+        if (end < 0) {
+            throw new AssertionError(report + " has no complete line yet");
+        }
+        return text.substring(text.lastIndexOf('\n', end - 1) + 1, end);
+    }
+
     public static int count(Path report) {
         return lines(report).size();
     }
