@@ -6,7 +6,8 @@
  *   none  CLOCK_BOOTTIME, SIGEV_NONE, once in 1000 s (polled with timer_gettime)
  *   cpu   the process's own CPU-time clock (clock_getcpuclockid(getpid())), SIGEV_NONE, 1000 s
  *   off   CLOCK_MONOTONIC, SIGEV_SIGNAL SIGRTMIN, never armed
- * and alarm(4), ITIMER_VIRTUAL and ITIMER_PROF every 10 ms of CPU time. The main thread watches
+ * and alarm(4), a timerfd armed at an absolute CLOCK_MONOTONIC time 4 s ahead, ITIMER_VIRTUAL and
+ * ITIMER_PROF every 10 ms of CPU time. The main thread watches
  * CLOCK_MONOTONIC every 10 ms and notes if it ever goes backwards. Writes "ready ids=..." and waits
  * for OUT.go; then checks every timer and writes one "timers ..." line.
  * With FOREIGN_PID: only a timer on that process's CPU-time clock (which cannot be restored), then
@@ -22,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/time.h>
+#include <sys/timerfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -227,6 +230,12 @@ int main(int argc, char **argv) {
     setitimer(ITIMER_VIRTUAL, &cpu, NULL);
     setitimer(ITIMER_PROF, &cpu, NULL);
     alarm(4);
+    int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
+    struct itimerspec at;
+    memset(&at, 0, sizeof at);
+    clock_gettime(CLOCK_MONOTONIC, &at.it_value);
+    at.it_value.tv_sec += 4;
+    timerfd_settime(tfd, TFD_TIMER_ABSTIME, &at, NULL);
 
     line("ready ids=%d,%d,%d,%d,%d worker=%d\n", (int) (long) t_sig, (int) (long) t_thr, (int) (long) t_none,
          (int) (long) t_cpu, (int) (long) t_off, (int) worker_tid);
@@ -253,6 +262,11 @@ int main(int argc, char **argv) {
     int off_ok = timer_gettime(t_off, &off) == 0 && ns(off.it_value) == 0 && ns(off.it_interval) == 0;
     int sig_interval = timer_gettime(t_sig, &s) == 0 ? (int) (ns(s.it_interval) / 1000000) : -1;
 
+    /* the absolute timerfd fires (late after a reboot, never not at all) */
+    struct pollfd pfd = {tfd, POLLIN, 0};
+    int tfd_fired = 0;
+    long tp = mono_ns();
+    while (!tfd_fired && mono_ns() - tp < 30000000000L) tfd_fired = poll(&pfd, 1, 100) == 1; /* timer signals interrupt it */
     /* alarm(4) fires once; ITIMER_VIRTUAL and ITIMER_PROF tick as the process burns CPU */
     long t0 = mono_ns();
     while (alarms == 0 && mono_ns() - t0 < 30000000000L) usleep(10000);
@@ -260,9 +274,9 @@ int main(int argc, char **argv) {
     volatile unsigned long spin = 0;
     while ((vt < 3 || prof < 3) && mono_ns() - t0 < 20000000000L) spin++;
     long now = mono_ns();
-    line("timers sig=%s thr=%s thr_bad=%ld sig_bad=%ld none=%d cpu=%d off=%d interval_ms=%d alarm=%d"
+    line("timers sig=%s thr=%s thr_bad=%ld sig_bad=%ld none=%d cpu=%d off=%d interval_ms=%d alarm=%d tfd=%d"
          " alarm_before_go=%ld virtual=%d prof=%d backwards=%ld mono_ns=%ld\n",
-         sig_verdict, thr_verdict, thr_bad, sig_bad, none_ok, cpu_ok, off_ok, sig_interval, (int) alarms,
+         sig_verdict, thr_verdict, thr_bad, sig_bad, none_ok, cpu_ok, off_ok, sig_interval, (int) alarms, tfd_fired,
          alarms_at_go, vt >= 3, prof >= 3, backwards + (now < last), now);
     return 0;
 }

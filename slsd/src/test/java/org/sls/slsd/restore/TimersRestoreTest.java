@@ -7,6 +7,7 @@ import org.junit.jupiter.api.io.TempDir;
 import org.sls.slsd.checkpoint.CheckpointEngine;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.CheckpointResult;
+import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.checkpoint.manifest.PosixTimerImage;
 import org.sls.slsd.checkpoint.manifest.PosixTimerImage.Notify;
 import org.sls.slsd.checkpoint.manifest.ProcessImage;
@@ -62,6 +63,7 @@ class TimersRestoreTest {
         assertEquals("1", f.get("off"), "the disarmed timer exists, disarmed: " + line);
         assertEquals("20", f.get("interval_ms"), line);
         assertEquals("1", f.get("alarm"), "alarm() fired once, after the restore: " + line);
+        assertEquals("1", f.get("tfd"), "the timerfd armed at an absolute time fired: " + line);
         assertEquals("1", f.get("virtual"), "ITIMER_VIRTUAL ticks: " + line);
         assertEquals("1", f.get("prof"), "ITIMER_PROF ticks: " + line);
         assertEquals("0", f.get("backwards"), "CLOCK_MONOTONIC never went backwards: " + line);
@@ -85,6 +87,8 @@ class TimersRestoreTest {
         ProcessImage.ItimerImage real = p.itimers().get(0);
         assertTrue(real.valueSec() > 0 || real.valueUsec() > 0, "alarm(4) had not fired at the checkpoint: " + real);
         assertNotNull(p.clocks());
+        FdImage tfd = p.fds().stream().filter(fd -> fd.kind() == FdImage.Kind.TIMERFD).findFirst().orElseThrow();
+        assertTrue(Long.parseLong(tfd.detail("valueNs", "0")) > 0, "the timerfd had not fired at the checkpoint: " + tfd);
     }
 
     @Test
