@@ -6,7 +6,7 @@
  *   none  CLOCK_BOOTTIME, SIGEV_NONE, once in 1000 s (polled with timer_gettime)
  *   cpu   the process's own CPU-time clock (clock_getcpuclockid(getpid())), SIGEV_NONE, 1000 s
  *   off   CLOCK_MONOTONIC, SIGEV_SIGNAL SIGRTMIN, never armed
- * and alarm(4), a timerfd armed at an absolute CLOCK_MONOTONIC time 4 s ahead, ITIMER_VIRTUAL and
+ * and alarm(8), a timerfd armed at an absolute CLOCK_MONOTONIC time 8 s ahead, ITIMER_VIRTUAL and
  * ITIMER_PROF every 10 ms of CPU time. The main thread watches
  * CLOCK_MONOTONIC every 10 ms and notes if it ever goes backwards. Writes "ready ids=..." and waits
  * for OUT.go; then checks every timer and writes one "timers ..." line.
@@ -229,12 +229,12 @@ int main(int argc, char **argv) {
     struct itimerval cpu = {{0, 10000}, {0, 10000}};
     setitimer(ITIMER_VIRTUAL, &cpu, NULL);
     setitimer(ITIMER_PROF, &cpu, NULL);
-    alarm(4);
+    alarm(8);
     int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK);
     struct itimerspec at;
     memset(&at, 0, sizeof at);
     clock_gettime(CLOCK_MONOTONIC, &at.it_value);
-    at.it_value.tv_sec += 4;
+    at.it_value.tv_sec += 8;
     timerfd_settime(tfd, TFD_TIMER_ABSTIME, &at, NULL);
 
     line("ready ids=%d,%d,%d,%d,%d worker=%d\n", (int) (long) t_sig, (int) (long) t_thr, (int) (long) t_none,
@@ -267,7 +267,7 @@ int main(int argc, char **argv) {
     int tfd_fired = 0;
     long tp = mono_ns();
     while (!tfd_fired && mono_ns() - tp < 30000000000L) tfd_fired = poll(&pfd, 1, 100) == 1; /* timer signals interrupt it */
-    /* alarm(4) fires once; ITIMER_VIRTUAL and ITIMER_PROF tick as the process burns CPU */
+    /* alarm(8) fires once; ITIMER_VIRTUAL and ITIMER_PROF tick as the process burns CPU */
     long t0 = mono_ns();
     while (alarms == 0 && mono_ns() - t0 < 30000000000L) usleep(10000);
     t0 = mono_ns();

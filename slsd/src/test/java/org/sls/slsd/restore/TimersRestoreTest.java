@@ -85,7 +85,7 @@ class TimersRestoreTest {
         assertTrue(p.posixTimers().get(2).valueNs() > 900_000_000_000L, p.posixTimers().get(2).toString());
         assertFalse(p.posixTimers().get(4).armed());
         ProcessImage.ItimerImage real = p.itimers().get(0);
-        assertTrue(real.valueSec() > 0 || real.valueUsec() > 0, "alarm(4) had not fired at the checkpoint: " + real);
+        assertTrue(real.valueSec() > 0 || real.valueUsec() > 0, "alarm(8) had not fired at the checkpoint: " + real);
         assertNotNull(p.clocks());
         FdImage tfd = p.fds().stream().filter(fd -> fd.kind() == FdImage.Kind.TIMERFD).findFirst().orElseThrow();
         assertTrue(Long.parseLong(tfd.detail("valueNs", "0")) > 0, "the timerfd had not fired at the checkpoint: " + tfd);
