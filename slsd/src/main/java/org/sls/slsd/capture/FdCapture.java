@@ -80,7 +80,7 @@ public final class FdCapture {
                 return k.capture(probe);
             }
         }
-        throw refuse(pid, fd, link, null);
+        throw refuse(pid, fd, link, org.sls.slsd.resources.Refusals.what(link));
     }
 
     private static CheckpointException refuse(int pid, int fd, String link, String what) {

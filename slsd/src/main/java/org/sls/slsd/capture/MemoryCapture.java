@@ -107,6 +107,11 @@ public final class MemoryCapture implements AutoCloseable {
         if (p.startsWith("[anon_shmem:")) {
             return Kind.SHARED;
         }
+        if (!p.isEmpty() && !p.startsWith("/") && !p.startsWith("[")) {
+            // a mapping of an anonymous inode: an io_uring's rings, a perf buffer, a BPF map...
+            String what = org.sls.slsd.resources.Refusals.what(p);
+            throw CheckpointException.unsupported(pid, "mapping " + v + (what == null ? "" : " (" + what + ")"));
+        }
         if (p.startsWith("[") && !p.startsWith("[anon:")) {
             throw CheckpointException.unsupported(pid, "mapping " + v + " (" + p + ")");
         }
