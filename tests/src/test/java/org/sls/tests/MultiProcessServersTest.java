@@ -90,7 +90,7 @@ class MultiProcessServersTest {
     private static Reply get(int port, String path) throws IOException {
         try (Socket s = new Socket()) {
             s.connect(new InetSocketAddress("127.0.0.1", port), 5000);
-            s.setSoTimeout(10_000);
+            s.setSoTimeout(30_000);
             s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
             InputStream in = s.getInputStream();
             String all = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
@@ -147,6 +147,49 @@ class MultiProcessServersTest {
 
     private static List<String> accessLog(Path dir) throws IOException {
         return Files.readAllLines(dir.resolve("logs/access.log"));
+    }
+
+    /**
+     * SIGKILL to the master and its workers back to back, before waiting for any: a periodic
+     * checkpoint cannot fall between two deaths and commit a part of the tree as the newest epoch.
+     */
+    private static void crash(long master, List<Long> workers) {
+        ProcessHandle.of(master).ifPresent(ProcessHandle::destroyForcibly);
+        for (long w : workers) {
+            ProcessHandle.of(w).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        Workloads.kill(master);
+        for (long w : workers) {
+            Workloads.kill(w);
+        }
+    }
+
+    private static long newestEpoch(Sls sls) throws IOException {
+        CliResult snaps = sls.ctl("listsnaps", "-o", "nginx", "--json");
+        assertEquals(0, snaps.exit(), snaps.all());
+        long newest = 0;
+        for (JsonNode s : Codec.MAPPER.readTree(snaps.out())) {
+            newest = Math.max(newest, s.get("epoch").longValue());
+        }
+        return newest;
+    }
+
+    /** Restores partition nginx; asserts the tree came back as it was; returns the epoch restored. */
+    private long restoreTree(Sls sls, long master, List<Long> workers) throws IOException {
+        CliResult r = sls.ctl("restore", "-o", "nginx", "--json");
+        assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+        JsonNode j = Codec.MAPPER.readTree(r.out());
+        Set<Long> restored = new HashSet<>();
+        for (JsonNode n : j.get("pids")) {
+            restored.add(n.longValue());
+        }
+        started.addAll(restored);
+        assertEquals(Set.of(master, workers.get(0), workers.get(1)), restored, "master and both workers under their pids");
+        for (long w : workers) {
+            assertEquals(master, parent(w), "worker " + w + " is the master's child again");
+        }
+        assertEquals(Set.copyOf(workers), Set.copyOf(children(master)), "the master has exactly its two workers");
+        return j.get("epoch").longValue();
     }
 
     @Test
@@ -219,29 +262,21 @@ class MultiProcessServersTest {
             }
             // serve under checkpoints for a while: a few epochs committed and requests answered
             deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            int epochs = 0;
-            while (System.nanoTime() < deadline && (epochs < 10 || served.get() < 200)) {
+            while (System.nanoTime() < deadline && (newestEpoch(sls) < 10 || served.get() < 200)) {
                 Sls.sleep(200);
-                CliResult snaps = sls.ctl("listsnaps", "-o", "nginx", "--json");
-                assertEquals(0, snaps.exit(), snaps.all());
-                for (JsonNode s : Codec.MAPPER.readTree(snaps.out())) {
-                    epochs = Math.max(epochs, s.get("epoch").intValue());
-                }
             }
-            assertTrue(epochs >= 10, "periodic checkpoints of nginx: " + sls.ctl("status").all() + sls.daemonLog());
+            assertTrue(newestEpoch(sls) >= 10, "periodic checkpoints of nginx: " + sls.ctl("status").all() + sls.daemonLog());
             assertTrue(served.get() >= 200, "requests served under checkpoints: " + served.get());
 
-            // the crash, with requests in flight: the whole tree, master first so that it cannot respawn a worker
+            // the crash, with requests in flight: the whole tree, the master first so that it cannot respawn a worker
             stop.set(true);
-            Workloads.kill(master);
-            for (long w : workers) {
-                Workloads.kill(w);
-            }
+            crash(master, workers);
             for (Thread th : load) {
                 th.join(30_000);
             }
             synchronized (wrong) {
-                assertEquals(List.of(), wrong, "every request before the kill answered with the page");
+                assertEquals(List.of(), wrong, "every request before the kill answered with the page; "
+                        + sls.ctl("status").all() + sls.daemonLog());
             }
             Workloads.awaitGone(master, WAIT);
             for (long w : workers) {
@@ -250,18 +285,7 @@ class MultiProcessServersTest {
             List<String> loggedBeforeRestore = accessLog(dir);
             assertTrue(loggedBeforeRestore.size() >= 200, "access log lines: " + loggedBeforeRestore.size());
 
-            CliResult r = sls.ctl("restore", "-o", "nginx", "--json");
-            assertEquals(0, r.exit(), r.all() + sls.daemonLog());
-            Set<Long> restored = new HashSet<>();
-            for (JsonNode n : Codec.MAPPER.readTree(r.out()).get("pids")) {
-                restored.add(n.longValue());
-            }
-            started.addAll(restored);
-            assertEquals(Set.of(master, workers.get(0), workers.get(1)), restored, "master and both workers under their pids");
-            for (long w : workers) {
-                assertEquals(master, parent(w), "worker " + w + " is the master's child again");
-            }
-            assertEquals(Set.copyOf(workers), Set.copyOf(children(master)), "the master has exactly its two workers");
+            long restoredEpoch = restoreTree(sls, master, workers);
             assertEquals(masterUids, uids(master));
             for (int i = 0; i < workers.size(); i++) {
                 assertEquals(workerUids.get(i), uids(workers.get(i)), "worker " + workers.get(i) + " credentials");
@@ -309,6 +333,21 @@ class MultiProcessServersTest {
                 th.join(60_000);
             }
             assertEquals(80, ok.get(), "concurrent clients after the restore");
+
+            // the restored tree is checkpointed again, and comes back from such a checkpoint after a second crash
+            deadline = System.nanoTime() + WAIT.toNanos();
+            while (newestEpoch(sls) < restoredEpoch + 3 && System.nanoTime() < deadline) {
+                Sls.sleep(100);
+            }
+            assertTrue(newestEpoch(sls) >= restoredEpoch + 3, "checkpoints after the restore of epoch " + restoredEpoch + ": "
+                    + sls.ctl("status").all() + sls.daemonLog());
+            crash(master, workers);
+            Workloads.awaitGone(master, WAIT);
+            for (long w : workers) {
+                Workloads.awaitGone(w, WAIT);
+            }
+            assertTrue(restoreTree(sls, master, workers) > restoredEpoch, "the second restore uses a later epoch");
+            assertEquals(new Reply(200, page), getWhenUp(port, "/index.html"));
             assertEquals(404, get(port, "/reloaded").status());
 
             // a reload still works: the master reads the new configuration and replaces its workers

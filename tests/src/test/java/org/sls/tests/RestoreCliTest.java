@@ -103,6 +103,53 @@ class RestoreCliTest {
         }
     }
 
+    /** The children of a process (its main thread's). */
+    private static List<Long> children(long pid) throws java.io.IOException {
+        String c = Files.readString(Path.of("/proc/" + pid + "/task/" + pid + "/children")).trim();
+        return c.isEmpty() ? List.of() : java.util.Arrays.stream(c.split("\\s+")).map(Long::parseLong).toList();
+    }
+
+    @Test
+    void aTreeCheckpointedWithItsDescendantsIsCheckpointedAgainAfterItsRestoreAndRestoredAgain(@TempDir Path tmp)
+            throws Exception {
+        // only the shell is attached; its child, the counter, joins each checkpoint through -r. A
+        // checkpoint after the restore must not scan the dead counter's memory through what the
+        // dirty tracker kept for the pid: it tracks the restored process afresh
+        Path report = tmp.resolve("counter.log");
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "t").exit());
+            CliResult spawn = sls.ctl("spawn", "-o", "t", "--", "/bin/sh", "-c", "\"$0\" \"$1\" & wait",
+                    Workloads.binary("counter").toString(), report.toString());
+            assertEquals(0, spawn.exit(), spawn.all() + sls.daemonLog());
+            long shell = Long.parseLong(spawn.out().trim());
+            started.add(shell);
+            Workloads.awaitGrowth(report, 2, WAIT);
+            List<Long> kids = children(shell);
+            assertEquals(1, kids.size(), "the shell's child: " + kids);
+            long counter = kids.get(0);
+            started.add(counter);
+            long[] ck = new long[3];
+            for (int round = 0; round < 2; round++) {
+                ck[1] = lastCount(report);
+                CliResult c = sls.ctl("checkpoint", "-o", "t", "-r");
+                assertEquals(0, c.exit(), "checkpoint " + (round + 1) + " of the tree: " + c.all() + sls.daemonLog());
+                ck[0] = Long.parseLong(c.out().trim());
+                ck[2] = lastCount(report);
+                Workloads.awaitGrowth(report, Workloads.count(report) + 3, WAIT);
+                Workloads.kill(shell);
+                Workloads.kill(counter);
+                Workloads.awaitGone(shell, WAIT);
+                Workloads.awaitGone(counter, WAIT);
+                int from = Workloads.count(report);
+                CliResult r = sls.ctl("restore", "-o", "t", "--json");
+                assertEquals(0, r.exit(), r.all() + sls.daemonLog());
+                assertEquals(ck[0], Codec.MAPPER.readTree(r.out()).get("epoch").longValue());
+                assertEquals(List.of(counter), children(shell), "the counter is the shell's child again");
+                assertCarriesOn(report, from, counter, ck);
+            }
+        }
+    }
+
     @Test
     void anOlderEpochAndATakenPidAndNewPidsBesideTheOriginal(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("counter.log");

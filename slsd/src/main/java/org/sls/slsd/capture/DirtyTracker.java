@@ -51,6 +51,14 @@ public interface DirtyTracker extends AutoCloseable {
     /** Starts tracking writes to {@code vma} from now on; false when it cannot be tracked. */
     boolean track(int pid, Vma vma);
 
+    /**
+     * Says which process holds {@code pid} now, by its address-space stamp (which includes its start
+     * time). State kept under the same pid for another process (one that exec'd, or died and was
+     * restored, or a reused pid) is dropped, so that the process is prepared and tracked afresh
+     * instead of being scanned through a dead process's files.
+     */
+    default void identify(int pid, String stamp) {}
+
     /** Stops tracking a process (detached or gone). */
     void forget(int pid);
 

@@ -74,15 +74,17 @@ public final class MemoryCapture implements AutoCloseable {
     }
 
     /**
-     * Notes the address-space stamp of a process; when it differs from the previous lineage's (the
-     * process exec'd), its old regions are forgotten and the tracker drops it.
+     * Notes the address-space stamp of a process (its start time included); when it differs from
+     * the previous lineage's (the process exec'd, or another process holds the pid: a restored one,
+     * a reused pid), its old regions are forgotten, and the tracker drops what it holds for another
+     * process under this pid.
      */
     public void stamp(int pid, String stamp) {
         String old = prev.stamp(pid);
         if (old != null && !old.equals(stamp)) {
             prev = prev.without(pid);
-            tracker.forget(pid);
         }
+        tracker.identify(pid, stamp);
         next.stamp(pid, stamp);
     }
 

@@ -27,6 +27,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
     private static final long SYS_CLOSE = 3;
     private final Map<Integer, Userfaultfd> uffds = new HashMap<>();
     private final Map<Integer, PageMap> pagemaps = new HashMap<>();
+    private final Map<Integer, String> stamps = new HashMap<>();
 
     @Override
     public String name() { return "uffd-wp-async"; }
@@ -168,7 +169,17 @@ public final class UffdDirtyTracker implements DirtyTracker {
     }
 
     @Override
+    public void identify(int pid, String stamp) {
+        String old = stamps.get(pid);
+        if (old != null && !old.equals(stamp)) {
+            forget(pid);
+        }
+        stamps.put(pid, stamp);
+    }
+
+    @Override
     public void forget(int pid) {
+        stamps.remove(pid);
         Userfaultfd u = uffds.remove(pid);
         if (u != null) {
             u.close();

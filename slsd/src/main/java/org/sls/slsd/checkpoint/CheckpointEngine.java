@@ -479,7 +479,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 fds.put(pid, FdCapture.capture(pid, fdContext));
                 ProcStat st = ProcFs.stat(pid);
                 mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
-                        + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()));
+                        + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()) + "/" + st.startTime());
             }
             if (selfCall != null && !fdContext.selfCallWasMet()) {
                 throw new CheckpointException(Kind.NO_SUCH_PROCESS, "partition " + p.name + ": no process of the checkpoint ("
