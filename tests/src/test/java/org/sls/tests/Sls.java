@@ -185,14 +185,19 @@ public final class Sls implements AutoCloseable {
      * streams piped to the caller (for interactive commands such as {@code console}).
      */
     public Process startCtl(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
-                "org.sls.slsctl.Slsctl", args[0], "--socket=" + socket));
-        cmd.addAll(Arrays.asList(args).subList(1, args.length));
         try {
-            return new ProcessBuilder(cmd).start();
+            return new ProcessBuilder(ctlCommand(args)).start();
         } catch (IOException e) {
             throw new IllegalStateException("cannot start slsctl: " + e.getMessage(), e);
         }
+    }
+
+    /** The command line that runs slsctl against this installation's socket. */
+    public List<String> ctlCommand(String... args) {
+        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
+                "org.sls.slsctl.Slsctl", args[0], "--socket=" + socket));
+        cmd.addAll(Arrays.asList(args).subList(1, args.length));
+        return cmd;
     }
 
     /** Runs slsctl with exactly {@code args}. */

@@ -179,6 +179,25 @@ class TerminalTest {
             assertEquals(0, console.finish(), "console exits once its input ends");
             assertTrue(ProcessHandleOf(pid).isAlive(), "detaching leaves the program running");
             assertTrue(!newTty.isEmpty() && !oldTty.isEmpty());
+
+            // a user at a terminal (script gives slsctl one): raw mode, keys pass through, Ctrl-] detaches
+            String cmd = sls.ctlCommand("console", "-o", "t").stream().map(a -> "'" + a + "'")
+                    .collect(java.util.stream.Collectors.joining(" "));
+            Process user = new ProcessBuilder("script", "-qfc", cmd, "/dev/null").start();
+            processes.add(user);
+            Interactive screen = new Interactive(user);
+            screen.await(0, "attached to " + Pattern.quote(newTty) + " \\(pid " + pid + ", was " + Pattern.quote(oldTty)
+                    + "\\); Ctrl-\\] detaches", errors);
+            // raw mode: Enter arrives as a carriage return, which the program's terminal turns into a newline
+            screen.ask("get\r", "value is 42", errors);
+            screen.ask("\u001d", "detached from " + Pattern.quote(newTty), errors);
+            assertTrue(user.waitFor(60, TimeUnit.SECONDS), "slsctl console ends on Ctrl-]");
+            assertTrue(ProcessHandleOf(pid).isAlive(), "detaching leaves the program running");
+            Process next = sls.startCtl("console", "-o", "t");
+            processes.add(next);
+            Interactive again = new Interactive(next);
+            again.ask("set 43\n", "value set 43", errors); // the terminal is free again
+            assertEquals(0, again.finish());
         }
     }
 

@@ -114,7 +114,12 @@ public final class PtyKind implements FdKind {
             d.put("foreground", Integer.toString(session[1]));
         }
         if (ctx.firstOf(id)) {
-            readTerminal(index, what, d);
+            try {
+                readTerminal(index, what, d);
+            } catch (org.sls.slsd.linux.NativeException e) {
+                throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, what
+                        + ": cannot read the terminal's settings through /dev/pts/" + index + ": " + e.getMessage(), e);
+            }
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), id, d);
     }

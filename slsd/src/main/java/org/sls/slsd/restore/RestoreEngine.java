@@ -103,6 +103,7 @@ public final class RestoreEngine implements AutoCloseable {
             run.lockHeld = lockHeld;
             RestoreResult r = onOwnThread(partition, () -> run.run(callerUid, t0));
             if (!run.terminals.isEmpty()) {
+                terminals(partition); // closes those of earlier restores whose processes have ended
                 terminals.computeIfAbsent(partition, k -> new CopyOnWriteArrayList<>()).addAll(run.terminals);
                 log.info("partition {}: slsd keeps terminals {} (slsctl console -o {})", partition, run.terminals, partition);
             }
