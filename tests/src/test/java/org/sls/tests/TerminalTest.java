@@ -279,4 +279,48 @@ class TerminalTest {
             Workloads.awaitGone(pid, WAIT);
         }
     }
+
+    @Test
+    void aWholeTmuxServerWithItsPaneIsRestoredAndDrivenByTmuxAgain(@TempDir Path tmp) throws Exception {
+        String socket = "sls-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "mux").exit());
+            tmuxSockets.add(socket);
+            tmux(socket, "new-session", "-d", "-x", "120", "-y", "40", "python3 -q");
+            long server = Long.parseLong(tmux(socket, "display-message", "-p", "#{pid}").trim());
+            long pane = Long.parseLong(tmux(socket, "list-panes", "-F", "#{pane_pid}").trim());
+            pids.add(server);
+            pids.add(pane);
+            awaitPane(socket, ">>>");
+            tmux(socket, "send-keys", "x = 6 * 7", "Enter");
+            awaitPane(socket, ">>> x = 6 \\* 7\\s+>>>");
+
+            // the server holds the pane's terminal master, the pane its slave: both ends are in the partition
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(server), "-o", "mux").exit(), sls.daemonLog());
+            CliResult ck = sls.ctl("checkpoint", "-o", "mux", "-r");
+            assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+            Workloads.kill(pane);
+            Workloads.kill(server);
+            Workloads.awaitGone(pane, WAIT);
+            Workloads.awaitGone(server, WAIT);
+
+            CliResult rest = sls.ctl("restore", "-o", "mux");
+            assertEquals(0, rest.exit(), rest.all() + sls.daemonLog());
+            try (var fds = Files.list(Path.of("/proc", Long.toString(server), "fd"))) {
+                assertTrue(fds.anyMatch(f -> {
+                    try {
+                        return Files.readSymbolicLink(f).toString().endsWith("ptmx");
+                    } catch (IOException e) {
+                        return false;
+                    }
+                }), "the restored server holds a terminal master");
+            }
+            assertTrue(ttyOf(pane, 0).startsWith("/dev/pts/"), ttyOf(pane, 0));
+            // tmux's own client talks to the restored server, which drives the restored REPL on the new terminal
+            tmux(socket, "send-keys", "print('restored', x + 1, __import__('os').getpid())", "Enter");
+            awaitPane(socket, "restored 43 " + pane);
+            CliResult console = sls.ctl("console", "-o", "mux");
+            assertEquals(1, console.exit(), "slsd keeps no terminal when the partition holds its master: " + console.all());
+        }
+    }
 }

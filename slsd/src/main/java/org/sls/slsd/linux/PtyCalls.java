@@ -15,7 +15,7 @@ public final class PtyCalls {
     /** x86-64 tty ioctls (asm-generic/ioctls.h). */
     public static final long TCGETS = 0x5401, TCSETS = 0x5402, TIOCSCTTY = 0x540E, TIOCGPGRP = 0x540F,
             TIOCSPGRP = 0x5410, TIOCOUTQ = 0x5411, TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414, TIOCINQ = 0x541B,
-            TIOCGPTN = 0x80045430L, TIOCSPTLCK = 0x40045431L, TIOCGPTPEER = 0x5441;
+            TIOCGPTN = 0x80045430L, TIOCSPTLCK = 0x40045431L, TIOCGPKT = 0x80045438L, TIOCGPTPEER = 0x5441;
     /** The kernel's struct termios (4 flag words, the line discipline, 19 control characters). */
     public static final int TERMIOS_SIZE = 36;
     public static final int O_NOCTTY = 0400;
@@ -47,6 +47,13 @@ public final class PtyCalls {
     public static int openSlave(int master, int flags) {
         return (int) Sys.call("ioctl", "TIOCGPTPEER on master fd " + master, LinuxSyscalls.SYS_IOCTL, master,
                 TIOCGPTPEER, flags | O_NOCTTY | FdCalls.O_CLOEXEC);
+    }
+
+    /** Whether a master is in packet mode (TIOCPKT). */
+    public static boolean packetMode(int master, String what) {
+        Pointer n = Sys.alloc(4);
+        Linux.ioctl(master, TIOCGPKT, n.address(), "TIOCGPKT on " + what);
+        return n.getInt(0) != 0;
     }
 
     /** The terminal's struct termios as the kernel stores it. */

@@ -21,9 +21,9 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The slave of a pseudo-terminal whose master is outside the partition (tmux, script, sshd):
+ * Pseudo-terminals: the slave of one whose master is outside the partition (tmux, script, sshd):
  * fds on {@code /dev/pts/N} (any number of them, in any process) and opens of {@code /dev/tty}
- * that lead to it.
+ * that lead to it; and both ends when the partition hosts the terminal (tmux's server, script).
  *
  * <p>Capture: the terminal's termios and window size (saved once per terminal, read through a
  * fresh open of the slave, which does not disturb its readers), and, on every fd, which session
@@ -31,7 +31,10 @@ import java.util.Set;
  * partition's processes). The bytes queued in the terminal are not saved: they belong to the
  * conversation with the old master, which stays with its owner; their counts are logged and kept
  * in the image ({@code pendingInput}, {@code pendingOutput}). A terminal whose master the partition
- * also holds (a pair inside the partition) is refused, as are masters ({@code /dev/ptmx}).
+ * also holds (the partition hosts tmux or script) comes back whole: the master fds ({@code /dev/ptmx},
+ * identified by the fdinfo {@code tty-index}) are the new pty's master, which slsd then does not
+ * keep; such a master whose slave a process outside the partition holds, or in packet mode, is
+ * refused.
  *
  * <p>Restore: slsd opens a new pty ({@code posix_openpt}), gives its slave the saved termios and
  * window size, makes it the controlling terminal of the restored session leader
@@ -81,6 +84,14 @@ public final class PtyKind implements FdKind {
     }
 
     private static int index(FdProbe p) {
+        if (isMasterPath(p.link())) {
+            String i = ProcFs.fdinfo(p.pid(), p.fd()).get("tty-index");
+            if (i == null) {
+                throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, "pid " + p.pid() + " fd "
+                        + p.fd() + " (" + p.link() + "): pseudo-terminal master whose index the kernel does not show");
+            }
+            return Integer.parseInt(i.trim());
+        }
         return p.link().equals(DEV_TTY) ? cttyIndex(p.pid()) : Integer.parseInt(p.link().substring("/dev/pts/".length()));
     }
 
@@ -92,19 +103,27 @@ public final class PtyKind implements FdKind {
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
         String what = "pid " + p.pid() + " fd " + p.fd() + " (" + p.link() + ")";
-        if (isMasterPath(p.link())) {
-            throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, what
-                    + ": pseudo-terminal master (the partition hosts a terminal, like tmux or script): not supported yet");
-        }
         int index = index(p);
         String id = "pty:" + index;
-        String master = ctx.cached("pty-masters", () -> masters(ctx.pids())).get(index);
-        if (master != null) {
-            throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, what + ": its master is in the"
-                    + " partition too (" + master + "): a pseudo-terminal pair inside a partition is not supported yet");
-        }
         Map<String, String> d = new LinkedHashMap<>();
         d.put("tty", "/dev/pts/" + index);
+        if (isMasterPath(p.link())) {
+            // the partition hosts the terminal (tmux, script): both ends come back, on a new pty
+            what = "pid " + p.pid() + " fd " + p.fd() + " (" + p.link() + ", master of /dev/pts/" + index + ")";
+            Set<Integer> outside = ctx.outsideHolders("/dev/pts/" + index);
+            if (!outside.isEmpty()) {
+                throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, what + ": its terminal is"
+                        + " also held outside the partition by pid " + outside.iterator().next()
+                        + "; checkpoint that process too (-r from their common ancestor)");
+            }
+            if (packetMode(p, what)) {
+                throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, what
+                        + ": pseudo-terminal master in packet mode (TIOCPKT): not supported yet");
+            }
+            d.put("master", "true");
+        } else if (ctx.cached("pty-masters", () -> masters(ctx.pids())).containsKey(index)) {
+            d.put("inside", "true");
+        }
         if (p.link().equals(DEV_TTY)) {
             d.put("devtty", "true");
         }
@@ -122,6 +141,20 @@ public final class PtyKind implements FdKind {
             }
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), id, d);
+    }
+
+    private static boolean packetMode(FdProbe p, String what) {
+        int pidfd = Linux.pidfdOpen(p.pid());
+        try {
+            int m = Linux.pidfdGetfd(pidfd, p.fd());
+            try {
+                return PtyCalls.packetMode(m, what);
+            } finally {
+                Linux.close(m);
+            }
+        } finally {
+            Linux.close(pidfd);
+        }
     }
 
     /** Termios, window size and queued byte counts of /dev/pts/{@code index}, into {@code d}. */
@@ -180,7 +213,11 @@ public final class PtyKind implements FdKind {
     @Override
     public Outcome restore(FdImage fd, RestoreContext ctx) {
         Terminal t = terminal(fd.identity(), ctx);
-        if (fd.detail("devtty", "false").equals("true")) {
+        if (fd.detail("master", "false").equals("true")) {
+            // every holder of the master shares slsd's open file (its status flags too, as after a fork)
+            FdCalls.fcntl(t.master(), FdCalls.F_SETFL, fd.flags() & ~(FdCalls.O_ACCMODE | FdCalls.O_CLOEXEC), t.path());
+            ctx.install(t.master(), fd);
+        } else if (fd.detail("devtty", "false").equals("true")) {
             // an open of /dev/tty leads to the session's controlling terminal: only the husk can make it
             ctx.openInHusk(DEV_TTY, fd.flags() & (FdCalls.O_ACCMODE | FdCalls.O_NONBLOCK), fd);
         } else {
@@ -210,8 +247,16 @@ public final class PtyKind implements FdKind {
                         Integer.parseInt(carrier.detail("cols", "80")), Integer.parseInt(carrier.detail("xpixel", "0")),
                         Integer.parseInt(carrier.detail("ypixel", "0")), what);
                 Terminal t = new Terminal(master, path, old);
-                ctx.keepTerminal(t);
-                log.info("terminal {} of the checkpoint comes back as {}", old, path);
+                boolean inside = ctx.processes().stream().flatMap(q -> q.fds().stream()).anyMatch(
+                        f -> identity.equals(f.identity()) && f.detail("master", "false").equals("true"));
+                if (inside) {
+                    // the restored processes hold the master: slsd's copy goes with the run's other fds
+                    ctx.sharedFd("pty-master:" + identity, () -> master);
+                } else {
+                    ctx.keepTerminal(t);
+                }
+                log.info("terminal {} of the checkpoint comes back as {}{}", old, path,
+                        inside ? " (its master too)" : "; slsd keeps its master");
                 return t;
             } catch (RuntimeException e) {
                 Linux.close(master);

@@ -14,28 +14,46 @@ import java.util.List;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The capture side of {@link PtyKind} on terminals this test opens itself: what it refuses
- * (masters, and slaves whose master the partition holds too) and what it saves.
+ * The capture side of {@link PtyKind} on terminals this test opens itself: what it refuses (a
+ * master whose slave a process outside the partition holds) and what it saves.
  */
 class PtyKindTest {
     private static final int SELF = Linux.getpid();
 
     @Test
-    void aMasterInThePartitionIsRefusedByName() {
+    void aMasterWhoseSlaveIsHeldOutsideThePartitionIsRefusedByName() throws Exception {
         int master = PtyCalls.openMaster();
+        Process outside = null;
         try {
+            int n = PtyCalls.number(master);
+            outside = new ProcessBuilder("sleep", "600").redirectInput(new java.io.File("/dev/pts/" + n)).start();
+            var probe = new org.sls.slsd.capture.fd.FdProbe(SELF, master, "/dev/ptmx", FdCalls.O_RDWR, 0,
+                    org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0666, "");
+            PtyKind kind = new PtyKind();
+            assertTrue(kind.supports(probe, CaptureContext.single(SELF)));
+            long holder = outside.pid();
             CheckpointException e = assertThrows(CheckpointException.class,
-                    () -> FdCapture.capture(SELF, new CaptureContext(List.of(SELF), false)));
+                    () -> kind.capture(probe, CaptureContext.single(SELF)));
             assertEquals(CheckpointException.Kind.UNSUPPORTED_RESOURCE, e.kind());
-            assertTrue(e.getMessage().startsWith("pid " + SELF + " fd " + master + " (/dev/ptmx): pseudo-terminal master"),
-                    e.getMessage());
+            assertEquals("pid " + SELF + " fd " + master + " (/dev/ptmx, master of /dev/pts/" + n + "): its terminal is also"
+                    + " held outside the partition by pid " + holder + "; checkpoint that process too (-r from their"
+                    + " common ancestor)", e.getMessage());
+            // with the holder in the partition, the master is saved with its terminal's settings
+            FdImage img = kind.capture(probe, new CaptureContext(List.of(SELF, (int) holder), false));
+            assertEquals("true", img.detail("master", ""));
+            assertEquals("pty:" + n, img.identity());
+            assertNotNull(img.detail("termios", null));
         } finally {
+            if (outside != null) {
+                outside.destroyForcibly();
+                outside.waitFor();
+            }
             Linux.close(master);
         }
     }
 
     @Test
-    void aSlaveWhoseMasterIsInThePartitionIsRefusedAndOneWhoseMasterIsOutsideIsSaved() {
+    void aSlaveIsSavedWithItsTerminalsSettingsAndWhetherItsMasterIsInThePartition() {
         int master = PtyCalls.openMaster();
         int slave = PtyCalls.openSlave(master, FdCalls.O_RDWR);
         try {
@@ -44,10 +62,8 @@ class PtyKindTest {
             var probe = new org.sls.slsd.capture.fd.FdProbe(SELF, slave, "/dev/pts/" + n, FdCalls.O_RDWR, 0,
                     org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0620, "");
             assertTrue(kind.supports(probe, CaptureContext.single(SELF)));
-            CheckpointException e = assertThrows(CheckpointException.class,
-                    () -> kind.capture(probe, CaptureContext.single(SELF)));
-            assertEquals("pid " + SELF + " fd " + slave + " (/dev/pts/" + n + "): its master is in the partition too (pid "
-                    + SELF + " fd " + master + "): a pseudo-terminal pair inside a partition is not supported yet", e.getMessage());
+            assertEquals("true", kind.capture(probe, CaptureContext.single(SELF)).detail("inside", ""),
+                    "its master is in the partition too: both ends come back");
 
             // seen from a partition that does not hold the master (a probe of another pid's fd)
             PtyCalls.setWindowSize(slave, 33, 101, 0, 0, "test pty");
