@@ -55,7 +55,7 @@ final class Consoles {
         r.put("name", name);
         r.put("tty", t.path());
         r.put("path", t.checkpointedPath());
-        r.put("pid", t.sessionLeader() != 0 ? t.sessionLeader() : t.holders().iterator().next());
+        r.put("pid", owner(t));
         return new StreamHandler.Stream(r, channel -> {
             try {
                 serve(t, channel);
@@ -112,8 +112,17 @@ final class Consoles {
             throw Args.invalid("partition " + name + " has " + all.size() + " terminals (" + describe(all)
                     + "): choose one with a pid that holds it");
         }
-        ProcessOps.requireOwner(t.sessionLeader() != 0 ? t.sessionLeader() : t.holders().iterator().next(), caller);
+        int owner = owner(t);
+        if (owner == 0) {
+            throw new SlsException(ErrorCode.NOT_FOUND, "partition " + name + ": terminal " + t.path() + " has no process");
+        }
+        ProcessOps.requireOwner(owner, caller);
         return t;
+    }
+
+    /** The session leader on the terminal, or its first holder; 0 when none. */
+    private static int owner(Terminal t) {
+        return t.sessionLeader() != 0 ? t.sessionLeader() : t.holders().stream().findFirst().orElse(0);
     }
 
     private static String describe(List<Terminal> all) {
