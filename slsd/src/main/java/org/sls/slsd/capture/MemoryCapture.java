@@ -118,12 +118,9 @@ public final class MemoryCapture implements AutoCloseable {
             throw CheckpointException.unsupported(pid, "mapping " + v + " (" + p + ")");
         }
         if (v.shared()) {
-            if (p.startsWith("/SYSV")) {
-                throw CheckpointException.unsupported(pid, "mapping " + v + " (SysV shared memory segment, key 0x"
-                        + p.substring(5, Math.min(p.length(), 13)) + ", shmid " + v.inode() + ")");
-            }
             // shared anonymous memory, memfd, POSIX shm and deleted files: their content is saved
             if (!v.fileBacked() || p.startsWith("/dev/zero") || p.startsWith("/memfd:") || p.startsWith("/dev/shm/")
+                    || p.startsWith("/SYSV")
                     || p.endsWith(" (deleted)")) {
                 return Kind.SHARED;
             }
@@ -406,6 +403,15 @@ public final class MemoryCapture implements AutoCloseable {
                 if (path.startsWith("/memfd:")) {
                     seals = seals(e.getValue());
                 }
+                SharedMemoryImage.Sysv sysv = null;
+                if (path.startsWith("/SYSV")) {
+                    long[] seg = sysvSegment(Long.parseLong(id.substring(id.lastIndexOf(':') + 1)), path);
+                    sysv = new SharedMemoryImage.Sysv((int) seg[0], (int) seg[1], (seg[2] & SHM_DEST) != 0);
+                    mode = (int) seg[2] & 0777;
+                    uid = (int) seg[3];
+                    gid = (int) seg[4];
+                    size = seg[5];
+                }
                 long pages = (size + 4095) >>> 12;
                 long[] old = delta && obj == prev.shared.getOrDefault(id, -1L) ? prev.sharedHashes.get(id) : null;
                 long[] hashes = new long[(int) pages];
@@ -441,12 +447,31 @@ public final class MemoryCapture implements AutoCloseable {
                     }
                 }
                 next.sharedHashes.put(id, hashes);
-                out.add(new SharedMemoryImage(id, path, size, obj, seals, mode, uid, gid));
+                out.add(new SharedMemoryImage(id, path, size, obj, seals, mode, uid, gid, sysv));
             } catch (IOException ex) {
                 throw new UncheckedIOException("content of " + path + " (" + id + ") through " + file, ex);
             }
         }
         return out;
+    }
+
+    private static final long SHM_DEST = 01000;
+
+    /** A SysV segment's key, id, perms, uid, gid and size from /proc/sysvipc/shm (its id is the inode maps shows). */
+    private static long[] sysvSegment(long shmid, String path) {
+        try {
+            for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/sysvipc/shm"))) {
+                String[] f = line.trim().split("\\s+");
+                if (f.length > 8 && f[1].equals(Long.toString(shmid))) {
+                    return new long[] {Long.parseLong(f[0]), shmid, Long.parseLong(f[2], 8), Long.parseLong(f[7]),
+                            Long.parseLong(f[8]), Long.parseLong(f[3])};
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading /proc/sysvipc/shm", e);
+        }
+        throw new CheckpointException(CheckpointException.Kind.INTERNAL, "SysV shared memory " + path + ": shmid "
+                + shmid + " is not in /proc/sysvipc/shm");
     }
 
     /** A memfd's seals, read through an fd of slsd's own on it. */

@@ -113,7 +113,7 @@ final class MemoryRestorer {
                     default -> throw new RestoreException(RestoreException.Kind.UNSUPPORTED, Checks.who(h.checkpointedPid())
                             + ": mapping " + Hexes.range(r) + " of kind " + r.kind() + " cannot be restored");
                 }
-                if (hasPages || hasAdvice(r)) {
+                if (hasPages || hasAdvice(r) || r.path().startsWith("/SYSV")) { // SysV: attached rw, then its protection
                     protect.add(r);
                 }
                 nameAnonymous(h, r);
@@ -159,6 +159,11 @@ final class MemoryRestorer {
      */
     private void mapShared(Husk h, RegionImage r, long prot) {
         String key = r.identity().isEmpty() ? r.path() : r.identity();
+        var sysv = run.files.image(key).filter(i -> i.sysv() != null);
+        if (sysv.isPresent()) {
+            attachSysv(h, r, sysv.get());
+            return;
+        }
         if (run.files.image(key).isEmpty()) {
             // the capture keys anonymous shared memory without an inode by pid and address
             String anon = "anon:" + h.checkpointedPid() + ":" + Hexes.hex(r.start());
@@ -174,6 +179,64 @@ final class MemoryRestorer {
             h.leader.raw(SYS_CLOSE, fd);
         }
     }
+
+    /** Per husk, the SysV segments attached (by identity). */
+    private final Map<Husk, java.util.Set<String>> sysvAttached = new HashMap<>();
+    /** SysV identities whose segment exists for this run: true when it was made anew (to be filled). */
+    private final Map<String, Boolean> sysvSegments = new LinkedHashMap<>();
+
+    /**
+     * A SysV segment attached again at its address, under its id and key: the live segment when it
+     * still exists (as a POSIX shm object would be), else made anew with the checkpoint's content,
+     * mode and owner; one marked removed is marked again once every husk attached it.
+     */
+    private void attachSysv(Husk h, RegionImage r, SharedMemoryImage img) {
+        SharedMemoryImage.Sysv sv = img.sysv();
+        String what = "SysV shared memory key " + sv.key() + " shmid " + sv.id();
+        boolean fresh = sysvSegments.computeIfAbsent(img.identity(), k -> {
+            long[] st = org.sls.slsd.linux.SysvShm.stat(sv.id());
+            if (st != null) {
+                if ((int) st[0] != sv.key() || st[1] != img.size()) {
+                    throw new RestoreException(RestoreException.Kind.FILE_CHANGED, Checks.who(h.checkpointedPid()) + ": "
+                            + what + ": shmid " + sv.id() + " is now another segment (key " + st[0] + ", " + st[1] + " bytes)");
+                }
+                return false;
+            }
+            run.at("create " + what);
+            org.sls.slsd.linux.SysvShm.create(sv.key(), sv.id(), img.size(), img.mode(), img.uid(), img.gid());
+            return true;
+        });
+        long base = r.start() - r.offset();
+        if (!sysvAttached.computeIfAbsent(h, k -> new java.util.HashSet<>()).add(img.identity())) {
+            return; // the whole segment is attached already; its regions get their protections in finish
+        }
+        run.at("shmat " + what + " at " + Hexes.hex(base));
+        long flags = SHM_REMAP | (r.prot().charAt(2) == 'x' ? SHM_EXEC : 0);
+        long got = h.leader.call("shmat", SYS_SHMAT, sv.id(), base, flags);
+        if (got != base) {
+            throw new IllegalStateException("shmat put " + what + " at " + Hexes.hex(got) + ", not " + Hexes.hex(base));
+        }
+        if (fresh && img.objectId() != 0) {
+            sysvSegments.put(img.identity(), false); // filled once, through this husk's attach
+            for (long p : run.reader.pages(img.objectId())) {
+                if ((p << 12) < img.size()) {
+                    writer.add(h.pid, base + (p << 12), img.objectId(), p, 1, false);
+                }
+            }
+        }
+    }
+
+    /** Marks again for removal the SysV segments that were, once every husk attached them. */
+    void finishSysv() {
+        for (String id : sysvSegments.keySet()) {
+            SharedMemoryImage img = run.files.image(id).orElseThrow();
+            if (img.sysv().removed()) {
+                org.sls.slsd.linux.SysvShm.remove(img.sysv().id());
+            }
+        }
+    }
+
+    private static final long SYS_SHMAT = 30, SHM_REMAP = 040000, SHM_EXEC = 0100000;
 
     /** The husk's copy of slsd's fd {@code slsdFd} (the same open file), by pidfd_getfd. */
     private static int fromSlsd(Husk h, int slsdFd) {
@@ -302,7 +365,7 @@ final class MemoryRestorer {
         for (RegionImage r : toProtect.getOrDefault(h, List.of())) {
             run.at(RestoreStep.MEMORY, h.checkpointedPid(), "mprotect VMA " + Hexes.range(r) + " " + r.prot());
             long prot = prot(r.prot());
-            if (r.kind() != Kind.SHARED && r.kind() != Kind.FILE_SHARED) {
+            if ((r.kind() != Kind.SHARED && r.kind() != Kind.FILE_SHARED) || r.path().startsWith("/SYSV")) {
                 h.leader.call("mprotect", SYS_MPROTECT, r.start(), r.length(), prot);
             }
             advise(h, r);

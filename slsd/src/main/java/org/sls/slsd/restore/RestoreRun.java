@@ -142,6 +142,7 @@ final class RestoreRun {
                 memory.finish(h);
             }
             files.seal();
+            memory.finishSysv();
             StateRestorer state = new StateRestorer(this);
             try {
                 for (Husk h : husks.values()) {

@@ -205,4 +205,53 @@ class FileKindsRestoreTest {
         Files.createFile(Path.of(out + ".go"));
         assertEquals("events wd_dir=1 wd_file=3 create=1:early modify=3", await(out, "events"));
     }
+
+    @Test
+    void sysvSegmentsComeBackUnderTheirIdsKeysAndAddresses() throws Exception {
+        Path out = tmp.resolve("sysv.out");
+        int key = 0x51500000 + (int) (System.nanoTime() & 0xfffff);
+        int pid = programs.start("resources/sysv", List.of(out.toString(), Integer.toString(key)), -1);
+        String ready = await(out, "ready");
+        int id = Integer.parseInt(ResourcesRestoreTest.RestoreFixtureLike.field(ready, "id"));
+        try {
+            checkpoints.attach(PART, pid, 0);
+            CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+            List<SharedMemoryImage> segs = manifest(cp.epoch()).sharedMemory().stream().filter(s -> s.sysv() != null).toList();
+            assertEquals(2, segs.size(), segs.toString());
+            assertTrue(segs.stream().anyMatch(s -> s.sysv().key() == key && s.sysv().id() == id && !s.sysv().removed()
+                    && s.size() == 3 * 4096 && s.mode() == 0640), segs.toString());
+            assertTrue(segs.stream().anyMatch(s -> s.sysv().removed() && s.size() == 4096), segs.toString());
+            String maps = Files.readString(Path.of("/proc/" + pid + "/maps"));
+            List<Integer> pids = manifest(cp.epoch()).processes().stream().map(p -> p.pid()).toList();
+            killAndWaitGone(pids);
+            // as after a reboot: the segment is gone and is made again from the checkpoint
+            assertEquals(0, new ProcessBuilder("ipcrm", "-m", Integer.toString(id)).start().waitFor());
+            RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+            r.pids().forEach(programs::track);
+            assertEquals(maps.lines().filter(l -> l.contains("/SYSV")).toList(),
+                    Files.readString(Path.of("/proc/" + pid + "/maps")).lines().filter(l -> l.contains("/SYSV")).toList(),
+                    "attached at the same addresses, same ids and keys");
+            Files.createFile(Path.of(out + ".go"));
+            String expected = "sysv key=" + key + " size=12288 mode=640 content=1 shared=1 ro=1 removed=1";
+            assertEquals(expected, await(out, "sysv"));
+
+            // without a reboot the segment outlives its processes: restore attaches the live one
+            killAndWaitGone(pids);
+            Files.delete(Path.of(out + ".go"));
+            RestoreResult again = restores.restore(PART, cp.epoch(), false, false, 0);
+            again.pids().forEach(programs::track);
+            Files.createFile(Path.of(out + ".go"));
+            TestPrograms.awaitLine(out, l -> {
+                try {
+                    return Files.readAllLines(out).stream().filter(x -> x.startsWith("sysv")).count() >= 2;
+                } catch (java.io.IOException e) {
+                    return false;
+                }
+            }, Duration.ofSeconds(20));
+            assertEquals(List.of(expected, expected),
+                    Files.readAllLines(out).stream().filter(x -> x.startsWith("sysv")).toList());
+        } finally {
+            new ProcessBuilder("ipcrm", "-m", Integer.toString(id)).start().waitFor();
+        }
+    }
 }

@@ -1,5 +1,7 @@
 package org.sls.slsd.checkpoint.manifest;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
+
 /**
  * A file whose content the checkpoint holds, saved once per identity: shared memory (shared
  * anonymous mapping, memfd, POSIX shm), and files deleted while still open or mapped. Every
@@ -16,14 +18,22 @@ package org.sls.slsd.checkpoint.manifest;
  * @param mode     st_mode permission bits of the file, 0 when unknown (manifests before they were kept)
  * @param uid      owner of the file
  * @param gid      group of the file
+ * @param sysv     a SysV segment's key and id, null for any other kind
  */
 public record SharedMemoryImage(String identity, String path, long size, long objectId, int seals, int mode,
-                                int uid, int gid) {
+                                int uid, int gid, @JsonInclude(JsonInclude.Include.NON_NULL) Sysv sysv) {
 
     /** Shared memory known by its mappings alone. */
     public SharedMemoryImage(String identity, String path, long size, long objectId) {
-        this(identity, path, size, objectId, 0, 0, 0, 0);
+        this(identity, path, size, objectId, 0, 0, 0, 0, null);
     }
+
+    /**
+     * A SysV shared memory segment (mode, uid, gid and size are the segment's).
+     *
+     * @param removed marked for removal (IPC_RMID) while still attached
+     */
+    public record Sysv(int key, int id, boolean removed) {}
 
     /** "/memfd:NAME (deleted)" → NAME; null for any other path. */
     public String memfdName() {
