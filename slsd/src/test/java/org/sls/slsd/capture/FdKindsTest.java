@@ -39,7 +39,7 @@ class FdKindsTest {
                 org.sls.slsd.linux.Userfaultfd.CREATE_FLAGS)) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> FdCapture.capture(self, u.fd()));
             assertEquals(CheckpointException.Kind.UNSUPPORTED_RESOURCE, e.kind());
-            assertEquals("pid " + self + " fd " + u.fd() + " (anon_inode:[userfaultfd]): not supported yet", e.getMessage());
+            assertEquals("pid " + self + " fd " + u.fd() + " (anon_inode:[userfaultfd], userfaultfd owned by the process): not supported yet", e.getMessage());
         }
     }
 

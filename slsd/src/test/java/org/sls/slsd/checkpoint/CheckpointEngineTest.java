@@ -128,7 +128,7 @@ class CheckpointEngineTest {
         for (String mode : List.of("full", "delta")) {
             CheckpointException e = assertThrows(CheckpointException.class, () -> fx.engine.checkpoint("p", false, mode, 0));
             assertEquals(CheckpointException.Kind.UNSUPPORTED_RESOURCE, e.kind());
-            assertEquals("pid " + pid + " fd " + efd + " (anon_inode:[userfaultfd]): not supported yet", e.getMessage());
+            assertEquals("pid " + pid + " fd " + efd + " (anon_inode:[userfaultfd], userfaultfd owned by the process): not supported yet", e.getMessage());
             assertEquals(before, EngineFixture.snapshot(pid));
         }
         assertTrue(fx.store.epochs("p").isEmpty(), "nothing committed");
