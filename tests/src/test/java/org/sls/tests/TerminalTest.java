@@ -323,4 +323,48 @@ class TerminalTest {
             assertEquals(1, console.exit(), "slsd keeps no terminal when the partition holds its master: " + console.all());
         }
     }
+
+    @Test
+    void aRestoredBashKeepsJobControlOnItsNewTerminal(@TempDir Path tmp) throws Exception {
+        String socket = "sls-test-" + ProcessHandle.current().pid() + "-" + System.nanoTime();
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "sh").exit());
+            tmuxSockets.add(socket);
+            tmux(socket, "new-session", "-d", "-x", "120", "-y", "40", "env PS1='sh$ ' bash --norc --noprofile -i");
+            long pane = Long.parseLong(tmux(socket, "list-panes", "-F", "#{pane_pid}").trim());
+            pids.add(pane);
+            awaitPane(socket, "sh\\$");
+            tmux(socket, "send-keys", "v=remembered; cat", "Enter");
+            tmux(socket, "send-keys", "before", "Enter");
+            awaitPane(socket, "before\\s+before");
+
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(pane), "-o", "sh").exit(), sls.daemonLog());
+            CliResult ck = sls.ctl("checkpoint", "-o", "sh", "-r", "--json");
+            assertEquals(0, ck.exit(), ck.all() + sls.daemonLog());
+            List<Long> tree = new ArrayList<>();
+            org.sls.libsls.protocol.Codec.MAPPER.readTree(ck.out()).get("pids").forEach(n -> tree.add(n.asLong()));
+            assertTrue(tree.size() >= 2, "the shell and cat: " + tree);
+            pids.addAll(tree);
+            java.util.Collections.reverse(tree);
+            tree.forEach(Workloads::kill);
+            for (long p : tree) {
+                Workloads.awaitGone(p, WAIT);
+            }
+
+            CliResult rest = sls.ctl("restore", "-o", "sh");
+            assertEquals(0, rest.exit(), rest.all() + sls.daemonLog());
+            Process ctl = sls.startCtl("console", "-o", "sh");
+            processes.add(ctl);
+            Interactive console = new Interactive(ctl);
+            String errors = "slsd log:\n" + sls.daemonLog();
+            console.ask("after\r", "after\\r\\nafter", errors); // cat, in the foreground, reads the terminal
+            console.ask("\u001a", "Stopped\\s+cat", errors);   // Ctrl-Z stops it; bash takes the terminal back
+            console.ask("echo $v; jobs\r", "remembered\\r\\n\\[1\\]\\+\\s+Stopped\\s+cat", errors);
+            console.ask("fg\r", "(?s)fg\\r\\n.*cat\\r\\n", errors);      // bash names the job it resumes
+            console.ask("again\r", "again\\r\\nagain", errors);
+            console.ask("\u0004", "sh\\$", errors);                // end of file ends cat
+            console.ask("echo done $v\r", "done remembered", errors);
+            assertEquals(0, console.finish());
+        }
+    }
 }
