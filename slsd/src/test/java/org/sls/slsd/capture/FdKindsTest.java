@@ -43,6 +43,23 @@ class FdKindsTest {
         }
     }
 
+    @Test
+    void mappingsOfAnonymousInodesAreRefusedByNameAndFileContentMappingsAreShared() {
+        org.sls.slsd.linux.Vma ring = new org.sls.slsd.linux.Vma(0x7f0000000000L, 0x7f0000002000L, "rw-s", 0, 0, 14, 1234,
+                "anon_inode:[io_uring]", java.util.Set.of());
+        CheckpointException e = assertThrows(CheckpointException.class, () -> MemoryCapture.kindOf(42, ring));
+        assertEquals("pid 42 mapping 7f0000000000-7f0000002000 rw-s anon_inode:[io_uring] (io_uring instance): not supported yet",
+                e.getMessage());
+        for (String path : java.util.List.of("/memfd:x (deleted)", "/dev/shm/x", "/var/tmp/x (deleted)", "/SYSV00000000 (deleted)")) {
+            org.sls.slsd.linux.Vma v = new org.sls.slsd.linux.Vma(0x1000, 0x2000, "rw-s", 0, 0, 1, 7, path, java.util.Set.of());
+            assertEquals(org.sls.slsd.checkpoint.manifest.RegionImage.Kind.SHARED, MemoryCapture.kindOf(1, v), path);
+        }
+        org.sls.slsd.linux.Vma priv = new org.sls.slsd.linux.Vma(0x1000, 0x2000, "r--p", 0, 0xfe, 0, 7, "/var/tmp/x (deleted)",
+                java.util.Set.of());
+        assertEquals(org.sls.slsd.checkpoint.manifest.RegionImage.Kind.FILE_PRIVATE, MemoryCapture.kindOf(1, priv),
+                "a private mapping of a deleted file: its content is saved with the shared files");
+    }
+
     private static FdImage.Kind kindOf(FdProbe p) {
         return FdKinds.all().entrySet().stream().filter(e -> e.getValue().matches(p)).map(java.util.Map.Entry::getKey)
                 .findFirst().orElse(null);
