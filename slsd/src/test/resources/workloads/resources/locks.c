@@ -2,8 +2,9 @@
 // The process takes an flock write lock on DIR/a, a POSIX write lock on bytes 0-99 of DIR/b and an
 // OFD read lock on bytes 200-299 of DIR/b. A forked checker (a process of its own, with fresh open
 // files) reports what another process sees: "PREFIX flock=busy|free posix=TYPE/PID free=0|1 ofd=TYPE";
-// once before the checkpoint ("before"), once after OUT.go ("after"). After the check the process
-// drops its POSIX lock and the checker sees it free ("dropped").
+// once before the checkpoint ("before"), once after OUT.go ("after"). A forked child shares the
+// flock'ed open file: after the "after" check it releases the flock through its own fd (the lock
+// is the open file's), the process drops its POSIX lock, and the checker sees both free ("dropped").
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +19,7 @@ static char out[4096], go[4096], a[4096], b[4096];
 static const char *type(short t) { return t == F_RDLCK ? "read" : t == F_WRLCK ? "write" : "none"; }
 
 static void check(const char *prefix, pid_t owner) {
+    fflush(NULL);
     pid_t c = fork();
     if (c == 0) {
         int fa = open(a, O_RDWR);
@@ -51,12 +53,25 @@ int main(int argc, char **argv) {
     fcntl(fb, F_SETLK, &p);
     struct flock o = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 200, .l_len = 100};
     fcntl(fo, F_OFD_SETLK, &o);
+    int down[2], up[2];
+    pipe(down);
+    pipe(up);
+    if (fork() == 0) {
+        char c;
+        read(down[0], &c, 1);
+        flock(fa, LOCK_UN);
+        write(up[1], "u", 1);
+        for (;;) pause();
+    }
     check("before", getpid());
     FILE *f = fopen(out, "a");
     fprintf(f, "ready\n");
     fclose(f);
     while (access(go, F_OK) != 0) usleep(10000);
     check("after", getpid());
+    char c;
+    write(down[1], "d", 1);
+    read(up[0], &c, 1);
     p.l_type = F_UNLCK;
     fcntl(fb, F_SETLK, &p);
     check("dropped", getpid());

@@ -8,11 +8,9 @@ import org.sls.slsd.linux.NativeException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * File locks held through an fd: flock locks, POSIX (fcntl) record locks and open file description
@@ -21,7 +19,8 @@ import java.util.Set;
  * every fd of the description that owns it). Kept as the fd image's {@value #LOCKS} detail, and
  * taken again in the restored process by injected {@code flock}/{@code fcntl} once its fds are in
  * place, non-blocking: a lock someone else took meanwhile fails the restore, naming it. A flock or
- * OFD lock is retaken once per open file description of the checkpoint ({@value #OWNER} detail).
+ * OFD lock is retaken once per open file description of the checkpoint ({@value #OWNER} detail),
+ * which every fd that shared it shares again.
  * Leases are refused. Stateless, thread-safe.
  */
 public final class FileLocks {
@@ -60,38 +59,58 @@ public final class FileLocks {
         return new FdImage(img.fd(), img.kind(), img.path(), img.flags(), img.offset(), img.mode(), img.identity(), d);
     }
 
-    /** Takes the locks of every fd of the husk again (its fds are all in place). */
+    /**
+     * Takes the locks of every fd of the husk again (its fds are all in place). A flock or OFD lock
+     * belongs to an open file description: the first fd of the run that holds one takes its locks
+     * and slsd keeps that description; every other fd of the checkpoint on the same description
+     * (a dup, a forked child's copy) is replaced by it, so that they share the lock (and offset)
+     * again and any of them can release it.
+     */
     static void retake(List<FdImage> fds, RestoreContext ctx) {
-        Set<String> taken = ctx.object("file-locks-taken", HashSet::new);
         HuskCalls h = ctx.husk();
         for (FdImage fd : fds) {
             String all = fd.detail(LOCKS, "");
             if (all.isEmpty()) {
                 continue;
             }
+            String description = "lock-description:" + fd.detail(OWNER, "");
+            java.util.Optional<Integer> shared = ctx.kept(description);
+            boolean owns = false;
             for (String lock : all.split(";")) {
                 String[] f = lock.split(":");
-                boolean write = f[1].equals("WRITE");
-                String what = "pid " + h.checkpointedPid() + " fd " + fd.fd() + " (" + fd.path() + "): "
-                        + f[0].toLowerCase() + " " + f[1].toLowerCase() + " lock " + f[2] + "-" + f[3];
-                if (!f[0].equals("POSIX") && !taken.add(fd.detail(OWNER, "") + " " + lock)) {
-                    continue; // the open file that holds it got it through another fd already
-                }
-                try {
-                    if (f[0].equals("FLOCK")) {
-                        h.call("flock " + what, SYS_FLOCK, fd.fd(), (write ? LOCK_EX : LOCK_SH) | LOCK_NB);
-                    } else {
-                        long start = Long.parseLong(f[2]);
-                        long len = f[3].equals("EOF") ? 0 : Long.parseLong(f[3]) - start + 1;
-                        long arg = h.data(flock(write ? F_WRLCK : F_RDLCK, start, len));
-                        h.call("fcntl " + what, SYS_FCNTL, fd.fd(), f[0].equals("POSIX") ? F_SETLK : F_OFD_SETLK, arg);
+                if (!f[0].equals("POSIX")) {
+                    if (shared.isPresent()) {
+                        continue; // held by the description this fd is about to share
                     }
-                } catch (NativeException e) {
-                    throw new IllegalStateException(what + ": cannot be taken again ("
-                            + NativeException.errnoName(e.errno()) + (e.errno() == EAGAIN || e.errno() == EWOULDBLOCK
-                            ? "): another process holds a conflicting lock" : ")"), e);
+                    owns = true;
                 }
+                take(h, fd, f);
             }
+            if (shared.isPresent()) {
+                ctx.install(shared.get(), fd);
+            } else if (owns) {
+                ctx.keepFromHusk(description, fd.fd());
+            }
+        }
+    }
+
+    private static void take(HuskCalls h, FdImage fd, String[] f) {
+        boolean write = f[1].equals("WRITE");
+        String what = "pid " + h.checkpointedPid() + " fd " + fd.fd() + " (" + fd.path() + "): "
+                + f[0].toLowerCase() + " " + f[1].toLowerCase() + " lock " + f[2] + "-" + f[3];
+        try {
+            if (f[0].equals("FLOCK")) {
+                h.call("flock " + what, SYS_FLOCK, fd.fd(), (write ? LOCK_EX : LOCK_SH) | LOCK_NB);
+            } else {
+                long start = Long.parseLong(f[2]);
+                long len = f[3].equals("EOF") ? 0 : Long.parseLong(f[3]) - start + 1;
+                long arg = h.data(flock(write ? F_WRLCK : F_RDLCK, start, len));
+                h.call("fcntl " + what, SYS_FCNTL, fd.fd(), f[0].equals("POSIX") ? F_SETLK : F_OFD_SETLK, arg);
+            }
+        } catch (NativeException e) {
+            throw new IllegalStateException(what + ": cannot be taken again ("
+                    + NativeException.errnoName(e.errno()) + (e.errno() == EAGAIN || e.errno() == EWOULDBLOCK
+                    ? "): another process holds a conflicting lock" : ")"), e);
         }
     }
 
