@@ -30,7 +30,8 @@ public final class InetCalls {
     public static final int TCPOPT_MAXSEG = 2, TCPOPT_WINDOW = 3, TCPOPT_SACK_PERM = 4, TCPOPT_TIMESTAMP = 8;
     public static final int TCPI_OPT_TIMESTAMPS = 1, TCPI_OPT_SACK = 2, TCPI_OPT_WSCALE = 4;
     /** TCP states as the kernel numbers them (include/net/tcp_states.h). */
-    public static final int TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_CLOSE = 7, TCP_LISTEN = 10;
+    public static final int TCP_ESTABLISHED = 1, TCP_SYN_SENT = 2, TCP_TIME_WAIT = 6, TCP_CLOSE = 7, TCP_CLOSE_WAIT = 8,
+            TCP_LISTEN = 10, TCP_NEW_SYN_RECV = 12;
     static final long SIOCINQ = 0x541B, SIOCOUTQ = 0x5411, SIOCOUTQNSD = 0x894B;
     static final int MSG_PEEK = 2, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     static final int O_CLOEXEC = 02000000;
@@ -47,7 +48,7 @@ public final class InetCalls {
     public record InetSocket(long ino, int family, int protocol, int state, InetSocketAddress local,
                              InetSocketAddress remote, long rqueue, long wqueue) {}
 
-    /** Every TCP and UDP socket (IPv4 and IPv6) of slsd's network namespace. */
+    /** Every TCP and UDP socket (IPv4 and IPv6) of slsd's network namespace but TIME_WAIT and NEW_SYN_RECV ones. */
     public static List<InetSocket> inetSockets() {
         List<InetSocket> out = new ArrayList<>();
         for (int family : new int[] {AF_INET, AF_INET6}) {
@@ -68,7 +69,9 @@ public final class InetCalls {
             req.putInt(8, 1);
             req.putByte(16, (byte) family);
             req.putByte(17, (byte) proto);
-            req.putInt(20, -1); // every state
+            // every state but the kernel's mini-sockets (TIME_WAIT, NEW_SYN_RECV): no process holds one and no
+            // accept queue either, and a busy server's port has thousands of them
+            req.putInt(20, ~((1 << TCP_TIME_WAIT) | (1 << TCP_NEW_SYN_RECV)));
             Sys.call("sendto", "inet sock_diag request", SYS_SENDTO, nl, req.address(), 72, 0, 0, 0);
             int cap = 1 << 16;
             Pointer buf = Sys.alloc(cap);

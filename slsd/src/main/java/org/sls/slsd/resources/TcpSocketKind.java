@@ -82,7 +82,9 @@ final class TcpSocketKind implements FdKind {
             if (s.rqueue() > 0) {
                 int dropped = 0;
                 for (InetSocket c : InetSockets.all(ctx)) {
-                    if (c.ino() == 0 && c.state() != InetCalls.TCP_LISTEN && c.local().getPort() == s.local().getPort()
+                    // waiting to be accepted: established (or closed by the client meanwhile), held by no process yet
+                    boolean queued = c.state() == InetCalls.TCP_ESTABLISHED || c.state() == InetCalls.TCP_CLOSE_WAIT;
+                    if (c.ino() == 0 && queued && c.local().getPort() == s.local().getPort()
                             && (s.local().getAddress().isAnyLocalAddress() || c.local().getAddress().equals(s.local().getAddress()))) {
                         if (InetSockets.peer(c, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isPresent()) {
                             throw InetSockets.refuse(p, s, "a connection from " + InetSockets.show(c.remote())

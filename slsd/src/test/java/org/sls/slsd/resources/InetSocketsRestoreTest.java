@@ -148,4 +148,37 @@ class InetSocketsRestoreTest {
             Thread.sleep(20);
         }
     }
+
+    @Test
+    void aListenerCountsOnlyTheConnectionsWaitingInItsQueueNotTheClosedOnesOnItsPort() throws Exception {
+        // a busy server (nginx under load) has its port in many TIME_WAIT sockets, which no process
+        // holds: they are neither in its accept queue nor anything a checkpoint may look at
+        Path out = tmp.resolve("backlog.out");
+        int accepted = 5;
+        int pid = programs.start("resources/backlog", List.of(out.toString(), Integer.toString(accepted)), -1);
+        int port = field(await(out, "ready"), "port");
+        for (int i = 0; i < accepted; i++) {
+            try (java.net.Socket c = new java.net.Socket("127.0.0.1", port)) {
+                c.setSoTimeout(10_000);
+                assertEquals(-1, c.getInputStream().read(), "the server closes first");
+            }
+        }
+        await(out, "closed n=" + accepted);
+        List<java.net.Socket> waiting = new java.util.ArrayList<>();
+        try {
+            for (int i = 0; i < 3; i++) {
+                waiting.add(new java.net.Socket("127.0.0.1", port));
+            }
+            checkpoints.attach(PART, pid, 0);
+            CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
+            FdImage listener = manifest(cp.epoch()).processes().get(0).fds().stream()
+                    .filter(f -> f.kind() == FdImage.Kind.TCP_SOCKET).findFirst().orElseThrow();
+            assertEquals("listen", listener.detail("role", "-"));
+            assertEquals("3", listener.detail("dropped", "-"), "the connections waiting to be accepted: " + listener);
+        } finally {
+            for (java.net.Socket w : waiting) {
+                w.close();
+            }
+        }
+    }
 }
