@@ -1,6 +1,6 @@
 /* Holds one resource sls refuses, chosen by argv[1], and reports "fd=N tick=T" to argv[2] every
  * 50 ms (N: the fd that holds it, -1 for none). Kinds: io_uring, bpf_map, perf_event, fanotify,
- * userfaultfd, pidfd, scm_rights (a unix socket with an fd in flight), uts_ns (its own UTS namespace). */
+ * userfaultfd, pidfd (of its parent, outside the partition), scm_rights (a unix socket with an fd in flight), uts_ns (its own UTS namespace). */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <linux/bpf.h>
@@ -41,7 +41,7 @@ static int make(const char *kind) {
     }
     if (!strcmp(kind, "fanotify")) return fanotify_init(FAN_CLASS_NOTIF, O_RDONLY);
     if (!strcmp(kind, "userfaultfd")) return (int) syscall(__NR_userfaultfd, O_CLOEXEC);
-    if (!strcmp(kind, "pidfd")) return (int) syscall(__NR_pidfd_open, getpid(), 0);
+    if (!strcmp(kind, "pidfd")) return (int) syscall(__NR_pidfd_open, getppid(), 0); /* outside */
     if (!strcmp(kind, "scm_rights")) {
         int sv[2];
         socketpair(AF_UNIX, SOCK_STREAM, 0, sv);

@@ -38,7 +38,7 @@ class RefusalsCliTest {
         EXPECTED.put("perf_event", "fd FD (anon_inode:[perf_event], perf event): not supported yet");
         EXPECTED.put("fanotify", "fd FD (anon_inode:[fanotify], fanotify instance): not supported yet");
         EXPECTED.put("userfaultfd", "fd FD (anon_inode:[userfaultfd], userfaultfd owned by the process): not supported yet");
-        EXPECTED.put("pidfd", "fd FD (anon_inode:[pidfd], pidfd): not supported yet");
+        EXPECTED.put("pidfd", "fd FD (anon_inode:[pidfd], pidfd of pid PARENT, outside the partition): not supported");
         EXPECTED.put("scm_rights", "fds in flight (SCM_RIGHTS): not supported");
         EXPECTED.put("uts_ns", "in another uts namespace");
     }
@@ -56,7 +56,7 @@ class RefusalsCliTest {
                 Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
                 long pid = p.pid();
                 String fd = Long.toString(Workloads.field(Workloads.lines(report).get(0), "fd"));
-                String expected = e.getValue().replace("FD", fd);
+                String expected = e.getValue().replace("FD", fd).replace("PARENT", Long.toString(ProcessHandle.current().pid()));
                 String who = "pid " + pid + " " + (kind.equals("scm_rights") ? "fd " : "");
 
                 CliResult check = sls.ctl("check", "--pid", Long.toString(pid));

@@ -17,4 +17,9 @@ public interface HuskCalls {
 
     /** Copies bytes into the husk's scratch data area for the next call and returns their address. */
     long data(byte[] bytes);
+
+    /** The pid a process of the checkpoint has in this restore (differs under --new-pids), or -1 when it is not restored. */
+    default int restoredPid(int checkpointedPid) {
+        return checkpointedPid;
+    }
 }

@@ -21,15 +21,12 @@ public final class Refusals {
         KINDS.put("anon_inode:[perf_event]", "perf event");
         KINDS.put("anon_inode:[userfaultfd]", "userfaultfd owned by the process");
         KINDS.put("anon_inode:[fanotify]", "fanotify instance");
-        KINDS.put("anon_inode:[pidfd]", "pidfd");
-        KINDS.put("pidfd:", "pidfd");
         KINDS.put("anon_inode:[secretmem]", "secret memory (memfd_secret)");
         KINDS.put("anon_inode:kvm", "KVM");
         KINDS.put("anon_inode:[dmabuf]", "DMA buffer");
         KINDS.put("anon_inode:sync_file", "sync file");
         KINDS.put("anon_inode:[landlock-ruleset]", "Landlock ruleset");
         KINDS.put("anon_inode:[fscontext]", "file system context");
-        KINDS.put("anon_inode:[pidfd_fdinfo]", "pidfd");
         KINDS.put("net:[", "network namespace");
         KINDS.put("mnt:[", "mount namespace");
     }

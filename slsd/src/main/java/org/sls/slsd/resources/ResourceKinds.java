@@ -34,6 +34,7 @@ public final class ResourceKinds {
         add(m, new DeletedFileKind());
         add(m, new PosixShmKind());
         add(m, new InotifyKind());
+        add(m, new PidfdKind());
         add(m, new PtyKind());
         KINDS = Collections.unmodifiableMap(m);
     }

@@ -98,6 +98,12 @@ final class RestoreRun {
 
             @Override
             public long data(byte[] bytes) { return inj.data(bytes); }
+
+            @Override
+            public int restoredPid(int checkpointedPid) {
+                Husk other = husks.get(checkpointedPid);
+                return other == null ? -1 : other.pid;
+            }
         };
     }
 

@@ -263,4 +263,21 @@ class FileKindsRestoreTest {
             new ProcessBuilder("ipcrm", "-m", Integer.toString(id)).start().waitFor();
         }
     }
+
+    @Test
+    void aPidfdOnAChildStillSignalsAndWaitsForIt() throws Exception {
+        Path out = tmp.resolve("pidfd.out");
+        int pid = programs.start("resources/pidfd", List.of(out.toString()), -1);
+        int child = Integer.parseInt(ResourcesRestoreTest.RestoreFixtureLike.field(await(out, "ready"), "child"));
+        checkpoints.attach(PART, pid, 0);
+        CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+        FdImage pidfd = manifest(cp.epoch()).process(pid).fds().stream().filter(f -> f.kind() == FdImage.Kind.PIDFD)
+                .findFirst().orElseThrow();
+        assertEquals(Integer.toString(child), pidfd.detail("pid", ""));
+        killAndWaitGone(List.of(child, pid));
+        RestoreResult r = restores.restore(PART, cp.epoch(), false, false, 0);
+        r.pids().forEach(programs::track);
+        Files.createFile(Path.of(out + ".go"));
+        assertEquals("pidfd sent=1 waited=1 signal=15 nonblock=1", await(out, "pidfd"));
+    }
 }

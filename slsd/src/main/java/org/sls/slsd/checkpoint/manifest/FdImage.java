@@ -67,6 +67,8 @@ public record FdImage(int fd, Kind kind, String path, int flags, long offset, in
         POSIX_SHM,
         /** an inotify instance and its watches, same wd numbers (resources.InotifyKind) */
         INOTIFY,
+        /** a pidfd on a process of the partition (resources.PidfdKind) */
+        PIDFD,
         /** a pseudo-terminal: a slave (or /dev/tty leading to one) whose master is outside the partition, restored on a new pty slsd keeps; or either end of one the partition hosts (resources.PtyKind) */
         PTY
     }
