@@ -16,10 +16,16 @@ import java.util.List;
  * @param killed       whether the processes were killed after the commit ({@code checkpoint --kill})
  * @param locked       with {@code killed}: the connections to peers outside the partition held by
  *                     the network lock until the restore ("local -> remote")
+ * @param phases       microseconds per step of the checkpoint (smaps, stagingwait, reserve before the
+ *                     freeze; freeze, checks, fds, fdwait, regs, proc, inject, scan, copy, track,
+ *                     shared, thaw frozen; verify, write after the thaw); steps that took no time are
+ *                     left out
  */
 public record CheckpointInfo(String partition, long epoch, long parentEpoch, long frozenMicros, long pages, long bytes,
-                             long commitMicros, List<Integer> pids, boolean killed, List<String> locked) {
+                             long commitMicros, List<Integer> pids, boolean killed, List<String> locked,
+                             java.util.Map<String, Long> phases) {
     public CheckpointInfo {
         locked = locked == null ? List.of() : List.copyOf(locked);
+        phases = phases == null ? java.util.Map.of() : java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(phases));
     }
 }

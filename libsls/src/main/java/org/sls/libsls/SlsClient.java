@@ -316,6 +316,15 @@ public final class SlsClient implements AutoCloseable {
         return r;
     }
 
+    /** The checkpoints and restores running now (of one partition, or all when null), with their progress. */
+    public java.util.List<OperationProgress> progress(String partition) {
+        ObjectNode a = args();
+        if (partition != null) {
+            a.put("name", partition);
+        }
+        return convert(call(Op.PROGRESS.wireName(), a).get("operations"), new TypeReference<>() { });
+    }
+
     /** Returns once {@code epoch} of the partition is durable; NOT_FOUND if it never will be. */
     public void epochWait(String partition, long epoch) {
         ObjectNode a = args();

@@ -32,7 +32,9 @@ final class CheckpointCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SlsClient c = client.connect()) {
-            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name), () -> c.checkpoint(name, recursive, external, kill));
+            CheckpointInfo r = Progress.unchecked("checkpoint of " + (name == null ? "default" : name),
+                    Progress.of(client, name == null ? "default" : name, "checkpoint"),
+                    () -> c.checkpoint(name, recursive, external, kill));
             if (waitDurable) {
                 c.epochWait(r.partition(), r.epoch());
             }

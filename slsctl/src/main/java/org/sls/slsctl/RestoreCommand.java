@@ -33,7 +33,8 @@ final class RestoreCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (SlsClient c = client.connect()) {
-            RestoreInfo r = Progress.unchecked("restore of " + (name == null ? "default" : name), () -> c.restore(name, epoch, stopped, newPids));
+            RestoreInfo r = Progress.unchecked("restore of " + (name == null ? "default" : name),
+                    Progress.of(client, name == null ? "default" : name, "restore"), () -> c.restore(name, epoch, stopped, newPids));
             System.out.println(json ? Codec.encode(r) : r.pids().stream().map(String::valueOf).collect(Collectors.joining(" ")));
         }
         return ExitCode.OK;

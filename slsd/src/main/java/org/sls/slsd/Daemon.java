@@ -69,8 +69,9 @@ public final class Daemon implements AutoCloseable {
         this.features = List.copyOf(features);
         this.slfs = new Slfs(store, new SnapshotView(store));
         this.reaper = new Reaper();
-        this.engine = new CheckpointEngine(store, kernel, reaper);
+        this.engine = new CheckpointEngine(store, kernel, reaper, config.stagingMaxBytes());
         this.restorer = new RestoreEngine(store, kernel, reaper);
+        this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);
         this.periodic = new PeriodicCheckpoints(store, partitions, processes);
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
@@ -151,6 +152,11 @@ public final class Daemon implements AutoCloseable {
         byOp.put(Op.EPOCHWAIT, processes::epochWait);
         byOp.put(Op.RESTORE, processes::restore);
         byOp.put(Op.CORE, this::core);
+        byOp.put(Op.PROGRESS, (args, caller) -> {
+            ObjectNode r = Codec.MAPPER.createObjectNode();
+            r.set("operations", Codec.MAPPER.valueToTree(engine.operations().current(Args.optString(args, "name").orElse(null))));
+            return r;
+        });
         byOp.put(Op.FSCK, (args, caller) -> {
             requireRoot(caller, "check the store");
             return Codec.MAPPER.valueToTree(store.fsck(Args.optBool(args, "repair", false)));
@@ -219,6 +225,7 @@ public final class Daemon implements AutoCloseable {
         String name = Args.string(args, "name");
         partitions.get(name);
         periodic.stop(name);
+        processes.awaitIdle(name); // its last checkpoints may still be being written
         for (int pid : engine.attached(name)) {
             engine.detach(pid); // the processes run on, outside any partition
         }

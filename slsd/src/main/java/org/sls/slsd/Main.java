@@ -106,7 +106,8 @@ public final class Main implements Callable<Integer> {
         Path sock = socket != null ? socket : SlsdConfig.path(file, "socket").orElse(Path.of(Protocol.DEFAULT_SOCKET));
         Path mnt = noMount ? null : mount != null ? mount : SlsdConfig.path(file, "mount").orElse(Path.of("/sls"));
         return new SlsdConfig(storePath, metaDir, sock, mnt, SlsdConfig.path(file, "log.file").orElse(null),
-                metrics != null ? metrics : SlsdConfig.path(file, "metrics.file").orElse(null));
+                metrics != null ? metrics : SlsdConfig.path(file, "metrics.file").orElse(null),
+                SlsdConfig.size(file, "staging.max.bytes", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_STAGING_MAX));
     }
 
     private static void logAlsoTo(Path file) {

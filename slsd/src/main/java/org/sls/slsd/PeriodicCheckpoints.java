@@ -12,10 +12,13 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Checkpoints every partition that has a period, without anyone asking (Aurora's periodic
- * checkpoints). One thread per such partition: it starts a checkpoint every period; when one
- * takes longer than the period, the next starts as soon as it is durable, so the period
- * stretches instead of work piling up (back-pressure), and {@link #effectivePeriodMs} shows by how
- * much. Periodic checkpoints include every descendant of the attached processes. A checkpoint
+ * checkpoints). One thread per such partition: it starts a checkpoint every period. The loop waits
+ * only for the capture (the processes running again); the store writes go on behind it, so the next
+ * checkpoint can freeze and stage while the previous one is still being written (pipelining). When
+ * the store cannot keep up, the staging memory of the checkpoints waiting to be written reaches its
+ * bound ({@code staging.max.bytes}, or a few checkpoints per partition) and the next capture waits:
+ * the period stretches instead of memory growing (back-pressure), and {@link #effectivePeriodMs}
+ * shows by how much. Periodic checkpoints include every descendant of the attached processes. A checkpoint
  * that keeps failing is retried with a growing delay (up to 5 s), and status counts the failures.
  * Thread-safe.
  */
@@ -61,7 +64,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         }));
     }
 
-    /** Stops the partition's loop, waiting for a checkpoint in flight (before deleting the partition). */
+    /**
+     * Stops the partition's loop, waiting for a capture in flight (before deleting the partition;
+     * its store writes are waited for by the caller).
+     */
     public synchronized void stop(String partition) {
         Loop l = loops.remove(partition);
         if (l != null) {
@@ -117,7 +123,13 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 checkpointing = true;
                 boolean failed = true;
                 try {
-                    processes.checkpoint(name, true);
+                    processes.checkpointAsync(name, true, false).whenComplete((r, e) -> {
+                        if (e != null) {
+                            Throwable c = e.getCause() != null && !(e instanceof SlsException) ? e.getCause() : e;
+                            partitions.stats(name).recordFailure(String.valueOf(c.getMessage()));
+                            log.warn("partition {}: periodic checkpoint failed in the store: {}", name, c.getMessage());
+                        }
+                    });
                     failed = false;
                     lastLogged = "";
                 } catch (SlsException | IllegalStateException e) {

@@ -233,14 +233,16 @@ public final class ProcessOps {
 
     private CheckpointInfo checkpoint(String name, boolean recursive, boolean external, boolean kill,
                                       CaptureContext.SelfCall selfCall) {
+        if (!kill) {
+            return await(checkpointAsync(name, recursive, external, selfCall), name);
+        }
         PartitionRecord part = partitions.get(name);
         long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
         long parent = head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0); // the head may have been deleted
         begin(name);
         CheckpointResult r;
         try {
-            r = kill ? engine.checkpointAndKill(name, recursive, part.mode(), parent, external, locks.forKill(name))
-                    : engine.checkpoint(name, recursive, part.mode(), parent, external, selfCall);
+            r = engine.checkpointAndKill(name, recursive, part.mode(), parent, external, locks.forKill(name));
         } catch (CheckpointException e) {
             throw toSls(e);
         } finally {
@@ -255,7 +257,74 @@ public final class ProcessOps {
                     + "restore", name, r.epoch(), r.pids(), r.locked().size());
         }
         return new CheckpointInfo(name, r.epoch(), parent, r.frozenMicros(), r.pages(), r.bytes(), r.commitMicros(), r.pids(),
-                r.killed(), r.locked());
+                r.killed(), r.locked(), r.phasesMicros());
+    }
+
+    private static CheckpointInfo await(java.util.concurrent.CompletableFuture<CheckpointInfo> f, String name) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SlsException(ErrorCode.INTERNAL, "interrupted while checkpointing partition " + name);
+        } catch (java.util.concurrent.ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new SlsException(ErrorCode.INTERNAL, String.valueOf(e.getCause()));
+        }
+    }
+
+    /**
+     * As {@link #checkpoint(String, boolean, boolean)}, but returns once the processes run again
+     * (capture failures are thrown); the future completes once the epoch is durable, or fails with
+     * an {@link SlsException}. The next checkpoint may be captured meanwhile (pipelining).
+     */
+    public java.util.concurrent.CompletableFuture<CheckpointInfo> checkpointAsync(String name, boolean recursive,
+                                                                                  boolean external) {
+        return checkpointAsync(name, recursive, external, null);
+    }
+
+    private java.util.concurrent.CompletableFuture<CheckpointInfo> checkpointAsync(String name, boolean recursive,
+                                                                                   boolean external,
+                                                                                   CaptureContext.SelfCall selfCall) {
+        PartitionRecord part = partitions.get(name);
+        java.util.function.LongSupplier parentOf = () -> {
+            long head = heads.computeIfAbsent(name, n -> store.lastEpoch(n).orElse(0));
+            // the head may have been deleted
+            return head == 0 || committed(name, head) ? head : store.lastEpoch(name).orElse(0);
+        };
+        begin(name);
+        java.util.concurrent.CompletableFuture<CheckpointResult> f;
+        try {
+            f = engine.checkpointAsync(name, recursive, part.mode(), parentOf, external, selfCall, r -> {
+                // before the engine counts the write done, so that the next capture sees this head
+                heads.put(name, r.epoch());
+                partitions.stats(name).record(r.frozenMicros(), r.bytes(), r.commitMicros());
+            });
+        } catch (CheckpointException e) {
+            end(name);
+            throw toSls(e);
+        } catch (RuntimeException e) {
+            end(name);
+            throw e;
+        }
+        return f.handle((r, e) -> {
+            end(name);
+            if (e != null) {
+                Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (c instanceof CheckpointException ce) {
+                    throw toSls(ce);
+                }
+                if (c instanceof RuntimeException re) {
+                    throw re;
+                }
+                throw new SlsException(ErrorCode.INTERNAL, String.valueOf(c));
+            }
+            log.debug("partition {}: epoch {} (parent {}), {} pages, frozen {} us, commit {} us", name, r.epoch(),
+                    r.parentEpoch(), r.pages(), r.frozenMicros(), r.commitMicros());
+            return new CheckpointInfo(name, r.epoch(), r.parentEpoch(), r.frozenMicros(), r.pages(), r.bytes(),
+                    r.commitMicros(), r.pids(), false, List.of(), r.phasesMicros());
+        });
     }
 
     JsonNode restore(ObjectNode args, Caller caller) {
@@ -368,6 +437,26 @@ public final class ProcessOps {
                     throw new SlsException(ErrorCode.BUSY, "epoch " + epoch + " of partition " + name + " not durable after " + timeoutMs + " ms");
                 }
                 inFlight.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+            }
+        }
+    }
+
+    /** Waits (up to a minute) until no checkpoint of the partition is being captured or written. */
+    public void awaitIdle(String name) {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
+        synchronized (inFlight) {
+            while (inFlight.getOrDefault(name, 0) > 0) {
+                long left = deadline - System.nanoTime();
+                if (left <= 0) {
+                    log.warn("partition {}: checkpoints still in flight after a minute", name);
+                    return;
+                }
+                try {
+                    inFlight.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         }
     }

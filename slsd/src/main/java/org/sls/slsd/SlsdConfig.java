@@ -19,11 +19,15 @@ import java.util.Set;
  * @param mount   where slfs is mounted, or null for no mount
  * @param logFile a file to log to besides stderr, or null
  * @param metricsFile where to write metrics (Prometheus text format) every second, or null
+ * @param stagingMaxBytes bound on the staging memory of checkpoints captured and not yet written
+ *                        ({@code staging.max.bytes}; with K, M or G suffixes)
  */
-public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile) {
+public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
+                         long stagingMaxBytes) {
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
-    static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file");
+    static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file",
+            "staging.max.bytes");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {
@@ -39,6 +43,31 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
             }
         }
         return p;
+    }
+
+    /** The value of {@code key} as a size in bytes ("512M", "2G", "65536"), or {@code dflt} when unset. */
+    static long size(Properties p, String key, long dflt) {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        String t = v.trim().toUpperCase(java.util.Locale.ROOT);
+        int shift = switch (t.charAt(t.length() - 1)) {
+            case 'K' -> 10;
+            case 'M' -> 20;
+            case 'G' -> 30;
+            default -> 0;
+        };
+        try {
+            long n = Long.parseLong(shift == 0 ? t : t.substring(0, t.length() - 1).trim());
+            if (n <= 0 || n > (Long.MAX_VALUE >> shift)) {
+                throw new NumberFormatException();
+            }
+            return n << shift;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("configuration: " + key + " = '" + v.trim()
+                    + "' is not a positive size (bytes, or with K, M or G)");
+        }
     }
 
     /** The value of {@code key} as a path, if set and not empty. */

@@ -40,7 +40,9 @@ public enum Op {
     /** Attaches to the terminal slsd keeps for a restored process: the connection then carries raw bytes. */
     CONSOLE("console"),
     /** Sets the window size of the terminal slsd keeps for a restored process. */
-    WINSIZE("winsize");
+    WINSIZE("winsize"),
+    /** The checkpoints and restores running now, with bytes done and to do (progress lines). */
+    PROGRESS("progress");
 
     private final String wireName;
 

@@ -55,6 +55,11 @@ public final class EpochPlan {
 
     /** Writes everything (deletes first, then holes and pages) into the epoch. */
     public void writeTo(EpochWriter w, Staging staging) {
+        writeTo(w, staging, n -> { });
+    }
+
+    /** As {@link #writeTo(EpochWriter, Staging)}, telling {@code progress} the page bytes written as it goes. */
+    public void writeTo(EpochWriter w, Staging staging, java.util.function.LongConsumer progress) {
         for (int i = 0; i < nDeletes; i++) {
             w.deleteObject(deletes[i]);
         }
@@ -73,6 +78,7 @@ public final class EpochPlan {
                 page.limit((int) (off + (p + 1) * 4096)).position((int) (off + p * 4096));
                 w.writePage(obj, first + p, page);
             }
+            progress.accept(count << 12);
         }
     }
 }

@@ -33,8 +33,8 @@ public final class FdCapture {
     /** With the checkpoint's context: the partition's pids, --external, objects already met (org.sls.slsd.resources). */
     public static List<FdImage> capture(int pid, CaptureContext ctx) {
         List<FdImage> out = new ArrayList<>();
-        for (int fd : ProcFs.fds(pid)) {
-            out.add(capture(pid, fd, ctx));
+        for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
+            out.add(capture(pid, e.getKey(), e.getValue(), ctx));
         }
         return out;
     }
@@ -46,6 +46,10 @@ public final class FdCapture {
     static FdImage capture(int pid, int fd, CaptureContext ctx) {
         String link = ProcFs.link(pid, "fd/" + fd)
                 .orElseThrow(() -> new ProcFs.NoSuchProcessException(pid, null));
+        return capture(pid, fd, link, ctx);
+    }
+
+    private static FdImage capture(int pid, int fd, String link, CaptureContext ctx) {
         String infoText = ProcFs.fdinfoText(pid, fd);
         Map<String, String> info = ProcFs.fdinfo(infoText);
         int flags = Integer.parseInt(info.getOrDefault("flags", "0"), 8);
@@ -54,8 +58,9 @@ public final class FdCapture {
         String identity = "";
         try {
             Path p = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
-            mode = (Integer) Files.getAttribute(p, "unix:mode");
-            identity = Long.toHexString((Long) Files.getAttribute(p, "unix:dev")) + ":" + Files.getAttribute(p, "unix:ino");
+            Map<String, Object> a = Files.readAttributes(p, "unix:mode,dev,ino"); // one stat
+            mode = (Integer) a.get("mode");
+            identity = Long.toHexString((Long) a.get("dev")) + ":" + a.get("ino");
         } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
             // anon inodes cannot be stat'ed through every path; the link text decides below
         }

@@ -46,6 +46,8 @@ public final class Freezer {
         Set<Integer> rootSet = new HashSet<>(roots);
         try {
             List<Integer> queue = new ArrayList<>(roots);
+            // zombie children stay listed as children of their frozen parent: met once, not again
+            Set<Integer> skipped = new HashSet<>();
             boolean changed = true;
             while (changed) {
                 changed = false;
@@ -53,6 +55,7 @@ public final class Freezer {
                     int pid = queue.get(i);
                     if (!tree.threads.containsKey(pid)) {
                         if (!addProcess(tree, pid, rootSet.contains(pid))) {
+                            skipped.add(pid);
                             queue.remove(i--);
                             continue;
                         }
@@ -61,7 +64,7 @@ public final class Freezer {
                     changed |= seizeNewThreads(tree, pid, rootSet.contains(pid));
                     if (recursive) {
                         for (int child : safeChildren(pid)) {
-                            if (!queue.contains(child)) {
+                            if (!queue.contains(child) && !skipped.contains(child)) {
                                 queue.add(child);
                                 changed = true;
                             }

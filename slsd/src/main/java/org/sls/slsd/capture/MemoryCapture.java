@@ -60,6 +60,7 @@ public final class MemoryCapture implements AutoCloseable {
     private final Map<String, String> sources = new LinkedHashMap<>();
     private int copyPid;
     private int copyChunk = -1;
+    private CaptureTimings timings = new CaptureTimings();
 
     public MemoryCapture(Staging staging, EpochPlan plan, DirtyTracker tracker, boolean delta, boolean pagemapScan,
                          MemoryLineage prev, long epoch, LongSupplier newObjectId) {
@@ -71,6 +72,11 @@ public final class MemoryCapture implements AutoCloseable {
         this.prev = prev;
         this.next = new MemoryLineage(epoch);
         this.newObjectId = newObjectId;
+    }
+
+    /** Where to add the time of scanning, copying and tracking. */
+    public void timings(CaptureTimings t) {
+        this.timings = t;
     }
 
     /**
@@ -202,6 +208,7 @@ public final class MemoryCapture implements AutoCloseable {
         PageRanges present = null;
         PageRanges toCopy = null;
         boolean tracked = false;
+        timings.enter(CaptureTimings.Phase.SCAN);
         if (old != null && delta && old.tracked()) {
             DirtyTracker.Dirty d = tracker.dirty(pid, v);
             if (d != null) {
@@ -234,6 +241,7 @@ public final class MemoryCapture implements AutoCloseable {
                 }
             }
         }
+        timings.enter(CaptureTimings.Phase.COPY);
         if (v.readable()) {
             for (int i = 0; i < toCopy.size(); i++) {
                 copy(obj, (toCopy.start(i) - base) >>> 12, toCopy.start(i), (toCopy.end(i) - toCopy.start(i)) >>> 12);
@@ -245,6 +253,7 @@ public final class MemoryCapture implements AutoCloseable {
         }
         saved += toCopy.pages();
         if (delta && !tracked && v.writable()) {
+            timings.enter(CaptureTimings.Phase.TRACK);
             tracked = tracker.track(pid, v);
         }
         next.put(pid, new MemoryLineage.Region(v.start(), v.end(), key, obj, base, present, tracked));
@@ -296,6 +305,7 @@ public final class MemoryCapture implements AutoCloseable {
         if (pending.isEmpty()) {
             return;
         }
+        timings.enter(CaptureTimings.Phase.COPY);
         int pid = copyPid;
         try {
             if (pending.size() == 1 || pendingBytes < PARALLEL_THRESHOLD) {

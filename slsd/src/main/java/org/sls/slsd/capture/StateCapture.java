@@ -76,6 +76,14 @@ public final class StateCapture {
     public static ProcessImage capture(int pid, List<Integer> tids, char stateBefore, List<Vma> vmas,
                                        List<RegionImage> regions, List<FdImage> fds, List<Integer> children,
                                        Consumer<SyscallInjector> onLeaderInjection) {
+        return capture(pid, tids, stateBefore, vmas, regions, fds, children, onLeaderInjection, new CaptureTimings());
+    }
+
+    /** As above, adding the time of each step to {@code t}. */
+    public static ProcessImage capture(int pid, List<Integer> tids, char stateBefore, List<Vma> vmas,
+                                       List<RegionImage> regions, List<FdImage> fds, List<Integer> children,
+                                       Consumer<SyscallInjector> onLeaderInjection, CaptureTimings t) {
+        t.enter(CaptureTimings.Phase.PROC);
         ProcStat stat = ProcFs.stat(pid);
         Map<String, String> status = ProcFs.status(pid);
         long gadget = SyscallInjector.findGadget(pid, vmas);
@@ -91,6 +99,7 @@ public final class StateCapture {
         Regs[] regs = new Regs[n];
         byte[][] xstate = new byte[n][];
         long[] masks = new long[n];
+        t.enter(CaptureTimings.Phase.REGS);
         for (int i = 0; i < n; i++) {
             int tid = tids.get(i);
             regs[i] = Ptrace.getRegs(tid);
@@ -103,71 +112,111 @@ public final class StateCapture {
                 sigs.add(sig);
             }
         }
-        long brk;
+        long brk = 0;
         long[] tidAddress = new long[n];
         ThreadImage.AltStack[] altStacks = new ThreadImage.AltStack[n];
-        // the main thread's scratch: 64 bytes as every thread's, 3 itimervals, the sigactions, an itimerspec per timer
-        int timersAt = 64 + 96 + sigs.size() * 32;
-        int leaderLen = timersAt + timerEntries.size() * 32;
-        // what only the process can tell, asked of all its threads at once (their stops overlap)
+        // What only the process can tell. Each injected call costs two round trips to the tracee,
+        // so every thread asks at once (their stops overlap): first its own tid address and
+        // alternate stack, then a share of the process-wide questions (brk, sigactions, itimers,
+        // POSIX timers: any thread gets the same answers).
+        // {nr, arg, kind, index}: kind 0 brk, 1 sigaction, 2 itimer, 3 POSIX timer (index in timerEntries)
+        List<long[]> wide = new ArrayList<>();
+        wide.add(new long[] {SYS_BRK, 0, 0});
+        for (int sig : sigs) {
+            wide.add(new long[] {SYS_RT_SIGACTION, sig, 1});
+        }
+        for (int which = 0; which < 3; which++) {
+            wide.add(new long[] {SYS_GETITIMER, which, 2});
+        }
+        for (int k = 0; k < timerEntries.size(); k++) {
+            wide.add(new long[] {SYS_TIMER_GETTIME, timerEntries.get(k).id(), 3, k});
+        }
         List<SyscallInjector> injs = new ArrayList<>();
+        t.enter(CaptureTimings.Phase.INJECT);
         try {
             long[] scratch = new long[n];
+            int[] len = new int[n];
             int leader = tids.indexOf(pid);
+            List<List<long[]>> calls = new ArrayList<>(); // per thread: {nr, a1, a2, a3, a4, share index or -1}
+            for (int i = 0; i < n; i++) {
+                calls.add(new ArrayList<>());
+            }
+            int[] outAt = new int[wide.size()]; // where in its thread's scratch a shared answer lands
+            int[] byThread = new int[wide.size()];
+            int[] used = new int[n];
+            java.util.Arrays.fill(used, 64);
+            for (int j = 0; j < wide.size(); j++) {
+                int i = (leader + j) % n;
+                byThread[j] = i;
+                outAt[j] = used[i];
+                used[i] += wide.get(j)[2] == 0 ? 0 : 32;
+            }
             for (int i = 0; i < n; i++) {
                 SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget);
                 injs.add(inj);
-                scratch[i] = inj.scratch(i == leader ? leaderLen : 64, vmas);
+                len[i] = used[i];
+                scratch[i] = inj.scratch(len[i], vmas);
+                calls.get(i).add(new long[] {SYS_PRCTL, PR_GET_TID_ADDRESS, scratch[i], 0, 0, -1});
+                calls.get(i).add(new long[] {SYS_SIGALTSTACK, 0, scratch[i] + 8, 0, 0, -1});
             }
-            long[][] args = new long[n][];
-            for (int i = 0; i < n; i++) {
-                args[i] = new long[] {PR_GET_TID_ADDRESS, scratch[i]};
+            for (int j = 0; j < wide.size(); j++) {
+                long[] q = wide.get(j);
+                long out = scratch[byThread[j]] + outAt[j];
+                calls.get(byThread[j]).add(switch ((int) q[2]) {
+                    case 0 -> new long[] {SYS_BRK, 0, 0, 0, 0, j};
+                    case 1 -> new long[] {SYS_RT_SIGACTION, q[1], 0, out, 8, j};
+                    case 2 -> new long[] {SYS_GETITIMER, q[1], out, 0, 0, j};
+                    default -> new long[] {SYS_TIMER_GETTIME, q[1], out, 0, 0, j};
+                });
             }
-            check(SyscallInjector.callAll(injs, SYS_PRCTL, args), "prctl(PR_GET_TID_ADDRESS)", pid);
-            for (int i = 0; i < n; i++) {
-                args[i] = new long[] {0, scratch[i] + 8};
-            }
-            check(SyscallInjector.callAll(injs, SYS_SIGALTSTACK, args), "sigaltstack", pid);
-            SyscallInjector lead = injs.get(leader);
-            brk = lead.callOrThrow("brk", SYS_BRK, 0);
-            for (int k = 0; k < sigs.size(); k++) {
-                lead.callOrThrow("rt_sigaction(" + sigs.get(k) + ")", SYS_RT_SIGACTION, sigs.get(k), 0,
-                        scratch[leader] + 96 + 64 + k * 32L, 8);
-            }
-            for (int which = 0; which < 3; which++) {
-                lead.callOrThrow("getitimer(" + which + ")", SYS_GETITIMER, which, scratch[leader] + 64 + which * 32L);
-            }
-            for (int k = 0; k < timerEntries.size(); k++) {
-                int id = timerEntries.get(k).id();
-                lead.callOrThrow("timer_gettime(" + id + ")", SYS_TIMER_GETTIME, id, scratch[leader] + timersAt + k * 32L);
+            int rounds = calls.stream().mapToInt(List::size).max().orElse(0);
+            for (int r = 0; r < rounds; r++) {
+                List<SyscallInjector> these = new ArrayList<>();
+                List<long[]> what = new ArrayList<>();
+                for (int i = 0; i < n; i++) {
+                    if (r < calls.get(i).size()) {
+                        these.add(injs.get(i));
+                        what.add(calls.get(i).get(r));
+                    }
+                }
+                long[] results = SyscallInjector.callAll(these, what);
+                for (int k = 0; k < results.length; k++) {
+                    long[] c = what.get(k);
+                    long res = results[k];
+                    if (c[0] == SYS_BRK) {
+                        brk = res;
+                    } else if (res < 0 && res > -4096) {
+                        throw new NativeException(callName(c), (int) -res, "injected in pid " + pid);
+                    }
+                }
             }
             if (onLeaderInjection != null) {
-                onLeaderInjection.accept(lead);
+                onLeaderInjection.accept(injs.get(leader));
             }
+            ByteBuffer[] answers = new ByteBuffer[n];
             for (int i = 0; i < n; i++) {
-                int len = i == leader ? leaderLen : 64;
-                ByteBuffer b = ByteBuffer.wrap(injs.get(i).readScratch(len)).order(ByteOrder.LITTLE_ENDIAN);
-                tidAddress[i] = b.getLong(0);
-                altStacks[i] = new ThreadImage.AltStack(b.getLong(8), b.getInt(16), b.getLong(24));
-                if (i == leader) {
-                    for (int which = 0; which < 3; which++) {
-                        int o = 64 + which * 32;
-                        itimers.add(new ProcessImage.ItimerImage(which, b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
-                                b.getLong(o + 24)));
-                    }
-                    for (int k = 0; k < sigs.size(); k++) {
-                        int o = 96 + 64 + k * 32;
-                        sigactions.add(new SigactionImage(sigs.get(k), b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
-                                b.getLong(o + 24)));
-                    }
-                    for (int k = 0; k < timerEntries.size(); k++) {
-                        posixTimers.add(TimerCapture.image(timerEntries.get(k), b, timersAt + k * 32));
-                    }
+                answers[i] = ByteBuffer.wrap(injs.get(i).readScratch(len[i])).order(ByteOrder.LITTLE_ENDIAN);
+                tidAddress[i] = answers[i].getLong(0);
+                altStacks[i] = new ThreadImage.AltStack(answers[i].getLong(8), answers[i].getInt(16), answers[i].getLong(24));
+            }
+            for (int j = 0; j < wide.size(); j++) {
+                long[] q = wide.get(j);
+                ByteBuffer b = answers[byThread[j]];
+                int o = outAt[j];
+                if (q[2] == 1) {
+                    sigactions.add(new SigactionImage((int) q[1], b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
+                            b.getLong(o + 24)));
+                } else if (q[2] == 2) {
+                    itimers.add(new ProcessImage.ItimerImage((int) q[1], b.getLong(o), b.getLong(o + 8), b.getLong(o + 16),
+                            b.getLong(o + 24)));
+                } else if (q[2] == 3) {
+                    posixTimers.add(TimerCapture.image(timerEntries.get((int) q[3]), b, o));
                 }
             }
         } finally {
             SyscallInjector.closeAll(injs);
         }
+        t.enter(CaptureTimings.Phase.REGS);
         for (int i = 0; i < n; i++) {
             int tid = tids.get(i);
             long orig = regs[i].origRax();
@@ -182,6 +231,7 @@ public final class StateCapture {
                     interrupted ? orig : -1, altStacks[i]));
         }
         List<SiginfoImage> shared = siginfos(Ptrace.peekSiginfo(pid, true));
+        t.enter(CaptureTimings.Phase.PROC);
 
         MmImage mm = new MmImage(stat.startCode(), stat.endCode(), stat.startData(), stat.endData(), stat.startBrk(),
                 brk, stat.startStack(), stat.argStart(), stat.argEnd(), stat.envStart(), stat.envEnd());
@@ -195,12 +245,15 @@ public final class StateCapture {
                 regions, fds, children, itimers, posixTimers, TimerCapture.clocks(pid));
     }
 
-    private static void check(long[] results, String call, int pid) {
-        for (long r : results) {
-            if (r < 0 && r > -4096) {
-                throw new NativeException(call, (int) -r, "injected in pid " + pid);
-            }
-        }
+    private static String callName(long[] c) {
+        return switch ((int) c[0]) {
+            case SYS_PRCTL -> "prctl(PR_GET_TID_ADDRESS)";
+            case SYS_SIGALTSTACK -> "sigaltstack";
+            case SYS_RT_SIGACTION -> "rt_sigaction(" + c[1] + ")";
+            case SYS_GETITIMER -> "getitimer(" + c[1] + ")";
+            case SYS_TIMER_GETTIME -> "timer_gettime(" + c[1] + ")";
+            default -> "syscall " + c[0];
+        };
     }
 
     private static ThreadImage.RseqImage rseq(int tid) {

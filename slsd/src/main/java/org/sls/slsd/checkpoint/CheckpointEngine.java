@@ -4,6 +4,8 @@ import org.sls.slos.EpochInfo;
 import org.sls.slos.EpochWriter;
 import org.sls.slos.Slos;
 import org.sls.slos.StoreException;
+import org.sls.slsd.capture.CaptureTimings;
+import org.sls.slsd.capture.CaptureTimings.Phase;
 import org.sls.slsd.capture.DirtyTracker;
 import org.sls.slsd.capture.EpochPlan;
 import org.sls.slsd.capture.FdCapture;
@@ -47,6 +49,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
@@ -65,9 +68,18 @@ import java.util.concurrent.Future;
  */
 public final class CheckpointEngine implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CheckpointEngine.class);
-    /** Staging memory kept mapped between checkpoints of one partition. */
+    /** Staging memory kept mapped between checkpoints, per idle staging area. */
     private static final long STAGING_RETAIN = 256L << 20;
     private static final int SIGKILL = 9;
+    /**
+     * Checkpoints of one partition captured and not yet written (the one being written included):
+     * beyond, the next capture waits, so that time to durable stays short.
+     */
+    private static final int MAX_IN_FLIGHT = 3;
+    /** Idle staging areas kept per partition. */
+    private static final int STAGING_IDLE = 2;
+    /** Default bound of {@link #stagingMaxBytes}. */
+    public static final long DEFAULT_STAGING_MAX = 512L << 20;
 
     private final Slos store;
     private final KernelFeatures features;
@@ -77,6 +89,15 @@ public final class CheckpointEngine implements AutoCloseable {
     private final Map<Integer, String> owner = new ConcurrentHashMap<>();
     private volatile boolean fallbackLogged;
     private volatile EpochParticipant participant = EpochParticipant.NONE;
+    private final LongOperations operations = new LongOperations();
+    /**
+     * Staging memory of checkpoints captured and not yet written, all partitions together: a
+     * checkpoint that would pass it waits before freezing until writes free enough (one alone
+     * always proceeds, however large).
+     */
+    private final long stagingMaxBytes;
+    private final Object budget = new Object();
+    private long stagingInUse;
     /** Test hook called at named steps of a checkpoint ("frozen", "captured", "resumed"). */
     private volatile java.util.function.Consumer<String> stepHook = s -> { };
 
@@ -90,16 +111,33 @@ public final class CheckpointEngine implements AutoCloseable {
         /** Threads seized by a failed freeze that have not stopped yet (see Freezer.releaseStragglers). */
         final Set<Integer> stragglers = new java.util.HashSet<>();
         java.util.concurrent.ScheduledFuture<?> stragglerWatch;
-        final Staging staging = new Staging();
+        /** Writes captured checkpoints to the store, one at a time, in the order they were captured. */
+        final ExecutorService writer;
+        /** Staging areas between two checkpoints, kept mapped for the next ones. */
+        final java.util.ArrayDeque<Staging> idle = new java.util.ArrayDeque<>();
         DirtyTracker tracker;
+        // guarded by this Partition: the ptrace thread captures while the writer commits
+        /** The memory of the newest checkpoint captured: committed, or still being written. */
         MemoryLineage lineage = MemoryLineage.empty();
+        /** The newest epoch this engine committed for the partition. */
         long lastEpoch;
+        /** Checkpoints captured whose store writes have not ended yet. */
+        int inFlight;
+        /** Bumped when a write fails: checkpoints captured before, which build on it, fail too. */
+        int generation;
         long lastStagedBytes;
+        /** Who held which pipe at the last scan of /proc (after the last thaw), or null. */
+        Map<String, Set<Integer>> pipeHolders;
 
         Partition(String name) {
             this.name = name;
             this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
                 Thread t = new Thread(r, "sls-ptrace-" + name);
+                t.setDaemon(true);
+                return t;
+            });
+            this.writer = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "sls-write-" + name);
                 t.setDaemon(true);
                 return t;
             });
@@ -119,6 +157,15 @@ public final class CheckpointEngine implements AutoCloseable {
 
     /** With the daemon's {@link Reaper} for spawned children (one is created when null). */
     public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper) {
+        this(store, features, reaper, DEFAULT_STAGING_MAX);
+    }
+
+    /** With a bound on the staging memory of checkpoints waiting to be written ({@code staging.max.bytes}). */
+    public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper, long stagingMaxBytes) {
+        if (stagingMaxBytes <= 0) {
+            throw new IllegalArgumentException("staging.max.bytes must be positive, not " + stagingMaxBytes);
+        }
+        this.stagingMaxBytes = stagingMaxBytes;
         this.store = store;
         this.features = features;
         this.ownReaper = reaper == null;
@@ -147,6 +194,9 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     public KernelFeatures features() { return features; }
+
+    /** The checkpoints running now, with their progress (the restore engine reports there too). */
+    public LongOperations operations() { return operations; }
 
     /**
      * Tells in advance whether {@code pid} (with its descendants when {@code recursive}) could be
@@ -195,7 +245,10 @@ public final class CheckpointEngine implements AutoCloseable {
         this.participant = participant == null ? EpochParticipant.NONE : participant;
     }
 
-    /** For tests: called on the ptrace thread at "frozen", "captured" (still frozen) and "resumed". */
+    /**
+     * For tests: called on the ptrace thread at "frozen" and "captured" (still frozen), and on the
+     * writer thread at "resumed" (before the store writes).
+     */
     void onStep(java.util.function.Consumer<String> hook) {
         this.stepHook = hook;
     }
@@ -341,11 +394,22 @@ public final class CheckpointEngine implements AutoCloseable {
      */
     public CheckpointResult checkpoint(String partition, boolean recursive, String mode, long parentEpoch,
                                        boolean external, CaptureContext.SelfCall selfCall) {
-        if (!mode.equals("full") && !mode.equals("delta")) {
-            throw new IllegalArgumentException("mode must be full or delta, not " + mode);
+        return await(checkpointAsync(partition, recursive, mode, () -> parentEpoch, external, selfCall, r -> { }),
+                partition);
+    }
+
+    private static CheckpointResult await(CompletableFuture<CheckpointResult> f, String partition) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "interrupted while waiting for partition " + partition);
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new CheckpointException(Kind.INTERNAL, String.valueOf(e.getCause()), e.getCause());
         }
-        Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, null, selfCall));
     }
 
     /**
@@ -354,10 +418,11 @@ public final class CheckpointEngine implements AutoCloseable {
      * letting them run (CRIU's dump for migration). Frozen, the established connections to peers
      * outside the partition are put under {@code lock} before their state is read, and are
      * captured with TCP_REPAIR like those inside; the processes stay frozen while the epoch is
-     * written and committed; then every captured connection is put into repair mode (it closes
-     * without FIN or RST), the processes are SIGKILLed and their deaths waited for, and they leave
-     * the partition. Anything failing before the kill removes the lock and lets the processes run
-     * on exactly as before (an epoch already committed stays).
+     * written and committed (after the partition's earlier checkpoints, on the partition's thread,
+     * not pipelined); then every captured connection is put into repair mode (it closes without
+     * FIN or RST), the processes are SIGKILLed and their deaths waited for, and they leave the
+     * partition. Anything failing before the kill removes the lock and lets the processes run on
+     * exactly as before (an epoch already committed stays).
      */
     public CheckpointResult checkpointAndKill(String partition, boolean recursive, String mode, long parentEpoch,
                                               boolean external, KillLock lock) {
@@ -366,12 +431,256 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         java.util.Objects.requireNonNull(lock, "lock");
         Partition p = partition(partition);
-        return run(p, () -> doCheckpoint(p, recursive, mode, parentEpoch, external, lock, null));
+        return run(p, () -> {
+            synchronized (p) {
+                while (p.inFlight > 0) {
+                    p.wait(100); // the epochs written in order: the earlier ones first
+                }
+            }
+            LongOperations.Operation op = operations.begin(partition, "checkpoint");
+            try {
+                op.stage("capturing", 0);
+                Captured c = capture(p, recursive, mode, () -> parentEpoch, external, op, lock, null);
+                CheckpointResult r;
+                try {
+                    op.stage("writing", c.plan().bytes());
+                    r = write(p, c, op);
+                } catch (RuntimeException e) {
+                    if (!c.tree().thawed()) { // failed before the kill: they run on as before
+                        if (c.lockInstalled()) {
+                            removeLock(p, lock);
+                        }
+                        c.tree().thaw();
+                    }
+                    throw e;
+                } finally {
+                    release(p, c.staging(), c.stagingAccounted());
+                    synchronized (p) {
+                        p.inFlight--;
+                        p.notifyAll();
+                    }
+                }
+                long frozen = kill(p, c.tree(), c.fdContext(), lock, c.lockInstalled(), r.epoch(), c.locked());
+                return new CheckpointResult(r.epoch(), frozen, r.pages(), r.bytes(), r.commitMicros(), r.pids(), true,
+                        c.locked().stream().map(Object::toString).toList(), r.phasesMicros(), r.parentEpoch());
+            } finally {
+                op.close();
+            }
+        });
     }
 
     /** The partition {@code pid} is attached to (as a root), if any. */
     public java.util.Optional<String> partitionOf(int pid) {
         return java.util.Optional.ofNullable(owner.get(pid));
+    }
+
+    /** As {@link #checkpointAsync(String, boolean, String, java.util.function.LongSupplier, boolean, CaptureContext.SelfCall, java.util.function.Consumer)}, not asked for by a process itself. */
+    public CompletableFuture<CheckpointResult> checkpointAsync(String partition, boolean recursive, String mode,
+                                                               java.util.function.LongSupplier parentEpoch,
+                                                               boolean external,
+                                                               java.util.function.Consumer<CheckpointResult> onDurable) {
+        return checkpointAsync(partition, recursive, mode, parentEpoch, external, null, onDurable);
+    }
+
+    /**
+     * Captures the partition and returns once its processes run again; the store writes follow on
+     * the partition's writer thread, in capture order, while the next checkpoint may already be
+     * captured (pipelining). The future completes once the epoch is durable, after
+     * {@code onDurable} ran (on the writer thread), or fails with a {@link CheckpointException}.
+     * A checkpoint captured while others are being written builds on the newest of them;
+     * otherwise on {@code parentEpoch}, asked for when the capture starts. Capture failures are
+     * thrown.
+     */
+    public CompletableFuture<CheckpointResult> checkpointAsync(String partition, boolean recursive, String mode,
+                                                               java.util.function.LongSupplier parentEpoch,
+                                                               boolean external, CaptureContext.SelfCall selfCall,
+                                                               java.util.function.Consumer<CheckpointResult> onDurable) {
+        if (!mode.equals("full") && !mode.equals("delta")) {
+            throw new IllegalArgumentException("mode must be full or delta, not " + mode);
+        }
+        Partition p = partition(partition);
+        LongOperations.Operation op = operations.begin(partition, "checkpoint");
+        op.stage("capturing", 0);
+        Captured c;
+        try {
+            c = run(p, () -> {
+                try {
+                    return capture(p, recursive, mode, parentEpoch, external, op, null, selfCall);
+                } catch (PipeHoldersChanged e) {
+                    // rare: once more, with the holders scanned while frozen (exact, but slower)
+                    log.info("partition {}: {}; checkpointing again", p.name, e.getMessage());
+                    return capture(p, recursive, mode, parentEpoch, external, op, null, selfCall);
+                }
+            });
+        } catch (RuntimeException e) {
+            op.close();
+            throw e;
+        }
+        CompletableFuture<CheckpointResult> f = new CompletableFuture<>();
+        try {
+            p.writer.execute(() -> {
+                CheckpointResult r = null;
+                RuntimeException failure = null;
+                try {
+                    op.stage("writing", c.plan().bytes());
+                    r = write(p, c, op);
+                    try {
+                        onDurable.accept(r);
+                    } catch (RuntimeException e) {
+                        log.warn("partition {}: after epoch {}: {}", p.name, r.epoch(), e.toString());
+                    }
+                } catch (RuntimeException e) {
+                    failure = e;
+                } finally {
+                    // all given back before the caller hears of it
+                    op.close();
+                    release(p, c.staging, c.stagingAccounted);
+                    synchronized (p) {
+                        p.inFlight--;
+                        p.notifyAll();
+                    }
+                }
+                if (failure != null) {
+                    f.completeExceptionally(failure);
+                } else {
+                    f.complete(r);
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            op.close();
+            c.pinned.abandon();
+            release(p, c.staging, c.stagingAccounted);
+            synchronized (p) {
+                p.inFlight--;
+                p.notifyAll();
+            }
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": slsd is stopping");
+        }
+        return f;
+    }
+
+    /** Bytes of staging memory held by checkpoints being captured or waiting to be written. For status. */
+    public long stagingInUse() {
+        synchronized (budget) {
+            return stagingInUse;
+        }
+    }
+
+    /** The bound on {@link #stagingInUse()} ({@code staging.max.bytes}). */
+    public long stagingMaxBytes() { return stagingMaxBytes; }
+
+    /**
+     * A staging area for a checkpoint that expects to stage {@code estimate} bytes: waits (before
+     * the freeze) while the checkpoints in flight hold too much; returns the bytes it accounted.
+     */
+    private Staging acquire(Partition p, long estimate, CaptureTimings t, long[] accounted,
+                            LongOperations.Operation op) {
+        t.enter(Phase.STAGING_WAIT);
+        op.stage("waiting for staging memory", 0);
+        synchronized (p) {
+            while (p.inFlight >= MAX_IN_FLIGHT) {
+                try {
+                    p.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CheckpointException(Kind.INTERNAL, "partition " + p.name
+                            + ": interrupted while waiting for earlier checkpoints to be written");
+                }
+            }
+        }
+        synchronized (budget) {
+            while (stagingInUse > 0 && stagingInUse + estimate > stagingMaxBytes) {
+                try {
+                    budget.wait(100);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new CheckpointException(Kind.INTERNAL, "partition " + p.name
+                            + ": interrupted while waiting for staging memory");
+                }
+            }
+            stagingInUse += estimate;
+        }
+        t.enter(Phase.RESERVE);
+        Staging s;
+        synchronized (p) {
+            s = p.idle.poll();
+        }
+        if (s == null) {
+            s = new Staging();
+        }
+        try {
+            op.stage("preparing staging memory", Math.max(0, estimate - s.mappedBytes()));
+            s.reserve(estimate, op::add);
+            op.stage("capturing", 0);
+        } catch (RuntimeException e) {
+            release(p, s, estimate);
+            throw e;
+        }
+        accounted[0] = account(estimate, s.mappedBytes());
+        return s;
+    }
+
+    /** Replaces an accounted amount by the staging area's real size; returns the new amount. */
+    private long account(long was, long now) {
+        synchronized (budget) {
+            stagingInUse += now - was;
+            budget.notifyAll();
+        }
+        return now;
+    }
+
+    /** Gives a staging area back (kept for the next checkpoint or unmapped) and its bytes to the budget. */
+    private void release(Partition p, Staging s, long accounted) {
+        s.reset(Math.min(STAGING_RETAIN, stagingMaxBytes / 8));
+        boolean kept;
+        synchronized (p) {
+            kept = p.idle.size() < STAGING_IDLE && !p.writer.isShutdown();
+            if (kept) {
+                p.idle.push(s);
+            }
+        }
+        if (!kept) {
+            s.close();
+        }
+        synchronized (budget) {
+            stagingInUse -= accounted;
+            budget.notifyAll();
+        }
+    }
+
+    /** What a capture leaves for the store writes. */
+    private record Captured(long requestedParent, boolean chained, int generation, boolean delta, boolean recursive,
+                            EpochPlan plan, Staging staging, long stagingAccounted, List<ProcessImage> images,
+                            List<SharedMemoryImage> shared, MemoryLineage lineage, EpochParticipant.Pinned pinned,
+                            long frozenMicros, CaptureTimings timings, FrozenTree tree, CaptureContext fdContext,
+                            List<NetworkLock.Connection> locked, boolean lockInstalled) {}
+
+    /** Reads fds while the partition's thread injects syscalls (see capture). */
+    private static final ExecutorService FD_READERS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sls-fds");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private static <T> T await(Future<T> f, String partition) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": interrupted while reading fds");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": " + e.getCause(), e.getCause());
+        }
+    }
+
+    /** The pipes' outside holders differ from those of the earlier scan a checkpoint relied on. */
+    private static final class PipeHoldersChanged extends RuntimeException {
+        PipeHoldersChanged(String message) {
+            super(message, null, false, false);
+        }
     }
 
     private <T> T run(Partition p, Callable<T> task) {
@@ -390,8 +699,13 @@ public final class CheckpointEngine implements AutoCloseable {
         }
     }
 
-    private CheckpointResult doCheckpoint(Partition p, boolean recursive, String mode, long parentEpoch,
-                                          boolean external, KillLock kill, CaptureContext.SelfCall selfCall) {
+    /**
+     * Freezes the partition, captures it into a staging area, lets it run again; on the partition's
+     * thread. The store writes are {@link #write}'s.
+     */
+    private Captured capture(Partition p, boolean recursive, String mode, java.util.function.LongSupplier parentOf,
+                             boolean external, LongOperations.Operation op, KillLock kill,
+                             CaptureContext.SelfCall selfCall) {
         List<Integer> roots = new ArrayList<>();
         for (int pid : new TreeSet<>(p.pids)) {
             if (ProcFs.exists(pid) && !isZombie(pid)) {
@@ -414,16 +728,44 @@ public final class CheckpointEngine implements AutoCloseable {
             log.info("delta checkpoints fall back to full ones: {}", fallbackReason());
             fallbackLogged = true;
         }
-        MemoryLineage prev = parentEpoch != 0 && parentEpoch == p.lastEpoch ? p.lineage : MemoryLineage.empty();
+        MemoryLineage prev;
+        boolean chained;
+        long parentEpoch = 0;
+        int generation;
+        synchronized (p) {
+            // while an earlier checkpoint is being written, this one builds on it
+            chained = p.inFlight > 0;
+            if (!chained) {
+                parentEpoch = parentOf.getAsLong();
+            }
+            prev = chained || (parentEpoch != 0 && parentEpoch == p.lastEpoch) ? p.lineage : MemoryLineage.empty();
+            generation = p.generation;
+        }
         DirtyTracker tracker = p.tracker();
+        CaptureTimings t = new CaptureTimings();
+        t.enter(Phase.SMAPS);
         // smaps walks every page table (about 18 ms per GiB): read it before the freeze for the
         // VmFlags and the staging estimate; while frozen only maps is read and matched against it
         Map<Integer, ProcFs.Smaps> early = smapsBeforeFreeze(roots, recursive);
         long anon = early.values().stream().mapToLong(ProcFs.Smaps::anonymousBytes).sum();
         // a delta stages about what the last one did; a full copy stages all anonymous memory
         long lastStaged = p.lastStagedBytes;
-        p.staging.reserve(delta && prev.epoch() != 0 ? Math.min(anon, Math.max(16L << 20, 2 * lastStaged))
-                : anon + anon / 16 + (1 << 20));
+        long[] accounted = new long[1];
+        Staging staging = acquire(p, delta && prev.epoch() != 0 ? Math.min(anon, Math.max(16L << 20, 2 * lastStaged))
+                : anon + anon / 16 + (1 << 20), t, accounted, op);
+        try {
+            return capture(p, roots, recursive, external, delta, prev, chained, parentEpoch, generation, tracker, t,
+                    early, staging, accounted, kill, selfCall);
+        } catch (RuntimeException e) {
+            release(p, staging, accounted[0]);
+            throw e;
+        }
+    }
+
+    private Captured capture(Partition p, List<Integer> roots, boolean recursive, boolean external, boolean delta,
+                             MemoryLineage prev, boolean chained, long parentEpoch, int generation,
+                             DirtyTracker tracker, CaptureTimings t, Map<Integer, ProcFs.Smaps> early,
+                             Staging staging, long[] accounted, KillLock kill, CaptureContext.SelfCall selfCall) {
 
         EpochPlan plan = new EpochPlan();
         List<ProcessImage> images = new ArrayList<>();
@@ -431,31 +773,34 @@ public final class CheckpointEngine implements AutoCloseable {
         MemoryLineage nextLineage;
         long frozenMicros;
         EpochParticipant.Pinned pinned = null;
-        boolean written = false;
         boolean trackerTouched = false;
-        org.sls.slsd.resources.CaptureContext fdContext = null;
-        List<NetworkLock.Connection> lockedConnections = List.of();
-        boolean lockInstalled = false;
-        long tFreeze = System.nanoTime();
+        t.enter(Phase.FREEZE);
         if (!Freezer.releaseStragglers(p.stragglers)) {
             throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": threads " + p.stragglers
                     + " have not stopped since the last failed checkpoint");
         }
         FrozenTree tree;
+        CaptureContext fdContext = null;
+        List<NetworkLock.Connection> lockedConnections = List.of();
+        boolean lockInstalled = false;
         try {
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } finally {
             watchStragglers(p);
         }
-        try (MemoryCapture mc = new MemoryCapture(p.staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
+        try (MemoryCapture mc = new MemoryCapture(staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
                 store::newObjectId)) {
+            mc.timings(t);
             stepHook.accept("frozen");
-            long tFrozen = System.nanoTime();
+            t.enter(Phase.CHECKS);
             List<Integer> pids = tree.pids();
             Map<Integer, List<Vma>> vmas = new LinkedHashMap<>();
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
             fdContext = new CaptureContext(pids, external, kill != null, selfCall);
+            if (p.pipeHolders != null && kill == null) {
+                fdContext.holdersFromEarlierScan(p.pipeHolders);
+            }
             if (kill != null) {
                 // locked before their state is read: from now on no packet of theirs passes either way
                 lockedConnections = fdContext.outsideConnections();
@@ -469,6 +814,7 @@ public final class CheckpointEngine implements AutoCloseable {
             }
             fdContext.contents(mc::noteFile);
             for (int pid : pids) {
+                t.enter(Phase.CHECKS);
                 checkCaller(p, pid, pids);
                 StateCapture.checkSupported(pid);
                 List<Vma> v = withFlags(pid, ProcFs.maps(pid), early.get(pid));
@@ -476,41 +822,84 @@ public final class CheckpointEngine implements AutoCloseable {
                     MemoryCapture.kindOf(pid, vma);
                 }
                 vmas.put(pid, v);
-                fds.put(pid, FdCapture.capture(pid, fdContext));
                 ProcStat st = ProcFs.stat(pid);
                 mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
                         + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()) + "/" + st.startTime());
+            }
+            // The fds are read by another thread while this one reads registers and injects
+            // syscalls (which mostly waits for the tracees to be scheduled). Not when a dirty
+            // tracker is set up (that briefly opens a userfaultfd in the process), nor for --kill.
+            boolean prepares = kill != null;
+            for (int pid : pids) {
+                prepares |= delta && tracker.needsPreparation(pid);
+            }
+            Future<CaptureTimings> fdsRead = null;
+            if (prepares) {
+                t.enter(Phase.FDS);
+                for (int pid : pids) {
+                    fds.put(pid, FdCapture.capture(pid, fdContext));
+                }
+            } else {
+                CaptureContext ctx = fdContext;
+                fdsRead = FD_READERS.submit(() -> {
+                    CaptureTimings ft = new CaptureTimings();
+                    ft.enter(Phase.FDS);
+                    for (int pid : pids) {
+                        List<FdImage> f = FdCapture.capture(pid, ctx);
+                        synchronized (fds) {
+                            fds.put(pid, f);
+                        }
+                    }
+                    ft.stop();
+                    return ft;
+                });
+            }
+            trackerTouched = delta;
+            Map<Integer, ProcessImage> states = new LinkedHashMap<>();
+            RuntimeException failure = null;
+            try {
+                for (int pid : pids) {
+                    t.enter(Phase.PROC);
+                    List<Integer> children = new ArrayList<>();
+                    for (int c : ProcFs.children(pid)) {
+                        if (pids.contains(c)) {
+                            children.add(c);
+                        }
+                    }
+                    states.put(pid, StateCapture.capture(pid, tree.threads(pid), tree.stateBefore(pid), vmas.get(pid),
+                            List.of(), List.of(), children,
+                            delta && tracker.needsPreparation(pid) ? inj -> tracker.prepare(pid, inj) : null, t));
+                }
+            } catch (RuntimeException e) {
+                failure = e;
+            }
+            if (fdsRead != null) {
+                // waited for even after a failure here: the reader reads the frozen processes
+                t.enter(Phase.FDS_WAIT);
+                try {
+                    t.add(Phase.FDS, await(fdsRead, p.name).micros(Phase.FDS) * 1000);
+                } catch (RuntimeException e) {
+                    failure = failure == null ? e : failure;
+                }
+            }
+            if (failure != null) {
+                throw failure;
             }
             if (selfCall != null && !fdContext.selfCallWasMet()) {
                 throw new CheckpointException(Kind.NO_SUCH_PROCESS, "partition " + p.name + ": no process of the checkpoint ("
                         + pids + ") holds the caller's connection to slsd (slsd's socket " + selfCall.connection() + ")");
             }
-            trackerTouched = delta;
-            long tChecked = System.nanoTime();
-            long stateNanos = 0;
-            long memNanos = 0;
             for (int pid : pids) {
-                long t1 = System.nanoTime();
-                List<Integer> children = new ArrayList<>();
-                for (int c : ProcFs.children(pid)) {
-                    if (pids.contains(c)) {
-                        children.add(c);
-                    }
-                }
-                ProcessImage img = StateCapture.capture(pid, tree.threads(pid), tree.stateBefore(pid), vmas.get(pid),
-                        List.of(), fds.get(pid), children,
-                        delta && tracker.needsPreparation(pid) ? inj -> tracker.prepare(pid, inj) : null);
-                long t2 = System.nanoTime();
                 List<RegionImage> regions = mc.captureProcess(pid, vmas.get(pid));
-                images.add(img.withRegions(regions));
-                stateNanos += t2 - t1;
-                memNanos += System.nanoTime() - t2;
+                List<FdImage> f;
+                synchronized (fds) {
+                    f = fds.get(pid);
+                }
+                images.add(states.get(pid).withRegions(regions).withFds(f));
             }
-            if (log.isDebugEnabled()) {
-                log.debug("partition {}: freeze {} us, checks {} us, state {} us, memory {} us", p.name,
-                        (tFrozen - tFreeze) / 1000, (tChecked - tFrozen) / 1000, stateNanos / 1000, memNanos / 1000);
-            }
+            t.enter(Phase.SHARED);
             shared = mc.captureShared();
+            t.enter(Phase.SHARED);
             mc.dropVanishedObjects();
             nextLineage = mc.lineage();
             pinned = participant.frozen(p.name);
@@ -521,6 +910,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
             }
         } catch (RuntimeException e) {
+            t.stop();
             if (lockInstalled) {
                 removeLock(p, kill);
             }
@@ -532,47 +922,87 @@ public final class CheckpointEngine implements AutoCloseable {
             throw translate(e);
         }
         // a checkpoint --kill keeps them frozen until they die: nothing they do may follow the epoch
+        t.enter(Phase.THAW);
         frozenMicros = kill == null ? tree.thaw() : 0;
-        p.lastStagedBytes = p.staging.stagedBytes();
+        t.enter(Phase.VERIFY);
+        if (fdContext.usedEarlierScan()) {
+            Map<String, Set<Integer>> fresh = org.sls.slsd.resources.CaptureContext.scanHolders();
+            if (!fdContext.holdersStillValid(fresh)) {
+                p.pipeHolders = null;
+                pinned.abandon();
+                failed(p, true);
+                throw new PipeHoldersChanged("a pipe's holders outside the partition changed since the last scan");
+            }
+            p.pipeHolders = fresh;
+        } else {
+            p.pipeHolders = fdContext.holders();
+        }
+        t.stop();
+        p.lastStagedBytes = staging.stagedBytes();
+        accounted[0] = account(accounted[0], staging.mappedBytes());
+        // in flight: the next capture builds on this lineage ("epoch" -1 until committed)
+        MemoryLineage captured = nextLineage.withEpoch(-1);
+        synchronized (p) {
+            p.lineage = captured;
+            p.inFlight++;
+        }
+        return new Captured(parentEpoch, chained, generation, delta, recursive, plan, staging, accounted[0], images,
+                shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled);
+    }
 
+    /** Writes a captured checkpoint and commits it; on the partition's writer thread, in capture order. */
+    private CheckpointResult write(Partition p, Captured c, LongOperations.Operation op) {
+        CaptureTimings t = c.timings();
+        long parentEpoch;
+        synchronized (p) {
+            if (c.generation() != p.generation) {
+                c.pinned().abandon();
+                throw new CheckpointException(Kind.STORE, "partition " + p.name
+                        + ": the checkpoint this one builds on failed to be written");
+            }
+            // the previous one, committed just before by this thread
+            parentEpoch = c.chained() ? p.lastEpoch : c.requestedParent();
+        }
+        t.enter(Phase.WRITE);
         long t0 = System.nanoTime();
+        boolean written = false;
         try (EpochWriter w = store.beginEpoch(p.name, parentEpoch)) {
             stepHook.accept("resumed");
-            plan.writeTo(w, p.staging);
-            Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch, delta ? "delta" : "full",
-                    System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE, recursive, images, shared);
+            c.plan().writeTo(w, c.staging(), op::add);
+            Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch,
+                    c.delta() ? "delta" : "full", System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE,
+                    c.recursive(), c.images(), c.shared());
             w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
-            pinned.writeTo(w);
+            c.pinned().writeTo(w);
             written = true;
             EpochInfo info = w.commit();
             long commitMicros = (System.nanoTime() - t0) / 1000;
-            p.lineage = nextLineage.withEpoch(info.epoch());
-            p.lastEpoch = info.epoch();
-            List<Integer> pids = images.stream().map(ProcessImage::pid).toList();
-            if (kill != null) {
-                frozenMicros = kill(p, tree, fdContext, kill, lockInstalled, info.epoch(), lockedConnections);
+            t.stop();
+            synchronized (p) {
+                p.lastEpoch = info.epoch();
+                if (p.lineage == c.lineage()) {
+                    p.lineage = c.lineage().withEpoch(info.epoch());
+                }
             }
-            log.debug("partition {} epoch {}: {} processes, {} pages, frozen {} us, commit {} us", p.name,
-                    info.epoch(), pids.size(), plan.pages(), frozenMicros, commitMicros);
-            return new CheckpointResult(info.epoch(), frozenMicros, plan.pages() + plan.holes(), plan.bytes(),
-                    commitMicros, pids, kill != null, lockedConnections.stream().map(Object::toString).toList());
+            List<Integer> pids = c.images().stream().map(ProcessImage::pid).toList();
+            log.debug("partition {} epoch {}: {} processes, {} pages, frozen {} us, commit {} us ({})", p.name,
+                    info.epoch(), pids.size(), c.plan().pages(), c.frozenMicros(), commitMicros, t);
+            return new CheckpointResult(info.epoch(), c.frozenMicros(), c.plan().pages() + c.plan().holes(),
+                    c.plan().bytes(), commitMicros, pids, false, List.of(), t.micros(), parentEpoch);
         } catch (RuntimeException e) {
             if (!written) {
-                pinned.abandon();
+                c.pinned().abandon();
             }
-            if (kill != null && !tree.thawed()) { // failed before the kill: they run on as before
-                if (lockInstalled) {
-                    removeLock(p, kill);
-                }
-                tree.thaw();
+            synchronized (p) {
+                // what was captured after this one builds on it: void too, and the next starts afresh
+                p.generation++;
+                p.lineage = MemoryLineage.empty();
+                p.lastEpoch = 0;
             }
-            failed(p, true);
             if (e instanceof StoreException) {
                 throw new CheckpointException(Kind.STORE, "partition " + p.name + ": store: " + e.getMessage(), e);
             }
             throw translate(e);
-        } finally {
-            p.staging.reset(STAGING_RETAIN);
         }
     }
 
@@ -684,10 +1114,11 @@ public final class CheckpointEngine implements AutoCloseable {
 
     /** After a failure the tracker's view is no longer that of the last epoch: start over with full copies. */
     private void failed(Partition p, boolean trackerTouched) {
-        p.staging.reset(STAGING_RETAIN);
         if (trackerTouched) {
-            p.lineage = MemoryLineage.empty();
-            p.lastEpoch = 0;
+            synchronized (p) {
+                p.lineage = MemoryLineage.empty();
+                p.lastEpoch = 0;
+            }
         }
     }
 
@@ -765,12 +1196,24 @@ public final class CheckpointEngine implements AutoCloseable {
     @Override
     public void close() {
         for (Partition p : partitions.values()) {
+            // checkpoints captured are written first
+            p.writer.shutdown();
+            try {
+                if (!p.writer.awaitTermination(60, java.util.concurrent.TimeUnit.SECONDS)) {
+                    log.warn("partition {}: store writes still running at close", p.name);
+                }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
             try {
                 run(p, () -> {
                     if (p.tracker != null) {
                         p.tracker.close();
                     }
-                    p.staging.close();
+                    synchronized (p) {
+                        p.idle.forEach(Staging::close);
+                        p.idle.clear();
+                    }
                     return null;
                 });
             } catch (RuntimeException e) {

@@ -14,10 +14,10 @@ import java.util.List;
  * @param pids         the processes in the checkpoint, parents first
  * @param killed       whether the processes were killed after the commit (checkpoint --kill)
  * @param locked       the connections to outside peers under the network lock ("local -> remote")
+ * @param phasesMicros where the time went, per step ({@link org.sls.slsd.capture.CaptureTimings.Phase} keys)
+ * @param parentEpoch  the epoch it builds on, 0 for none
  */
 public record CheckpointResult(long epoch, long frozenMicros, long pages, long bytes, long commitMicros,
-                               List<Integer> pids, boolean killed, List<String> locked) {
-    public CheckpointResult(long epoch, long frozenMicros, long pages, long bytes, long commitMicros, List<Integer> pids) {
-        this(epoch, frozenMicros, pages, bytes, commitMicros, pids, false, List.of());
-    }
+                               List<Integer> pids, boolean killed, List<String> locked,
+                               java.util.Map<String, Long> phasesMicros, long parentEpoch) {
 }

@@ -135,6 +135,25 @@ public final class SyscallInjector implements AutoCloseable {
         return out;
     }
 
+    /**
+     * As {@link #callAll(List, long, long[][])} with a different call per thread: {@code calls.get(i)}
+     * is {nr, a1, ... a6} (missing arguments are 0, extra elements ignored).
+     */
+    public static long[] callAll(List<SyscallInjector> injectors, List<long[]> calls) {
+        for (int i = 0; i < injectors.size(); i++) {
+            long[] c = java.util.Arrays.copyOf(calls.get(i), 7);
+            injectors.get(i).start(c[0], c[1], c[2], c[3], c[4], c[5], c[6]);
+        }
+        for (SyscallInjector inj : injectors) {
+            inj.enter();
+        }
+        long[] out = new long[injectors.size()];
+        for (int i = 0; i < injectors.size(); i++) {
+            out[i] = injectors.get(i).result();
+        }
+        return out;
+    }
+
     /** Closes several injectors, overlapping their final stops; the first failure is rethrown. */
     public static void closeAll(List<SyscallInjector> injectors) {
         RuntimeException failure = null;

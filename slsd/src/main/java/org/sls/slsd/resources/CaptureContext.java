@@ -36,6 +36,10 @@ public final class CaptureContext {
     private final List<int[]> repaired = new ArrayList<>();
     private final List<int[]> silenced = new ArrayList<>();
     private Map<String, Set<Integer>> holders;
+    /** Whether {@link #holders} came from an earlier scan, to be checked after the thaw. */
+    private boolean holdersFromBefore;
+    /** What {@link #outsideHolders} answered, by link. */
+    private final Map<String, Set<Integer>> answered = new HashMap<>();
     private final Set<String> seen = new HashSet<>();
     /** Fds already met per tag, for kcmp: {pid, fd, identity}. */
     private final Map<String, List<Object[]>> files = new HashMap<>();
@@ -178,14 +182,63 @@ public final class CaptureContext {
      */
     public Set<Integer> outsideHolders(String link) {
         if (holders == null) {
-            holders = scan();
+            holders = scanHolders();
         }
-        Set<Integer> out = new TreeSet<>(holders.getOrDefault(link, Set.of()));
+        Set<Integer> out = outside(holders, link);
+        answered.put(link, out);
+        return out;
+    }
+
+    private Set<Integer> outside(Map<String, Set<Integer>> table, String link) {
+        Set<Integer> out = new TreeSet<>(table.getOrDefault(link, Set.of()));
         out.removeAll(pids);
         return out;
     }
 
-    private static Map<String, Set<Integer>> scan() {
+    /**
+     * Answers {@link #outsideHolders} from an earlier scan of /proc (the one made after the
+     * previous checkpoint's thaw) instead of scanning while the partition is frozen: the scan reads
+     * every fd of every process on the host and takes milliseconds. The answers must then be
+     * confirmed by {@link #holdersStillValid} once the partition runs again, before the epoch is
+     * committed.
+     */
+    public void holdersFromEarlierScan(Map<String, Set<Integer>> scanned) {
+        this.holders = scanned;
+        this.holdersFromBefore = true;
+    }
+
+    /** The holder table this checkpoint used (scanned now or given), null when no pipe was met. */
+    public Map<String, Set<Integer>> holders() { return holders; }
+
+    /**
+     * After the thaw: whether a new scan gives the same outside holders for every pipe this
+     * checkpoint asked about. A process outside the partition that held a pipe while the partition
+     * was frozen either held it at the earlier scan or still holds it now (else it no longer matters),
+     * so equal answers make the checkpoint's answers right. Always true when the holders were
+     * scanned while frozen or no pipe was met.
+     */
+    public boolean holdersStillValid(Map<String, Set<Integer>> fresh) {
+        if (!holdersFromBefore) {
+            return true;
+        }
+        for (Map.Entry<String, Set<Integer>> e : answered.entrySet()) {
+            if (!outside(fresh, e.getKey()).equals(e.getValue())) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Whether the checkpoint used holders from an earlier scan for at least one pipe. */
+    public boolean usedEarlierScan() {
+        return holdersFromBefore && !answered.isEmpty();
+    }
+
+    /**
+     * Every process on the host (slsd excepted) by the pipe or path its fds point to: the /proc
+     * scan behind {@link #outsideHolders}.
+     */
+    public static Map<String, Set<Integer>> scanHolders() {
         Map<String, Set<Integer>> m = new HashMap<>();
         int self = Linux.getpid();
         try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
@@ -231,12 +284,30 @@ public final class CaptureContext {
         if (partitionLinks == null) {
             partitionLinks = new HashSet<>();
             for (int pid : pids) {
-                for (int fd : org.sls.slsd.linux.ProcFs.fds(pid)) {
-                    org.sls.slsd.linux.ProcFs.link(pid, "fd/" + fd).ifPresent(partitionLinks::add);
-                }
+                partitionLinks.addAll(fdLinks(pid).values());
             }
         }
         return partitionLinks.contains(link);
+    }
+
+    private final Map<Integer, Map<Integer, String>> links = new HashMap<>();
+
+    /**
+     * The fds of a partition process with what their /proc links read, in fd order, read once per
+     * checkpoint (fds closed meanwhile are left out).
+     */
+    public Map<Integer, String> fdLinks(int pid) {
+        Map<Integer, String> m = links.get(pid);
+        if (m == null) {
+            m = new java.util.LinkedHashMap<>();
+            for (int fd : org.sls.slsd.linux.ProcFs.fds(pid)) {
+                Integer key = fd;
+                Map<Integer, String> into = m;
+                org.sls.slsd.linux.ProcFs.link(pid, "fd/" + fd).ifPresent(l -> into.put(key, l));
+            }
+            links.put(pid, m);
+        }
+        return m;
     }
 
     private final Map<String, Object> cached = new HashMap<>();

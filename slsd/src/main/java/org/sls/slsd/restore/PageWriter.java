@@ -54,6 +54,8 @@ final class PageWriter {
     }
 
     private final Map<Integer, UffdFill> fills = new HashMap<>();
+    private volatile org.sls.slsd.checkpoint.LongOperations.Operation progress =
+            org.sls.slsd.checkpoint.LongOperations.untracked();
 
     void add(int pid, long address, long objectId, long firstPage, int pages, boolean fillable) {
         runs.add(new Run(pid, address, objectId, firstPage, pages, fillable));
@@ -69,7 +71,10 @@ final class PageWriter {
         if (batches.isEmpty()) {
             return;
         }
-        run.at("write " + runs.stream().mapToLong(Run::pages).sum() + " pages");
+        long pages = runs.stream().mapToLong(Run::pages).sum();
+        run.at("write " + pages + " pages");
+        progress = run.progress;
+        progress.stage("writing memory", pages << 12);
         int workers = Math.max(1, Math.min(Math.min(MAX_WORKERS, Runtime.getRuntime().availableProcessors()),
                 batches.size()));
         AtomicInteger next = new AtomicInteger();
@@ -177,5 +182,6 @@ final class PageWriter {
         }
         timings.writeNanos.addAndGet(System.nanoTime() - t0);
         timings.pagesWritten.addAndGet(b.pages());
+        progress.add((long) b.pages() << 12);
     }
 }

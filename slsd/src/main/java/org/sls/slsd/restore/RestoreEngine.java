@@ -75,6 +75,18 @@ public final class RestoreEngine implements AutoCloseable {
      */
     public RestoreResult restore(String partition, long epoch, boolean stopped, boolean newPids, int callerUid,
                                  boolean lockHeld) {
+        return restoreTracked(partition, epoch, stopped, newPids, callerUid, lockHeld);
+    }
+
+    private volatile org.sls.slsd.checkpoint.LongOperations operations = new org.sls.slsd.checkpoint.LongOperations();
+
+    /** Where restores report their progress (the daemon's registry, shared with the checkpoint engine). */
+    public void operations(org.sls.slsd.checkpoint.LongOperations operations) {
+        this.operations = operations;
+    }
+
+    private RestoreResult restoreTracked(String partition, long epoch, boolean stopped, boolean newPids, int callerUid,
+                                         boolean lockHeld) {
         long t0 = System.nanoTime();
         if (!newPids && !features.clone3SetTid()) {
             throw new RestoreException(Kind.UNSUPPORTED, "restore of partition " + partition
@@ -101,7 +113,12 @@ public final class RestoreEngine implements AutoCloseable {
             }
             RestoreRun run = new RestoreRun(partition, m, reader, stopped, newPids, reaper);
             run.lockHeld = lockHeld;
-            RestoreResult r = onOwnThread(partition, () -> run.run(callerUid, t0));
+            RestoreResult r;
+            try (org.sls.slsd.checkpoint.LongOperations.Operation op = operations.begin(partition, "restore")) {
+                op.stage("rebuilding", 0);
+                run.progress = op;
+                r = onOwnThread(partition, () -> run.run(callerUid, t0));
+            }
             if (!run.terminals.isEmpty()) {
                 terminals(partition); // closes those of earlier restores whose processes have ended
                 terminals.computeIfAbsent(partition, k -> new CopyOnWriteArrayList<>()).addAll(run.terminals);

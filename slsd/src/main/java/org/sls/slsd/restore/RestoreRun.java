@@ -50,6 +50,8 @@ final class RestoreRun {
     boolean lockHeld;
     /** Reaps roots whose PID the daemon's reaper still remembers as finished (PID reuse). */
     final Timings timings = new Timings();
+    /** Where the bytes written so far are told (the progress request). */
+    volatile org.sls.slsd.checkpoint.LongOperations.Operation progress = org.sls.slsd.checkpoint.LongOperations.untracked();
     /** Checkpointed pid → husk, parents before children. */
     final Map<Integer, Husk> husks = new LinkedHashMap<>();
     /** Every process this run created (template included while it lives), for clean-up by pid. */

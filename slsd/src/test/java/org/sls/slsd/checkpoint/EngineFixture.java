@@ -31,12 +31,16 @@ final class EngineFixture implements AutoCloseable {
     }
 
     EngineFixture(Path dir, KernelFeatures features, long storeSize) {
+        this(dir, features, storeSize, CheckpointEngine.DEFAULT_STAGING_MAX);
+    }
+
+    EngineFixture(Path dir, KernelFeatures features, long storeSize, long stagingMaxBytes) {
         this.dir = dir;
         Path img = dir.resolve("store.img");
         Slos.format(img, FormatOptions.defaults().withSize(storeSize));
         this.store = Slos.open(img, null);
         this.programs = new TestPrograms(dir);
-        this.engine = new CheckpointEngine(store, features, programs.reaper());
+        this.engine = new CheckpointEngine(store, features, programs.reaper(), stagingMaxBytes);
     }
 
     void partition(String name) {

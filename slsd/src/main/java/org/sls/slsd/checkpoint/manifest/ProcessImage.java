@@ -49,6 +49,13 @@ public record ProcessImage(int pid, int ppid, int pgid, int sid, String comm, St
                 clocks);
     }
 
+    /** A copy with the given fds. */
+    public ProcessImage withFds(List<FdImage> f) {
+        return new ProcessImage(pid, ppid, pgid, sid, comm, state, exe, cwd, root, umask, credentials, rlimits,
+                personality, mm, auxv, sigactions, sharedPending, threads, regions, f, children, itimers, posixTimers,
+                clocks);
+    }
+
     /** The region containing {@code address}, if any. */
     public RegionImage regionAt(long address) {
         for (RegionImage r : regions) {
