@@ -45,7 +45,14 @@ class CrashRandomTest {
                     "-Dlogback.configurationFile=none", "-cp", System.getProperty("java.class.path"),
                     CrashChild.class.getName(), img.toString(), Long.toString(seed + round), log.toString()));
             Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.out").toFile()).start();
-            long delay = 400 + rnd.nextInt(1600);
+            // Three rounds in four wait for the child's next commit and kill it at a random moment
+            // after that (mid-write, mid-delete, mid-clean) however slow the machine is; the fourth
+            // kills it at a random moment from its start (often while it opens and recovers the store).
+            boolean waited = round % 4 != 3;
+            if (waited) {
+                awaitCommit(log, commitsLogged(log) + 1, child, seed);
+            }
+            long delay = waited ? rnd.nextInt(1600) : 200 + rnd.nextInt(1800);
             boolean exited = child.waitFor(delay, TimeUnit.MILLISECONDS);
             if (exited) {
                 throw new AssertionError("child exited by itself (code " + child.exitValue() + "): "
@@ -94,7 +101,34 @@ class CrashRandomTest {
                 }
             }
         }
-        assertTrue(committed.size() > rounds, "the child committed " + committed.size() + " epochs in " + rounds + " rounds");
+        assertTrue(committed.size() >= waitedRounds(rounds), "the child committed " + committed.size() + " epochs in " + rounds + " rounds");
         assertTrue(killedAfterCommits > 0);
+    }
+
+    private static int waitedRounds(int rounds) {
+        int n = 0;
+        for (int round = 0; round < rounds; round++) {
+            n += round % 4 != 3 ? 1 : 0;
+        }
+        return n;
+    }
+
+    private static long commitsLogged(Path log) throws java.io.IOException {
+        return Files.exists(log) ? Files.readAllLines(log).stream().filter(l -> l.startsWith("COMMIT ")).count() : 0;
+    }
+
+    /** Waits (up to two minutes, so a loaded machine is not a failure) until the log holds {@code n} commits. */
+    private static void awaitCommit(Path log, long n, Process child, long seed) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+        while (commitsLogged(log) < n) {
+            if (!child.isAlive()) {
+                return; // reported by the caller's exit check
+            }
+            if (System.nanoTime() > deadline) {
+                child.destroyForcibly();
+                throw new AssertionError("the child did not commit within two minutes, seed " + seed);
+            }
+            Thread.sleep(10);
+        }
     }
 }
