@@ -2,11 +2,12 @@
  * number of clients with poll. A client sends lines holding a number; for each the server answers
  * "N COUNT SUM": COUNT lines received on this connection so far, SUM the running sum of their
  * numbers, so the client sees at once whether a line was lost, doubled or reordered. The line
- * "inotify" makes the server open an inotify instance and keep it (something sls refuses to
- * checkpoint); it answers "inotify FD". "pair N" sends N over a TCP connection the server holds
+ * "userfaultfd" makes the server open a userfaultfd and keep it (something sls refuses to
+ * checkpoint); it answers "userfaultfd FD". "pair N" sends N over a TCP connection the server holds
  * to itself (made on first use: both ends in the server), whose accepted end answers as to any
  * client; the server relays that answer as "pair N COUNT SUM". */
 #define _GNU_SOURCE
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +15,7 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <sys/inotify.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 
 #define MAX 64
@@ -82,8 +83,8 @@ static void answer(struct client *c, const char *line) {
     if (strncmp(line, "pair ", 5) == 0) {
         pair(c, line + 5, out, sizeof out);
         n = strlen(out);
-    } else if (strcmp(line, "inotify") == 0) {
-        n = snprintf(out, sizeof out, "inotify %d\n", inotify_init1(IN_CLOEXEC));
+    } else if (strcmp(line, "userfaultfd") == 0) {
+        n = snprintf(out, sizeof out, "userfaultfd %d\n", (int) syscall(SYS_userfaultfd, O_CLOEXEC));
     } else {
         long v = atol(line);
         c->count++;

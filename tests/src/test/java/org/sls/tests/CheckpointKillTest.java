@@ -30,7 +30,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * behind the network lock and restored; the client's socket never sees EOF or a reset, a line sent
  * while the server is dead is answered after the restore with the count intact, the server's TCP
  * connection to itself (both ends in the partition) keeps its count too, and the listener takes
- * new clients. A --kill that fails (an inotify fd in the server) leaves the server running,
+ * new clients. A --kill that fails (a userfaultfd in the server) leaves the server running,
  * its client connected, and no lock. Every process is ended by pid and every lock table of the
  * test's partitions removed, also on failure.
  */
@@ -289,13 +289,13 @@ class CheckpointKillTest {
             long pid = spawnServer(sls, part, port, tmp.resolve("server.log"));
             try (Client c = connectWhenUp(port)) {
                 c.exchange(5);
-                c.out.write("inotify\n".getBytes(StandardCharsets.US_ASCII));
+                c.out.write("userfaultfd\n".getBytes(StandardCharsets.US_ASCII));
                 c.out.flush();
-                assertTrue(c.in.readLine().matches("inotify \\d+"), "the server holds an inotify instance");
+                assertTrue(c.in.readLine().matches("userfaultfd \\d+"), "the server holds a userfaultfd");
 
                 CliResult ck = sls.ctl("checkpoint", "-o", part, "--kill");
                 assertEquals(1, ck.exit(), ck.all() + sls.daemonLog());
-                assertTrue(ck.err().contains("inotify"), "the refusal names the fd's kind: " + ck.err());
+                assertTrue(ck.err().contains("userfaultfd"), "the refusal names the fd's kind: " + ck.err());
                 assertFalse(locked(part), "the lock is gone: " + lockTables());
                 assertTrue(Files.exists(Path.of("/proc/" + pid)), "the server still runs");
                 assertNotEquals('Z', Files.readString(Path.of("/proc/" + pid + "/stat")).split(" ")[2].charAt(0));

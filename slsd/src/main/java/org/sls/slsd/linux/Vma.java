@@ -17,7 +17,8 @@ public record Vma(long start, long end, String perms, long offset, int devMajor,
     public boolean shared() { return perms.charAt(3) == 's'; }
     public boolean special() { return path.startsWith("[") && !path.equals("[heap]") && !path.startsWith("[stack")
             && !path.startsWith("[anon"); }
-    public boolean fileBacked() { return inode != 0; }
+    /** A SysV segment's inode is its shmid, and the first segment of a boot has id 0. */
+    public boolean fileBacked() { return inode != 0 || path.startsWith("/SYSV"); }
     /** "dev:inode" identity of the backing object, as shown in maps (e.g. "fd:01:1234"). */
     public String identity() { return Integer.toHexString(devMajor) + ":" + Integer.toHexString(devMinor) + ":" + inode; }
     public boolean has(String vmFlag) { return vmFlags.contains(vmFlag); }
