@@ -208,6 +208,11 @@ public final class Freezer {
                     throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
                             + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
                 }
+                if (tid == pid && pause >= 1_000_000 && exited(pid)) {
+                    // killed: a leader's death is reported only after its other threads', which the
+                    // thaw reaps first
+                    throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                }
                 // stops come within microseconds; back off gently for a stuck one
                 if (pause > 0) {
                     java.util.concurrent.locks.LockSupport.parkNanos(pause);
@@ -265,6 +270,15 @@ public final class Freezer {
             }
         }
         return stragglers.isEmpty();
+    }
+
+    private static boolean exited(int pid) {
+        try {
+            char state = ProcFs.taskStat(pid, pid).state();
+            return state == 'Z' || state == 'X';
+        } catch (ProcFs.NoSuchProcessException e) {
+            return true;
+        }
     }
 
     private static int safeTracer(int pid) {

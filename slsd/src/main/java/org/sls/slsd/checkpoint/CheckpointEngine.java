@@ -868,7 +868,7 @@ public final class CheckpointEngine implements AutoCloseable {
                     }
                     states.put(pid, StateCapture.capture(pid, tree.threads(pid), tree.stateBefore(pid), vmas.get(pid),
                             List.of(), List.of(), children,
-                            delta && tracker.needsPreparation(pid) ? inj -> tracker.prepare(pid, inj) : null, t));
+                            onLeaderInjection(pid, delta && tracker.needsPreparation(pid) ? tracker : null), t));
                 }
             } catch (RuntimeException e) {
                 failure = e;
@@ -1093,6 +1093,16 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     /** Lets stuck threads go from the partition's own thread as soon as they stop. */
+    /** Runs while syscalls are being injected into the leader: the tracker's set-up, and the test hook's "injecting" step. */
+    private java.util.function.Consumer<org.sls.slsd.linux.SyscallInjector> onLeaderInjection(int pid, DirtyTracker preparing) {
+        return inj -> {
+            if (preparing != null) {
+                preparing.prepare(pid, inj);
+            }
+            stepHook.accept("injecting");
+        };
+    }
+
     private static void watchStragglers(Partition p) {
         if (!p.stragglers.isEmpty() && p.stragglerWatch == null) {
             p.stragglerWatch = p.thread.scheduleWithFixedDelay(() -> {

@@ -36,6 +36,8 @@ public final class SyscallInjector implements AutoCloseable {
     private long scratchMapped;
     private boolean closed;
     private int calls;
+    /** For the leader: whether its process has no other thread (null until first asked). */
+    private Boolean leaderAlone;
 
     private SyscallInjector(int tgid, int tid, long gadget) {
         this.tgid = tgid;
@@ -195,7 +197,7 @@ public final class SyscallInjector implements AutoCloseable {
 
     private void awaitSyscallStop() {
         while (true) {
-            WaitStatus st = Ptrace.wait(tid);
+            WaitStatus st = awaitReport();
             if (st.gone()) {
                 closed = true;
                 throw new ProcFs.NoSuchProcessException(tid, null);
@@ -209,6 +211,60 @@ public final class SyscallInjector implements AutoCloseable {
                 log.debug("tid {}: signal {} arrived during injection, deferred", tid, st.stopSignal());
             }
             Ptrace.syscall(tid, 0);
+        }
+    }
+
+    /**
+     * Blocks until the thread reports a stop or its death. A thread-group leader killed meanwhile
+     * (SIGKILL to a multi-threaded process) is reported only once its other threads have been
+     * reaped, by slsd, their tracer, which is waiting here: a blocking wait would never return. So
+     * the leader of a process with other threads is polled, and its zombie state ends the wait;
+     * whoever thaws the tree reaps the threads, the others first.
+     */
+    private WaitStatus awaitReport() {
+        if (tid != tgid) {
+            return Ptrace.wait(tid);
+        }
+        if (leaderAlone == null) {
+            leaderAlone = !multiThreaded();
+        }
+        if (leaderAlone) {
+            return Ptrace.wait(tid);
+        }
+        long spinUntil = System.nanoTime() + 200_000; // a round trip takes about 18 us: spin first
+        long pause = 0;
+        while (true) {
+            WaitStatus st = Ptrace.wait(tid, WNOHANG);
+            if (st != null) {
+                return st;
+            }
+            if (System.nanoTime() < spinUntil) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (exited()) {
+                closed = true;
+                throw new ProcFs.NoSuchProcessException(tid, null);
+            }
+            pause = Math.min(Math.max(pause * 2, 20_000), 1_000_000);
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+        }
+    }
+
+    private boolean multiThreaded() {
+        try {
+            return ProcFs.tasks(tgid).size() > 1;
+        } catch (ProcFs.NoSuchProcessException e) {
+            return false;
+        }
+    }
+
+    private boolean exited() {
+        try {
+            char state = ProcFs.taskStat(tgid, tid).state();
+            return state == 'Z' || state == 'X';
+        } catch (ProcFs.NoSuchProcessException e) {
+            return true;
         }
     }
 
@@ -280,7 +336,7 @@ public final class SyscallInjector implements AutoCloseable {
     private void closeFinish() {
         if (atSyscallExit) {
             while (true) {
-                WaitStatus st = Ptrace.wait(tid);
+                WaitStatus st = awaitReport();
                 if (st.gone()) {
                     throw new ProcFs.NoSuchProcessException(tid, null);
                 }
