@@ -98,7 +98,7 @@ public final class Freezer {
             }
             return false;
         }
-        if (st.state() == 'Z' || st.state() == 'X') {
+        if (st.exited()) {
             if (root) {
                 throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " has exited (zombie)");
             }
@@ -154,8 +154,7 @@ public final class Freezer {
             // only a main thread lingers as a zombie while the others run; other exiting threads
             // simply report their exit below
             try {
-                char state = ProcFs.taskStat(pid, tid).state();
-                if (state == 'Z' || state == 'X') {
+                if (ProcFs.taskStat(pid, tid).exited()) {
                     throw CheckpointException.unsupported(pid, "main thread exited while others run");
                 }
             } catch (ProcFs.NoSuchProcessException e) {
@@ -208,7 +207,7 @@ public final class Freezer {
                     throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
                             + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
                 }
-                if (tid == pid && pause >= 1_000_000 && exited(pid)) {
+                if (tid == pid && pause >= 1_000_000 && ProcFs.taskExited(pid, pid)) {
                     // killed: a leader's death is reported only after its other threads', which the
                     // thaw reaps first
                     throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
@@ -270,15 +269,6 @@ public final class Freezer {
             }
         }
         return stragglers.isEmpty();
-    }
-
-    private static boolean exited(int pid) {
-        try {
-            char state = ProcFs.taskStat(pid, pid).state();
-            return state == 'Z' || state == 'X';
-        } catch (ProcFs.NoSuchProcessException e) {
-            return true;
-        }
     }
 
     private static int safeTracer(int pid) {

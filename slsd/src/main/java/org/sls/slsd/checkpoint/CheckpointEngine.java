@@ -708,7 +708,7 @@ public final class CheckpointEngine implements AutoCloseable {
                              CaptureContext.SelfCall selfCall) {
         List<Integer> roots = new ArrayList<>();
         for (int pid : new TreeSet<>(p.pids)) {
-            if (ProcFs.exists(pid) && !isZombie(pid)) {
+            if (ProcFs.exists(pid) && !ProcFs.taskExited(pid, pid)) {
                 roots.add(pid);
             } else {
                 log.info("pid {} of partition {} is gone; dropping it", pid, p.name);
@@ -1042,10 +1042,10 @@ public final class CheckpointEngine implements AutoCloseable {
         long frozen = tree.thaw(); // as their tracer, slsd hears of each death first and lets the parent reap
         long deadline = System.nanoTime() + 10_000_000_000L;
         for (int pid : pids) {
-            while (!isZombie(pid) && System.nanoTime() < deadline) {
+            while (!ProcFs.taskExited(pid, pid) && System.nanoTime() < deadline) {
                 java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
             }
-            if (!isZombie(pid)) {
+            if (!ProcFs.taskExited(pid, pid)) {
                 log.warn("partition {}: pid {} still runs 10 s after SIGKILL", p.name, pid);
             }
             p.pids.remove(pid);
@@ -1092,7 +1092,6 @@ public final class CheckpointEngine implements AutoCloseable {
         }
     }
 
-    /** Lets stuck threads go from the partition's own thread as soon as they stop. */
     /** Runs while syscalls are being injected into the leader: the tracker's set-up, and the test hook's "injecting" step. */
     private java.util.function.Consumer<org.sls.slsd.linux.SyscallInjector> onLeaderInjection(int pid, DirtyTracker preparing) {
         return inj -> {
@@ -1103,6 +1102,7 @@ public final class CheckpointEngine implements AutoCloseable {
         };
     }
 
+    /** Lets stuck threads go from the partition's own thread as soon as they stop. */
     private static void watchStragglers(Partition p) {
         if (!p.stragglers.isEmpty() && p.stragglerWatch == null) {
             p.stragglerWatch = p.thread.scheduleWithFixedDelay(() -> {
@@ -1129,15 +1129,6 @@ public final class CheckpointEngine implements AutoCloseable {
                 p.lineage = MemoryLineage.empty();
                 p.lastEpoch = 0;
             }
-        }
-    }
-
-    private static boolean isZombie(int pid) {
-        try {
-            char s = ProcFs.stat(pid).state();
-            return s == 'Z' || s == 'X';
-        } catch (ProcFs.NoSuchProcessException e) {
-            return true;
         }
     }
 

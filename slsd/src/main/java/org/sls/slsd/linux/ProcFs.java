@@ -163,6 +163,15 @@ public final class ProcFs {
     /** /proc/PID/task/TID/stat. */
     public static ProcStat taskStat(int pid, int tid) { return ProcStat.parse(read(pid, "task/" + tid + "/stat")); }
 
+    /** Whether a thread (the main thread when {@code tid == pid}) has exited: a zombie, or gone. */
+    public static boolean taskExited(int pid, int tid) {
+        try {
+            return taskStat(pid, tid).exited();
+        } catch (NoSuchProcessException e) {
+            return true;
+        }
+    }
+
     /** /proc/PID/status as key → value. */
     public static Map<String, String> status(int pid) {
         Map<String, String> m = new LinkedHashMap<>();

@@ -13,6 +13,9 @@ public record ProcStat(String comm, char state, int ppid, int pgrp, int session,
 
     public boolean kernelThread() { return (flags & PF_KTHREAD) != 0; }
 
+    /** A zombie (or dead): it has exited and waits to be reaped. */
+    public boolean exited() { return state == 'Z' || state == 'X'; }
+
     static ProcStat parse(String s) {
         int open = s.indexOf('(');
         int close = s.lastIndexOf(')');

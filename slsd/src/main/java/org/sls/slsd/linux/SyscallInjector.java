@@ -226,7 +226,11 @@ public final class SyscallInjector implements AutoCloseable {
             return Ptrace.wait(tid);
         }
         if (leaderAlone == null) {
-            leaderAlone = !multiThreaded();
+            try {
+                leaderAlone = ProcFs.stat(tgid).numThreads() <= 1;
+            } catch (ProcFs.NoSuchProcessException e) {
+                leaderAlone = true; // reaped already: the wait reports it at once
+            }
         }
         if (leaderAlone) {
             return Ptrace.wait(tid);
@@ -242,29 +246,12 @@ public final class SyscallInjector implements AutoCloseable {
                 Thread.onSpinWait();
                 continue;
             }
-            if (exited()) {
+            if (ProcFs.taskExited(tgid, tid)) {
                 closed = true;
                 throw new ProcFs.NoSuchProcessException(tid, null);
             }
             pause = Math.min(Math.max(pause * 2, 20_000), 1_000_000);
             java.util.concurrent.locks.LockSupport.parkNanos(pause);
-        }
-    }
-
-    private boolean multiThreaded() {
-        try {
-            return ProcFs.tasks(tgid).size() > 1;
-        } catch (ProcFs.NoSuchProcessException e) {
-            return false;
-        }
-    }
-
-    private boolean exited() {
-        try {
-            char state = ProcFs.taskStat(tgid, tid).state();
-            return state == 'Z' || state == 'X';
-        } catch (ProcFs.NoSuchProcessException e) {
-            return true;
         }
     }
 
