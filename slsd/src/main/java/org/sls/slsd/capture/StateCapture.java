@@ -88,7 +88,8 @@ public final class StateCapture {
         Map<String, String> status = ProcFs.status(pid);
         long gadget = SyscallInjector.findGadget(pid, vmas);
         // dispositions other than SIG_DFL: caught or ignored (SIGCHLD always, for its flags)
-        long sigCgt = Long.parseUnsignedLong(status.get("SigCgt"), 16) | Long.parseUnsignedLong(status.get("SigIgn"), 16);
+        long sigIgn = Long.parseUnsignedLong(status.get("SigIgn"), 16);
+        long sigCgt = Long.parseUnsignedLong(status.get("SigCgt"), 16) | sigIgn;
 
         List<ThreadImage> threads = new ArrayList<>();
         List<SigactionImage> sigactions = new ArrayList<>();
@@ -152,7 +153,7 @@ public final class StateCapture {
                 used[i] += wide.get(j)[2] == 0 ? 0 : 32;
             }
             for (int i = 0; i < n; i++) {
-                SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget);
+                SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn);
                 injs.add(inj);
                 len[i] = used[i];
                 scratch[i] = inj.scratch(len[i], vmas);

@@ -30,6 +30,7 @@ public final class Ptrace {
     public static void interrupt(int tid) { ptrace("PTRACE_INTERRUPT", PTRACE_INTERRUPT, tid, 0, 0); }
     public static void cont(int tid, int sig) { ptrace("PTRACE_CONT", PTRACE_CONT, tid, 0, sig); }
     public static void syscall(int tid, int sig) { ptrace("PTRACE_SYSCALL", PTRACE_SYSCALL, tid, 0, sig); }
+    public static void singlestep(int tid, int sig) { ptrace("PTRACE_SINGLESTEP", PTRACE_SINGLESTEP, tid, 0, sig); }
     public static void listen(int tid) { ptrace("PTRACE_LISTEN", PTRACE_LISTEN, tid, 0, 0); }
     public static void setOptions(int tid, long options) { ptrace("PTRACE_SETOPTIONS", PTRACE_SETOPTIONS, tid, 0, options); }
 

@@ -10,9 +10,12 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
 
 /**
  * Runs system calls inside a stopped tracee thread: rip is pointed at a {@code syscall}
- * instruction (a "gadget" found in the target's [vdso]), then PTRACE_SYSCALL twice (enter, exit).
- * All signals are blocked meanwhile so none is dequeued; a SIGSTOP that still arrives is queued
- * again at {@link #close()}. {@code close()} brings the thread back into an interrupt stop with its
+ * instruction (a "gadget" found in the target's [vdso]), then the thread single-steps over it
+ * (PTRACE_SINGLESTEP: one stop, the SIGTRAP the kernel queues on the way out of the call) or, where
+ * that SIGTRAP could touch the process's signal state, runs to its syscall-enter and syscall-exit
+ * stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling round trips). All signals but
+ * that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP that still arrives, or a SIGTRAP
+ * someone else sent, is queued again at {@link #close()}. {@code close()} brings the thread back into an interrupt stop with its
  * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
  * the thread resumes, and restores any scratch memory it used.
  *
@@ -21,12 +24,21 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
 public final class SyscallInjector implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(SyscallInjector.class);
     private static final long ALL_SIGNALS = ~0L;
+    private static final long SIGTRAP_BIT = 1L << (SIGTRAP - 1);
+    /** si_code of a signal sent by a process (kill, tgkill, sigqueue...) rather than by the kernel. */
+    private static final int SI_KERNEL_MIN = 1;
 
     private final int tgid;
     private final int tid;
     private final long gadget;
     private final Regs saved;
     private final long savedMask;
+    /**
+     * Calls single-step over the gadget. Not when the thread blocks SIGTRAP or the process ignores
+     * it: the kernel forces its single-step SIGTRAP through, resetting such a disposition to SIG_DFL
+     * and unblocking it (force_sig_info_to_task), which would change the target.
+     */
+    private final boolean stepping;
     private final List<Integer> deferredSignals = new ArrayList<>();
     private boolean atSyscallExit;
     /** 0: stopped; 1: started, running to syscall-enter; 2: entered, running to syscall-exit. */
@@ -39,18 +51,32 @@ public final class SyscallInjector implements AutoCloseable {
     /** For the leader: whether its process has no other thread (null until first asked). */
     private Boolean leaderAlone;
 
-    private SyscallInjector(int tgid, int tid, long gadget) {
+    private SyscallInjector(int tgid, int tid, long gadget, long ignoredSignals) {
         this.tgid = tgid;
         this.tid = tid;
         this.gadget = gadget;
         this.saved = Ptrace.getRegs(tid);
         this.savedMask = Ptrace.getSigmask(tid);
-        Ptrace.setSigmask(tid, ALL_SIGNALS);
+        this.stepping = ((savedMask | ignoredSignals) & SIGTRAP_BIT) == 0;
+        Ptrace.setSigmask(tid, stepping ? ALL_SIGNALS & ~SIGTRAP_BIT : ALL_SIGNALS);
     }
 
     /** Starts injecting into {@code tid} (of process {@code tgid}), which must be in an interrupt stop. */
     public static SyscallInjector begin(int tgid, int tid, long gadget) {
-        return new SyscallInjector(tgid, tid, gadget);
+        return begin(tgid, tid, gadget, ignoredSignals(tgid));
+    }
+
+    /**
+     * As {@link #begin(int, int, long)}, given the signals the process ignores ({@code SigIgn} of
+     * its /proc status, as a mask), which the caller has read already.
+     */
+    public static SyscallInjector begin(int tgid, int tid, long gadget, long ignoredSignals) {
+        return new SyscallInjector(tgid, tid, gadget, ignoredSignals);
+    }
+
+    private static long ignoredSignals(int tgid) {
+        String ign = ProcFs.status(tgid).get("SigIgn");
+        return ign == null ? ALL_SIGNALS : Long.parseUnsignedLong(ign, 16);
     }
 
     /** The registers the thread had when injection began (unchanged by the kernel's restart fix-up). */
@@ -59,6 +85,9 @@ public final class SyscallInjector implements AutoCloseable {
     public long savedSigmask() { return savedMask; }
 
     public int calls() { return calls; }
+
+    /** Whether calls single-step over the gadget (one stop each) rather than stop twice. For tests. */
+    boolean singleStepping() { return stepping; }
 
     /**
      * Finds a {@code syscall} instruction (0f 05) in the process's [vdso] (or, failing that, in any
@@ -92,30 +121,85 @@ public final class SyscallInjector implements AutoCloseable {
         return result();
     }
 
-    /** First step of a call: loads it and lets the thread run towards its syscall-enter stop. */
+    /**
+     * First step of a call: loads it and lets the thread run towards its syscall-enter stop (or,
+     * single-stepping, through the call).
+     */
     public void start(long nr, long a1, long a2, long a3, long a4, long a5, long a6) {
         Regs r = saved.copy();
         r.set(Regs.RAX, nr).set(Regs.ORIG_RAX, -1).set(Regs.RIP, gadget)
                 .set(Regs.RDI, a1).set(Regs.RSI, a2).set(Regs.RDX, a3).set(Regs.R10, a4).set(Regs.R8, a5).set(Regs.R9, a6);
         Ptrace.setRegs(tid, r);
-        Ptrace.syscall(tid, 0);
-        inFlight = 1;
+        if (stepping) {
+            Ptrace.singlestep(tid, 0);
+            inFlight = 2;
+        } else {
+            Ptrace.syscall(tid, 0);
+            inFlight = 1;
+        }
     }
 
-    /** Second step: waits for the syscall-enter stop and lets the call run. */
+    /** Second step: waits for the syscall-enter stop and lets the call run (nothing when single-stepping). */
     public void enter() {
+        if (inFlight != 1) {
+            return;
+        }
         awaitSyscallStop();
         Ptrace.syscall(tid, 0);
         inFlight = 2;
     }
 
-    /** Last step: waits for the syscall-exit stop and returns the result. */
+    /** Last step: waits for the syscall-exit (or single-step) stop and returns the result. */
     public long result() {
-        awaitSyscallStop();
+        long rax = stepping ? awaitStepped() : awaitExit();
         inFlight = 0;
         atSyscallExit = true;
         calls++;
+        return rax;
+    }
+
+    private long awaitExit() {
+        awaitSyscallStop();
         return Ptrace.getRegs(tid).rax();
+    }
+
+    /**
+     * Waits for the SIGTRAP that ends a single step over the gadget: the call has run when the
+     * thread stands right after it. Any other stop (an unblockable signal, or a SIGTRAP sent by
+     * someone before the call ran) is deferred and the step resumed: the kernel reports a pending
+     * SIGTRAP, synchronous, before the thread could execute anything past the call.
+     */
+    private long awaitStepped() {
+        while (true) {
+            WaitStatus st = awaitReport();
+            if (st.gone()) {
+                closed = true;
+                throw new ProcFs.NoSuchProcessException(tid, null);
+            }
+            if (st.signalDeliveryStop()) {
+                int sig = st.stopSignal();
+                if (sig == SIGTRAP) {
+                    Regs now = Ptrace.getRegs(tid);
+                    boolean sentByProcess = siCode(Ptrace.getSiginfo(tid)) < SI_KERNEL_MIN;
+                    if (sentByProcess) {
+                        // ours, if queued after it, merged into it (and one sent after ours merged into
+                        // ours, as into any pending SIGTRAP: that one cannot be told apart)
+                        deferredSignals.add(sig);
+                    }
+                    if (now.rip() == gadget + 2) {
+                        return now.rax();
+                    }
+                } else {
+                    deferredSignals.add(sig);
+                    log.debug("tid {}: signal {} arrived during injection, deferred", tid, sig);
+                }
+            }
+            Ptrace.singlestep(tid, 0);
+        }
+    }
+
+    private static int siCode(byte[] siginfo) {
+        return (siginfo[8] & 0xff) | (siginfo[9] & 0xff) << 8 | (siginfo[10] & 0xff) << 16 | siginfo[11] << 24;
     }
 
     /**
@@ -312,7 +396,7 @@ public final class SyscallInjector implements AutoCloseable {
             }
         }
         if (atSyscallExit) {
-            // leave the syscall-exit stop for an interrupt stop inside get_signal(), where the original
+            // leave the syscall-exit (or single-step SIGTRAP) stop for an interrupt stop inside get_signal(), where the original
             // registers (rax = -ERESTART*) get the kernel's normal restart treatment on resume
             Ptrace.interrupt(tid);
             Ptrace.cont(tid, 0);

@@ -29,6 +29,11 @@ public final class SnapshotView implements SnapshotContent {
 
     @Override
     public byte[] manifest(String partition, long epoch) {
+        byte[] raw = stored(partition, epoch);
+        return raw == null ? null : ManifestCodec.pretty(raw);
+    }
+
+    private byte[] stored(String partition, long epoch) {
         try {
             return store.readBlob(partition, epoch, Manifest.BLOB);
         } catch (StoreException e) {
@@ -70,7 +75,7 @@ public final class SnapshotView implements SnapshotContent {
     }
 
     private Manifest decoded(String partition, long epoch) {
-        byte[] raw = manifest(partition, epoch);
+        byte[] raw = stored(partition, epoch);
         return raw == null ? null : ManifestCodec.decode(raw);
     }
 

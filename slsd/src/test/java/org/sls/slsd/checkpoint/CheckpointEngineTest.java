@@ -6,6 +6,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.checkpoint.manifest.Manifest;
+import org.sls.slsd.checkpoint.manifest.ManifestCodec;
 import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.checkpoint.manifest.RegionImage;
 import org.sls.slsd.checkpoint.manifest.ThreadImage;
@@ -89,8 +90,12 @@ class CheckpointEngineTest {
         assertTrue(p.mm().brk() >= p.mm().startBrk() && p.mm().startBrk() > 0);
         assertTrue(p.threads().get(0).rawXstate().length >= 512);
         assertEquals(0, ProcFs.tracerPid(pid), "no ptrace left between checkpoints");
-        String json = new String(fx.store.readBlob("p", m.epoch(), Manifest.BLOB));
-        assertTrue(json.contains("\n  \"processes\""), "pretty JSON");
+        // stored compact (one per checkpoint, up to 100 a second), shown indented in the snapshot view
+        byte[] stored = fx.store.readBlob("p", m.epoch(), Manifest.BLOB);
+        assertFalse(new String(stored).contains("\n"), "compact JSON in the store");
+        String shown = new String(new org.sls.slsd.snapshot.SnapshotView(fx.store).manifest("p", m.epoch()));
+        assertTrue(shown.contains("\n  \"processes\""), "pretty JSON in .snapshots/p/EPOCH/manifest.json");
+        assertEquals(m, ManifestCodec.decode(shown.getBytes()));
     }
 
     @Test

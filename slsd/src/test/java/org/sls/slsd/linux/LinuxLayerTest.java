@@ -81,6 +81,45 @@ class LinuxLayerTest {
         TestPrograms.awaitLine(out, "usr1=1"::equals, Duration.ofSeconds(10));
     }
 
+    /**
+     * Injected calls single-step over the gadget, whose SIGTRAP the kernel forces through: a
+     * process that ignores SIGTRAP, or a thread that blocks it, would lose that disposition or mask,
+     * so those get the two-stop way. Either way the signal state is as before and a SIGTRAP handler
+     * still runs.
+     */
+    @Test
+    void injectionLeavesSigtrapAsTheProcessHadIt() throws Exception {
+        for (String mode : List.of("handle", "ignore", "block")) {
+            Path out = tmp.resolve("trapper-" + mode + ".out");
+            int pid = programs.start("trapper", List.of(out.toString(), mode), -1);
+            TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
+            Thread.sleep(50);
+            Map<String, String> before = ProcFs.status(pid);
+            Ptrace.seize(pid, LinuxSyscalls.PTRACE_O_TRACESYSGOOD);
+            Ptrace.interrupt(pid);
+            assertTrue(Ptrace.wait(pid).eventStop());
+            Regs regs = Ptrace.getRegs(pid);
+            long gadget = SyscallInjector.findGadget(pid, ProcFs.maps(pid));
+            try (SyscallInjector inj = SyscallInjector.begin(pid, pid, gadget)) {
+                assertEquals(mode.equals("handle"), inj.singleStepping(), mode);
+                for (int i = 0; i < 20; i++) {
+                    assertEquals(pid, inj.call(LinuxSyscalls.SYS_GETPID), mode);
+                }
+            }
+            assertEquals(regs, Ptrace.getRegs(pid), mode);
+            assertTrue(Ptrace.detach(pid, 0));
+            Map<String, String> after = ProcFs.status(pid);
+            for (String k : List.of("SigPnd", "ShdPnd", "SigBlk", "SigIgn", "SigCgt")) {
+                assertEquals(before.get(k), after.get(k), mode + " " + k);
+            }
+            if (mode.equals("handle")) {
+                Linux.kill(pid, LinuxSyscalls.SIGTRAP);
+                Linux.kill(pid, 10);
+                TestPrograms.awaitLine(out, "traps=1"::equals, Duration.ofSeconds(10));
+            }
+        }
+    }
+
     @Test
     void pagemapScanFindsPresentPages() {
         try (NativeMemory m = NativeMemory.map(16 * 4096, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
