@@ -239,33 +239,7 @@ public final class CaptureContext {
      * scan behind {@link #outsideHolders}.
      */
     public static Map<String, Set<Integer>> scanHolders() {
-        Map<String, Set<Integer>> m = new HashMap<>();
-        int self = Linux.getpid();
-        try (DirectoryStream<Path> procs = Files.newDirectoryStream(Path.of("/proc"), "[0-9]*")) {
-            for (Path proc : procs) {
-                int pid = Integer.parseInt(proc.getFileName().toString());
-                if (pid == self) {
-                    continue;
-                }
-                try (DirectoryStream<Path> fds = Files.newDirectoryStream(proc.resolve("fd"))) {
-                    for (Path fd : fds) {
-                        try {
-                            String l = Files.readSymbolicLink(fd).toString();
-                            if (l.startsWith("pipe:") || l.startsWith("/")) {
-                                m.computeIfAbsent(l, k -> new HashSet<>()).add(pid);
-                            }
-                        } catch (IOException e) {
-                            // the fd closed meanwhile
-                        }
-                    }
-                } catch (IOException e) {
-                    // the process exited, or is not ours to look at: it holds nothing we could cut
-                }
-            }
-        } catch (IOException e) {
-            throw new java.io.UncheckedIOException("scanning /proc for pipe holders", e);
-        }
-        return m;
+        return org.sls.slsd.linux.HostFds.links(Linux.getpid(), "pipe:", "/");
     }
 
     private Map<Long, org.sls.slsd.linux.FdCalls.UnixSocket> unix;

@@ -121,6 +121,21 @@ class LinuxLayerTest {
     }
 
     @Test
+    void hostFdsFindsWhoHoldsAPipeAndAPath() throws Exception {
+        Path fifo = tmp.resolve("fifo");
+        assertEquals(0, new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor());
+        int pid = programs.startCommand(List.of("python3", "-c", "import os,sys,time\n"
+                + "r,w=os.pipe(); f=os.open(sys.argv[1], os.O_RDWR)\n"
+                + "print(os.readlink('/proc/self/fd/%d' % r), flush=True)\ntime.sleep(60)", fifo.toString()));
+        String pipe = TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), l -> l.startsWith("pipe:["), Duration.ofSeconds(10));
+        Map<String, java.util.Set<Integer>> all = HostFds.links(Linux.getpid(), "pipe:", "/");
+        assertEquals(java.util.Set.of(pid), all.get(pipe), pipe);
+        assertEquals(java.util.Set.of(pid), all.get(fifo.toString()));
+        assertTrue(all.keySet().stream().allMatch(l -> l.startsWith("pipe:") || l.startsWith("/")), "only what was asked");
+        assertNull(HostFds.links(pid, "pipe:").get(pipe), "the skipped pid holds nothing");
+    }
+
+    @Test
     void pagemapScanFindsPresentPages() {
         try (NativeMemory m = NativeMemory.map(16 * 4096, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
             m.buffer(3 * 4096, 8).putLong(0, 7);

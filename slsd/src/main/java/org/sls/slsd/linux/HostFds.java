@@ -1,0 +1,136 @@
+package org.sls.slsd.linux;
+
+import jnr.ffi.Pointer;
+
+import java.nio.charset.StandardCharsets;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Map;
+import java.util.Set;
+
+import static org.sls.slsd.linux.LinuxSyscalls.*;
+
+/**
+ * The fd links of every process of the host ({@code /proc/PID/fd/N}), read with raw
+ * {@code getdents64} and {@code readlinkat} into one native buffer: a periodic checkpoint asks for
+ * them after every thaw (who else holds a partition's pipes), so a scan must cost little; through
+ * java.nio it took about 10 us per fd. Stateless; thread-safe.
+ */
+public final class HostFds {
+    private static final int AT_FDCWD = -100;
+    private static final int DIRENT_BUF = 32 << 10;
+    private static final int LINK_MAX = 4096;
+    /** One native buffer per scanning thread: a directory listing, a link, a path. */
+    private static final ThreadLocal<Pointer> BUF = ThreadLocal.withInitial(() -> Sys.alloc(2L * DIRENT_BUF + LINK_MAX + 64));
+
+    private HostFds() {}
+
+    /**
+     * Every link that starts with one of {@code prefixes}, with the pids holding it, over all
+     * processes but {@code skipPid}. A process that exits or closes an fd meanwhile, or that slsd may
+     * not look at, holds nothing.
+     */
+    public static Map<String, Set<Integer>> links(int skipPid, String... prefixes) {
+        byte[][] pre = new byte[prefixes.length][];
+        for (int i = 0; i < prefixes.length; i++) {
+            pre[i] = prefixes[i].getBytes(StandardCharsets.UTF_8);
+        }
+        Pointer buf = BUF.get();
+        long procList = buf.address();
+        long fdList = procList + DIRENT_BUF;
+        long link = fdList + DIRENT_BUF;
+        long path = link + LINK_MAX;
+        Map<String, Set<Integer>> out = new HashMap<>();
+        int proc = (int) Sys.call("open", "/proc", SYS_OPENAT, AT_FDCWD, Sys.cString("/proc").address(),
+                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        try {
+            while (true) {
+                long n = Sys.call("getdents64", "/proc", SYS_GETDENTS64, proc, procList, DIRENT_BUF);
+                if (n == 0) {
+                    break;
+                }
+                for (long off = 0; off < n; ) {
+                    int reclen = Short.toUnsignedInt(buf.getShort(off + 16));
+                    int pid = number(buf, off + 19);
+                    off += reclen;
+                    if (pid <= 0 || pid == skipPid) {
+                        continue;
+                    }
+                    byte[] p = (pid + "/fd").getBytes(StandardCharsets.US_ASCII);
+                    buf.put(path - procList, p, 0, p.length);
+                    buf.putByte(path - procList + p.length, (byte) 0);
+                    long dir = Sys.raw(SYS_OPENAT, proc, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+                    if (dir < 0) {
+                        continue; // exited, or not ours to look at
+                    }
+                    try {
+                        scanFds(buf, (int) dir, pid, fdList - procList, link - procList, pre, out);
+                    } finally {
+                        Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
+                    }
+                }
+            }
+        } finally {
+            Sys.raw(SYS_CLOSE, proc, 0, 0, 0, 0, 0);
+        }
+        return out;
+    }
+
+    private static void scanFds(Pointer buf, int dir, int pid, long listOff, long linkOff, byte[][] pre,
+                                Map<String, Set<Integer>> out) {
+        long base = buf.address();
+        while (true) {
+            long n = Sys.raw(SYS_GETDENTS64, dir, base + listOff, DIRENT_BUF, 0, 0, 0);
+            if (n <= 0) {
+                return;
+            }
+            for (long off = 0; off < n; ) {
+                int reclen = Short.toUnsignedInt(buf.getShort(listOff + off + 16));
+                long name = listOff + off + 19;
+                off += reclen;
+                if (number(buf, name) < 0) {
+                    continue; // . and ..
+                }
+                long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + linkOff, LINK_MAX, 0, 0);
+                if (len <= 0 || !startsWithAny(buf, linkOff, (int) len, pre)) {
+                    continue; // closed meanwhile, or not asked for
+                }
+                byte[] l = new byte[(int) len];
+                buf.get(linkOff, l, 0, l.length);
+                out.computeIfAbsent(new String(l, StandardCharsets.UTF_8), k -> new HashSet<>()).add(pid);
+            }
+        }
+    }
+
+    /** The decimal number a NUL-terminated name spells, or -1 when it is not one. */
+    private static int number(Pointer buf, long off) {
+        int v = 0;
+        int digits = 0;
+        for (; ; off++, digits++) {
+            byte b = buf.getByte(off);
+            if (b == 0) {
+                return digits == 0 ? -1 : v;
+            }
+            if (b < '0' || b > '9' || digits > 9) {
+                return -1;
+            }
+            v = v * 10 + (b - '0');
+        }
+    }
+
+    private static boolean startsWithAny(Pointer buf, long off, int len, byte[][] pre) {
+        outer:
+        for (byte[] p : pre) {
+            if (p.length > len) {
+                continue;
+            }
+            for (int i = 0; i < p.length; i++) {
+                if (buf.getByte(off + i) != p[i]) {
+                    continue outer;
+                }
+            }
+            return true;
+        }
+        return false;
+    }
+}
