@@ -33,6 +33,11 @@ public final class CaptureTimings {
         FDS("fds"),
         /** Waiting for the fds read by another thread, after {@link #REGS}, {@link #PROC} and {@link #INJECT}. */
         FDS_WAIT("fdwait"),
+        /**
+         * Waiting for the private memory scanned and copied by another thread ({@link #SCAN},
+         * {@link #COPY}, {@link #TRACK}, counted whole), after the fds.
+         */
+        MEMORY_WAIT("memwait"),
         /** Registers, extended state, signal masks and queues, rseq, robust lists (ptrace). */
         REGS("regs"),
         /** /proc reads of the state (stat, status, limits, auxv, links, children). */

@@ -29,7 +29,8 @@ import java.util.function.LongSupplier;
  * (present private pages that differ from any file; with a tracker only those written since the
  * last checkpoint; holes for pages gone since), copies them with process_vm_readv into
  * {@link Staging}, and records the plan of store writes. Shared memory is saved once per identity.
- * One instance per checkpoint; not thread-safe.
+ * One instance per checkpoint; not thread-safe, but for {@link #noteFile}, which another thread
+ * (the fd reader) may call while one thread captures the processes' memory.
  */
 public final class MemoryCapture implements AutoCloseable {
     private static final long NOT_FILE_NOT_ZERO = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
@@ -58,6 +59,11 @@ public final class MemoryCapture implements AutoCloseable {
     private final Map<String, String> sharedPaths = new LinkedHashMap<>();
     /** Per identity, a path slsd reads its content through (/proc/PID/map_files/..., /proc/PID/fd/N). */
     private final Map<String, String> sources = new LinkedHashMap<>();
+    /**
+     * Guards the shared objects' tables ({@code next.shared}, {@link #sharedMaps}, {@link #sharedPaths},
+     * {@link #sources}): the fd reader notes files while private memory is captured on another thread.
+     */
+    private final Object sharedLock = new Object();
     private int copyPid;
     private int copyChunk = -1;
     private CaptureTimings timings = new CaptureTimings();
@@ -154,13 +160,11 @@ public final class MemoryCapture implements AutoCloseable {
                             out.add(region(v, kind, flags, 0, v.start(), 0));
                     case SHARED -> {
                         String id = v.fileBacked() ? v.identity() : "anon:" + pid + ":" + Long.toHexString(v.start());
-                        long obj = next.shared.computeIfAbsent(id, k -> {
-                            Long old = prev.shared.get(k);
-                            return old != null ? old : newObjectId.getAsLong();
-                        });
-                        sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
-                        sharedPaths.putIfAbsent(id, v.path());
-                        sources.putIfAbsent(id, mapFile(pid, v));
+                        long obj;
+                        synchronized (sharedLock) {
+                            obj = sharedObject(id, v.path(), mapFile(pid, v));
+                            sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
+                        }
                         out.add(region(v, kind, flags, obj, v.start() - v.offset(), 0));
                     }
                     default -> {
@@ -372,12 +376,20 @@ public final class MemoryCapture implements AutoCloseable {
      * memory.
      */
     public void noteFile(String identity, String path, String source) {
-        next.shared.computeIfAbsent(identity, k -> {
+        synchronized (sharedLock) {
+            sharedObject(identity, path, source);
+        }
+    }
+
+    /** The object of a shared identity (the previous checkpoint's, or a new one), noted with its path and source. */
+    private long sharedObject(String identity, String path, String source) {
+        long obj = next.shared.computeIfAbsent(identity, k -> {
             Long old = prev.shared.get(k);
             return old != null ? old : newObjectId.getAsLong();
         });
         sharedPaths.putIfAbsent(identity, path);
         sources.putIfAbsent(identity, source);
+        return obj;
     }
 
     /**

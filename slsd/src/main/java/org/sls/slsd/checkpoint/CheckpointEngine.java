@@ -855,6 +855,25 @@ public final class CheckpointEngine implements AutoCloseable {
                 });
             }
             trackerTouched = delta;
+            // Private memory is scanned and copied by another thread too, while this one waits for the
+            // tracees to answer injected calls: the scan, the copy and the userfaultfd calls go
+            // through slsd's own fds, not ptrace. Not when the tracker is set up by injection.
+            Map<Integer, List<RegionImage>> regions = new LinkedHashMap<>();
+            Future<CaptureTimings> memoryRead = null;
+            if (!prepares) {
+                memoryRead = FD_READERS.submit(() -> {
+                    CaptureTimings mt = new CaptureTimings();
+                    mc.timings(mt);
+                    for (int pid : pids) {
+                        List<RegionImage> r = mc.captureProcess(pid, vmas.get(pid));
+                        synchronized (regions) {
+                            regions.put(pid, r);
+                        }
+                    }
+                    mt.stop();
+                    return mt;
+                });
+            }
             Map<Integer, ProcessImage> states = new LinkedHashMap<>();
             RuntimeException failure = null;
             try {
@@ -882,6 +901,19 @@ public final class CheckpointEngine implements AutoCloseable {
                     failure = failure == null ? e : failure;
                 }
             }
+            if (memoryRead != null) {
+                // waited for even after a failure: the copier writes into staging memory closed below
+                t.enter(Phase.MEMORY_WAIT);
+                try {
+                    CaptureTimings mt = await(memoryRead, p.name);
+                    for (Phase ph : List.of(Phase.SCAN, Phase.COPY, Phase.TRACK)) {
+                        t.add(ph, mt.micros(ph) * 1000);
+                    }
+                } catch (RuntimeException e) {
+                    failure = failure == null ? e : failure;
+                }
+                mc.timings(t);
+            }
             if (failure != null) {
                 throw failure;
             }
@@ -890,12 +922,12 @@ public final class CheckpointEngine implements AutoCloseable {
                         + pids + ") holds the caller's connection to slsd (slsd's socket " + selfCall.connection() + ")");
             }
             for (int pid : pids) {
-                List<RegionImage> regions = mc.captureProcess(pid, vmas.get(pid));
+                List<RegionImage> r = memoryRead == null ? mc.captureProcess(pid, vmas.get(pid)) : regions.get(pid);
                 List<FdImage> f;
                 synchronized (fds) {
                     f = fds.get(pid);
                 }
-                images.add(states.get(pid).withRegions(regions).withFds(f));
+                images.add(states.get(pid).withRegions(r).withFds(f));
             }
             t.enter(Phase.SHARED);
             shared = mc.captureShared();
