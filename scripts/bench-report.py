@@ -47,6 +47,49 @@ def bars(path, title, unit, items, goal=None):
         f.write("\n".join(svg))
 
 
+def lines(path, title, xlabel, ylabel, series, xs_log=False, hlines=()):
+    """An x-y chart: series is [(name, colour, [(x, y)])]; hlines [(label, colour, y)] dashed."""
+    import math
+    pts = [p for _, _, ps in series for p in ps]
+    if not pts:
+        return
+    width, height, left, right, top, bottom = 660, 380, 90, 170, 40, 50
+    fx = (lambda x: math.log10(x)) if xs_log else (lambda x: x)
+    xmin, xmax = min(fx(x) for x, _ in pts), max(fx(x) for x, _ in pts)
+    ymax = max([y for _, y in pts] + [y for _, _, y in hlines]) * 1.1 or 1
+    num = lambda v: f"{v:,.0f}" if ymax >= 1000 else f"{v:.3g}"
+    if xmax == xmin:
+        xmax = xmin + 1
+    px = lambda x: left + (fx(x) - xmin) / (xmax - xmin) * (width - left - right)
+    py = lambda y: height - bottom - y / ymax * (height - top - bottom)
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           f'<text x="10" y="22" font-size="16" font-weight="bold">{title}</text>',
+           f'<line x1="{left}" y1="{height - bottom}" x2="{width - right}" y2="{height - bottom}" stroke="black"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{height - bottom}" stroke="black"/>',
+           f'<text x="{(left + width - right) / 2:.0f}" y="{height - 12}" text-anchor="middle">{xlabel}</text>',
+           f'<text x="14" y="{(top + height - bottom) / 2:.0f}" transform="rotate(-90 14 {(top + height - bottom) / 2:.0f})" text-anchor="middle">{ylabel}</text>']
+    for i in range(5):
+        y = ymax * i / 4
+        svg.append(f'<text x="{left - 6}" y="{py(y) + 4:.1f}" text-anchor="end">{num(y)}</text>')
+        svg.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="#ddd"/>')
+    for x in sorted({x for x, _ in pts}):
+        svg.append(f'<text x="{px(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{x:g}</text>')
+    for label, colour, y in hlines:
+        svg.append(f'<line x1="{left}" y1="{py(y):.1f}" x2="{width - right}" y2="{py(y):.1f}" stroke="{colour}" stroke-dasharray="5 4"/>')
+        svg.append(f'<text x="{width - right + 6}" y="{py(y) + 4:.1f}" fill="{colour}">{label}</text>')
+    for n, (name, colour, ps) in enumerate(series):
+        ps = sorted(ps)
+        svg.append('<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>'
+                   % (colour, " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in ps)))
+        for x, y in ps:
+            svg.append(f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="3.5" fill="{colour}"/>')
+            svg.append(f'<text x="{px(x) + 5:.1f}" y="{py(y) - 6:.1f}" fill="{colour}">{num(y)}</text>')
+        svg.append(f'<text x="{width - right + 6}" y="{top + 16 + 18 * n}" fill="{colour}">{name}</text>')
+    svg.append('</svg>')
+    with open(os.path.join(out, path), "w") as f:
+        f.write("\n".join(svg))
+
+
 s = parts.get("store")
 if s:
     bars("store-bandwidth.svg", "slos: 1 GiB epoch vs dd (same file system)", "MB/s",
@@ -59,6 +102,12 @@ if c:
              ("plain process_vm_readv, 1 GiB", c.get("plain_process_vm_readv_frozen_ms", 0)),
              ("16 threads: freeze", c.get("threads16_freeze_ms_median", 0))]
     bars("capture-frozen.svg", "Checkpoint: time frozen", "ms", [(l, v) for l, v in items if v])
+    by = c.get("frozen_by_size")
+    if by:
+        lines("capture-frozen-by-size.svg", "Checkpoint: time frozen against process size", "process size (MiB, log scale)",
+              "frozen (ms)", [("full", "#4a7bb7", [(p["mib"], p["full_frozen_ms_median"]) for p in by]),
+                              ("1% of pages written", "#e67e22", [(p["mib"], p["delta_1pct_frozen_ms_median"]) for p in by])],
+              xs_log=True)
 r = parts.get("restore")
 if r:
     items = [(k, v) for k, v in r.items() if isinstance(v, (int, float)) and k.endswith("_ms")]
@@ -66,9 +115,11 @@ if r:
 
 sv = parts.get("servers")
 if sv:
-    items = [("unattached", sv["unattached"]["setPerSecond"])]
-    for period in (100, 10, 1):
-        k = "period%dms" % period
-        if k in sv:
-            items.append(("checkpoint every %d ms" % period, sv[k]["setPerSecond"]))
-    bars("redis-throughput.svg", "redis-benchmark SET throughput against checkpoint period", "req/s", items)
+    base = sv["unattached"]["setPerSecond"]
+    ps = [(p, sv["period%dms" % p]["setPerSecond"]) for p in (1, 10, 100) if "period%dms" % p in sv]
+    lines("redis-throughput.svg", "redis SET throughput against checkpoint period", "period (ms, log scale)",
+          "SET/s", [("checkpointed", "#4a7bb7", ps)], xs_log=True,
+          hlines=[("unattached", "#27ae60", base), ("goal: 90%", "#c0392b", 0.9 * base)])
+    fz = [(p, sv["period%dms" % p]["slsd"]["frozenMedianMicros"] / 1000) for p in (1, 10, 100) if "period%dms" % p in sv]
+    lines("redis-frozen-by-period.svg", "redis (100k keys): median time frozen per checkpoint", "period (ms, log scale)",
+          "frozen (ms)", [("median frozen", "#e67e22", fz)], xs_log=True, hlines=[("goal: 5 ms", "#c0392b", 5)])

@@ -36,8 +36,9 @@ import java.util.stream.Stream;
 /**
  * Capture benchmark (issue 4): frozen time of a full checkpoint of a 1 GiB process (4 KiB pages,
  * all touched), of incremental checkpoints with 1% of its pages dirtied in between (median of 20),
- * the freeze of a 16-thread process, and the plain full path (freeze, process_vm_readv of every
- * page into fresh memory, thaw) for a ratio. Writes {@code capture.json} into the directory given
+ * the freeze of a 16-thread process, the plain full path (freeze, process_vm_readv of every
+ * page into fresh memory, thaw) for a ratio, and frozen times (full, 1% delta) against process
+ * size from 16 MiB to 1 GiB. Writes {@code capture.json} into the directory given
  * as the only argument. Needs root and gcc. Not thread-safe; a main program.
  */
 public final class CaptureBench {
@@ -155,6 +156,39 @@ public final class CaptureBench {
                     thDelta.add(r.frozenMicros());
                 }
                 result.put("threads16_checkpoint_frozen_ms_median", ms(median(thDelta)));
+                engine.detach(th);
+
+                // frozen time against process size: full (median of 3) and 1% delta (median of 5)
+                List<Map<String, Object>> bySize = new ArrayList<>();
+                for (int mib : new int[] {16, 64, 256}) {
+                    String part = "size" + mib;
+                    store.createPartition(new PartitionRecord(part, PartitionRecord.BACKEND_SLOS, "delta", 0, 0, System.currentTimeMillis()));
+                    Path sOut = work.resolve(part + ".out");
+                    int pid = start(bin, List.of(Integer.toString(mib), "0"), sOut, reaper, started);
+                    await(sOut, "ready");
+                    engine.attach(part, pid, 0);
+                    List<Long> f = new ArrayList<>();
+                    long sp = 0;
+                    for (int i = 0; i < 3; i++) {
+                        CheckpointResult r = engine.checkpoint(part, false, "full", sp);
+                        sp = r.epoch();
+                        f.add(r.frozenMicros());
+                    }
+                    sp = engine.checkpoint(part, false, "delta", sp).epoch();
+                    List<Long> d = new ArrayList<>();
+                    for (int i = 1; i <= 5; i++) {
+                        Linux.kill(pid, 10);
+                        await(sOut, "dirtied " + i);
+                        CheckpointResult r = engine.checkpoint(part, false, "delta", sp);
+                        sp = r.epoch();
+                        d.add(r.frozenMicros());
+                    }
+                    engine.detach(pid);
+                    Linux.killIfAlive(pid, 9);
+                    bySize.add(sizePoint(mib, median(f), median(d)));
+                }
+                bySize.add(sizePoint(1024, median(full), median(delta)));
+                result.put("frozen_by_size", bySize);
             }
             result.put("goals", Map.of("full_frozen_ms", 300, "delta_1pct_frozen_ms_median", 15, "threads16_freeze_ms_median", 2));
         } finally {
@@ -166,6 +200,14 @@ public final class CaptureBench {
             deleteTree(work);
         }
         new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(outDir.resolve("capture.json").toFile(), result);
+    }
+
+    private static Map<String, Object> sizePoint(int mib, long fullMicros, long deltaMicros) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("mib", mib);
+        m.put("full_frozen_ms_median", ms(fullMicros));
+        m.put("delta_1pct_frozen_ms_median", ms(deltaMicros));
+        return m;
     }
 
     private static double ms(long micros) {
