@@ -35,10 +35,12 @@ import org.rocksdb.WriteBatch;
  * <li><b>Compute</b>: read the records involved and build one RocksDB {@code WriteBatch} with
  *     every put and delete of 'L', 'O', 'T', 'B' and 'E' records and the new segment records.
  *     <i>Crash:</i> nothing changed on disk; E is wholly there.</li>
- * <li><b>Metadata batch</b>: the batch is written with {@code sync=true}. <i>Crash before it is
+ * <li><b>Metadata batch</b>: under the lifecycle write lock (held through step 4, so no reader
+ *     builds an index from half-old, half-new state), the batch is written with
+ *     {@code sync=true}. <i>Crash before it is
  *     durable:</i> RocksDB's WAL recovery drops all of it: E and its child as they were.
  *     <i>After:</i> E is gone and wholly folded; its child reads the same pages as before.</li>
- * <li><b>Publish</b>: under the lifecycle write lock (no read in flight) the in-memory epoch
+ * <li><b>Publish</b>: still under the lifecycle write lock, the in-memory epoch
  *     table and live counts take the new state and the generation moves, so readers rebuild
  *     their indexes. <i>Crash:</i> nothing changes on disk; open rebuilds the tables from the
  *     metadata written in step 3.</li>
@@ -104,18 +106,21 @@ final class EpochDeletion {
                     eng.putSegment(b, d.getKey(), new Records.Segment(live, live == 0 ? 0 : eng.segs.used(d.getKey())));
                 }
                 eng.step(PROTOCOL, 3);
-                eng.meta.write(b);
-            }
-            eng.step(PROTOCOL, 4);
-            Lock l = eng.lifecycle.writeLock();
-            l.lock();
-            try {
-                eng.epochs.remove(epoch);
-                newChildren.forEach(eng.epochs::put);
-                liveDelta.forEach(eng.segs::addLive);
-                eng.generation.incrementAndGet();
-            } finally {
-                l.unlock();
+                // Readers are kept out from the batch to the publish: an index built in between
+                // would pair the old ancestry with moved records (or object records read before
+                // the batch with extents read after it).
+                Lock l = eng.lifecycle.writeLock();
+                l.lock();
+                try {
+                    eng.meta.write(b);
+                    eng.step(PROTOCOL, 4);
+                    eng.epochs.remove(epoch);
+                    newChildren.forEach(eng.epochs::put);
+                    liveDelta.forEach(eng.segs::addLive);
+                    eng.generation.incrementAndGet();
+                } finally {
+                    l.unlock();
+                }
             }
             return down ? Direction.MERGE_DOWN : Direction.FOLD_UP;
         } finally {

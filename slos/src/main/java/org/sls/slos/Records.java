@@ -63,7 +63,7 @@ final class Records {
     static final byte HOLE = 2;
 
     /**
-     * Payload of an 'X' record: kind, page count, for data the block address of the first page
+     * Payload of an 'L' extent record (and of a version 1 'X' one): kind, page count, for data the block address of the first page
      * (pages are contiguous on disk) and one CRC32C per page.
      */
     record Extent(byte kind, int count, long block, int[] crcs) {
