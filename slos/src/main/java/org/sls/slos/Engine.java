@@ -52,6 +52,7 @@ final class Engine implements AutoCloseable {
         this.clock = clock;
         this.inMemory = inMemory;
         this.segs = new SegmentTable(name, sb.dataOffset(), sb.segmentSize(), sb.segments());
+        migrateLegacyExtents();
         load();
         long hw = 0;
         byte[] v = meta.get(Keys.meta("epochs"));
@@ -67,10 +68,36 @@ final class Engine implements AutoCloseable {
         }
     }
 
+    /**
+     * Rewrites the extents of a format version 1 store, keyed 'X' (object, page, epoch), as 'L'
+     * (object, layer, page) with layer = epoch, in one synced batch: a crash leaves either all
+     * of them old (migrated again at the next open) or all new. Records failing their CRC32C
+     * are left as they are, for fsck to report.
+     */
+    private void migrateLegacyExtents() {
+        long[] n = {0};
+        try (WriteBatch b = new WriteBatch()) {
+            meta.scanRaw(Keys.prefix(Keys.LEGACY_EXTENT), (k, raw) -> {
+                if (!MetaStore.frameOk(k, raw)) {
+                    log.error("store {}: {} fails its CRC32C check; left unmigrated", name, Keys.describe(k));
+                    return true;
+                }
+                meta.put(b, Keys.extent(Keys.long1(k), Keys.long3(k), Keys.long2(k)), java.util.Arrays.copyOf(raw, raw.length - 4));
+                meta.delete(b, k);
+                n[0]++;
+                return true;
+            });
+            if (n[0] > 0) {
+                meta.write(b);
+                log.info("store {}: {} extent records of format version 1 rewritten for version {}", name, n[0], Layout.FORMAT_VERSION);
+            }
+        }
+    }
+
     /** Builds the in-memory tables from the metadata. */
     private void load() {
         meta.scan(Keys.prefix(Keys.EPOCH), (k, v) -> {
-            epochs.put(Keys.long1(k), Records.Epoch.decode(v));
+            epochs.put(Keys.long1(k), Records.Epoch.decode(Keys.long1(k), v));
             return true;
         });
         meta.scan(Keys.prefix(Keys.SEGMENT), (k, v) -> {
@@ -93,7 +120,11 @@ final class Engine implements AutoCloseable {
     /** After a crash between the metadata commit and the superblock write, the superblock lags: fix it. */
     private void reconcileSuperblock() {
         long last = epochs.max();
-        if (sb.lastEpoch() != last) {
+        if (sb.version() != Layout.FORMAT_VERSION) {
+            log.info("store {}: superblock of format version {} rewritten as version {}", name, sb.version(), Layout.FORMAT_VERSION);
+            writeSuperblock(last);
+            writeSuperblock(last);
+        } else if (sb.lastEpoch() != last) {
             log.info("store {}: superblock says last epoch {}, metadata {}; rewriting the superblock", name, sb.lastEpoch(), last);
             writeSuperblock(last);
         }
@@ -166,7 +197,7 @@ final class Engine implements AutoCloseable {
         }
         if (version != 0) {
             throw new StoreException(StoreException.Kind.MISMATCH, "store " + name + ": format version " + version
-                    + ", this sls reads version " + Layout.FORMAT_VERSION);
+                    + ", this sls reads versions " + Layout.MIN_FORMAT_VERSION + " to " + Layout.FORMAT_VERSION);
         }
         if (noMagic == copies.length) {
             throw new StoreException(StoreException.Kind.NOT_FOUND, "store " + name + ": not an sls store (no superblock magic at offsets "
@@ -224,9 +255,9 @@ final class Engine implements AutoCloseable {
         return v;
     }
 
-    void deleteEpoch(String partition, long epoch) {
+    EpochDeletion.Direction deleteEpoch(String partition, long epoch) {
         checkOpen();
-        new EpochDeletion(this).delete(partition, epoch);
+        return new EpochDeletion(this).delete(partition, epoch);
     }
 
     StoreUsage usage() {

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  * <li><b>Sync data</b>: fdatasync (block), or force of the written ranges (pmem).
  *     <i>Crash:</i> as in step 1.</li>
  * <li><b>Metadata batch</b>: one RocksDB {@code WriteBatch} written with {@code sync=true} holding
- *     every extent, object record, touched-object key and blob of the epoch, its epoch record,
+ *     every extent, object record and touched-object key of the epoch (keyed under its layer,
+ *     which is its own number), its blobs, its epoch record,
  *     the new live counts and write pointers of its segments, and the epoch high-water mark.
  *     <i>Crash before it is durable:</i> RocksDB's WAL recovery drops the whole batch: the epoch
  *     is absent, as in step 1. <i>After:</i> the epoch is committed and complete, since its
@@ -74,7 +75,8 @@ final class EpochCommit {
             throw e;
         }
         long now = eng.clock.millis();
-        Records.Epoch rec = new Records.Epoch(w.partition, w.parent, now, pages, pages * Layout.PAGE_SIZE);
+        // A new epoch's layer is its own number.
+        Records.Epoch rec = new Records.Epoch(w.partition, w.parent, now, pages, pages * Layout.PAGE_SIZE, w.epoch);
         eng.commitLock.lock();
         try {
             eng.step(PROTOCOL, 3);
@@ -90,7 +92,7 @@ final class EpochCommit {
                     eng.meta.put(b, Keys.touched(w.epoch, obj), new byte[0]);
                     eng.meta.put(b, Keys.object(obj, w.epoch), new Records.ObjectState(p.exists, p.hideFrom).encode());
                     for (SegmentEpochWriter.Run r : p.runs) {
-                        eng.meta.put(b, Keys.extent(obj, r.start, w.epoch), r.extent().encode());
+                        eng.meta.put(b, Keys.extent(obj, w.epoch, r.start), r.extent().encode());
                     }
                 }
                 for (Map.Entry<String, byte[]> e : w.blobs.entrySet()) {

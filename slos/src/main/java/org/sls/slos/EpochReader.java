@@ -16,6 +16,7 @@ final class EpochReader implements ObjectReader {
     private final long epoch;
     private final ConcurrentHashMap<Long, ObjectIndex> cache = new ConcurrentHashMap<>();
     private volatile long generation;
+    /** Layers of the epoch's ancestry, descending. */
     private volatile long[] ancestry;
 
     EpochReader(Engine eng, String partition, long epoch) {
@@ -23,7 +24,7 @@ final class EpochReader implements ObjectReader {
         this.partition = partition;
         this.epoch = epoch;
         this.generation = eng.generation.get();
-        this.ancestry = eng.epochs.ancestry(epoch);
+        this.ancestry = eng.epochs.layers(epoch);
     }
 
     @Override
@@ -39,7 +40,7 @@ final class EpochReader implements ObjectReader {
                 if (g != generation) {
                     eng.epochOf(partition, epoch);
                     cache.clear();
-                    ancestry = eng.epochs.ancestry(epoch);
+                    ancestry = eng.epochs.layers(epoch);
                     generation = g;
                 }
             }
@@ -92,8 +93,8 @@ final class EpochReader implements ObjectReader {
                         int want = r.crcs()[r.crcOffset() + off + k];
                         if (got != want) {
                             throw new StoreException(StoreException.Kind.CORRUPT, String.format(
-                                    "store %s: object %d page %d epoch %d: CRC32C mismatch (stored %08x, read %08x) at byte offset %d",
-                                    eng.name, objectId, p + k, r.epoch(), want, got, (r.block() + off + k) << Layout.BLOCK_SHIFT));
+                                    "store %s: object %d page %d epoch %d (layer %d): CRC32C mismatch (stored %08x, read %08x) at byte offset %d",
+                                    eng.name, objectId, p + k, eng.epochs.ownerOf(r.layer()), r.layer(), want, got, (r.block() + off + k) << Layout.BLOCK_SHIFT));
                         }
                     }
                     found += n;

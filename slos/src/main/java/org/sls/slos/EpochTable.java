@@ -2,23 +2,51 @@ package org.sls.slos;
 
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * In-memory copy of the committed epochs ('E' records) with their parent links, for ancestry
- * walks without touching RocksDB. Thread-safe (synchronized).
+ * In-memory copy of the committed epochs ('E' records) with their parent links and layers, for
+ * ancestry walks without touching RocksDB. Thread-safe (synchronized).
  */
 final class EpochTable {
     private final TreeMap<Long, Records.Epoch> epochs = new TreeMap<>();
+    /** Layer to the epoch owning it. */
+    private final HashMap<Long, Long> owners = new HashMap<>();
 
     synchronized void put(long epoch, Records.Epoch r) {
-        epochs.put(epoch, r);
+        Records.Epoch old = epochs.put(epoch, r);
+        if (old != null && Long.valueOf(epoch).equals(owners.get(old.layer()))) {
+            owners.remove(old.layer());
+        }
+        owners.put(r.layer(), epoch);
     }
 
     synchronized void remove(long epoch) {
-        epochs.remove(epoch);
+        Records.Epoch old = epochs.remove(epoch);
+        if (old != null && Long.valueOf(epoch).equals(owners.get(old.layer()))) {
+            owners.remove(old.layer());
+        }
+    }
+
+    /** The epoch whose records are keyed under {@code layer}, or 0 when no epoch owns it. */
+    synchronized long ownerOf(long layer) {
+        Long e = owners.get(layer);
+        return e == null ? 0 : e;
+    }
+
+    /**
+     * The layers of the epoch and its ancestors, newest first. Each layer is greater than its
+     * parent's, so the result is sorted descending, as {@link #contains} wants.
+     */
+    synchronized long[] layers(long epoch) {
+        long[] a = ancestry(epoch);
+        for (int i = 0; i < a.length; i++) {
+            a[i] = epochs.get(a[i]).layer();
+        }
+        return a;
     }
 
     synchronized Records.Epoch get(long epoch) {
@@ -72,7 +100,7 @@ final class EpochTable {
         return new ArrayList<>(epochs.keySet());
     }
 
-    /** True when {@code epoch} is in {@code ancestry} (sorted descending). */
+    /** True when {@code epoch} (or layer) is in {@code ancestry} (sorted descending). */
     static boolean contains(long[] ancestry, long epoch) {
         int lo = 0;
         int hi = ancestry.length - 1;

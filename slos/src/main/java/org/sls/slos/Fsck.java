@@ -12,8 +12,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Checks a store end to end: both superblock copies, the frame (CRC32C) of every metadata
- * record, every committed epoch (partition, parent), every extent (epoch, bounds, the CRC32C of
- * every page it refers to) and every segment's live count and write pointer against the
+ * record, every committed epoch (partition, parent, layer: unique and above its parent's), every
+ * extent (that an epoch owns its layer, that it overlaps no other extent of its layer, bounds, the
+ * CRC32C of every page it refers to) and every segment's live count and write pointer against the
  * references. With repair it rewrites what can be derived again: superblocks, segment records,
  * and records of epochs that do not exist; damaged data and damaged records are reported, never
  * dropped. Holds the engine's cleaner and commit locks while it runs. Not thread-safe by itself.
@@ -59,23 +60,38 @@ final class Fsck {
             }
             switch (k[0]) {
                 case Keys.PARTITION -> partitions.add(Keys.string1(k));
-                case Keys.TOUCHED, Keys.BLOB -> {
+                case Keys.BLOB -> {
                     if (eng.epochs.get(Keys.long1(k)) == null) {
                         orphans.add(k);
                     }
                 }
-                case Keys.OBJECT -> {
-                    if (eng.epochs.get(Keys.long2(k)) == null) {
+                case Keys.TOUCHED -> {
+                    if (eng.epochs.ownerOf(Keys.long1(k)) == 0) {
                         orphans.add(k);
                     }
                 }
+                case Keys.OBJECT -> {
+                    if (eng.epochs.ownerOf(Keys.long2(k)) == 0) {
+                        orphans.add(k);
+                    }
+                }
+                case Keys.LEGACY_EXTENT -> problem(FsckReport.Kind.METADATA_RECORD, Keys.describe(k),
+                        "extent record of format version 1 that was not migrated at open", false);
                 default -> { }
             }
             return true;
         });
         List<Long> all = eng.epochs.all();
+        java.util.Map<Long, Long> layerOwners = new java.util.HashMap<>();
         for (long e : all) {
             Records.Epoch r = eng.epochs.get(e);
+            Long other = layerOwners.put(r.layer(), e);
+            if (other != null) {
+                problem(FsckReport.Kind.EPOCH, "epoch " + e, "its layer " + r.layer() + " is also the layer of epoch " + other, false);
+            }
+            if (r.layer() <= 0 || r.layer() > e) {
+                problem(FsckReport.Kind.EPOCH, "epoch " + e, "its layer " + r.layer() + " is not between 1 and its own number", false);
+            }
             if (!eng.inMemory && !partitions.contains(r.partition())) {
                 problem(FsckReport.Kind.EPOCH, "epoch " + e, "belongs to partition " + r.partition() + ", which does not exist", false);
             }
@@ -85,6 +101,9 @@ final class Fsck {
                     problem(FsckReport.Kind.EPOCH, "epoch " + e, "its parent epoch " + r.parent() + " does not exist", false);
                 } else if (p.parent() >= e || r.parent() >= e) {
                     problem(FsckReport.Kind.EPOCH, "epoch " + e, "its parent epoch " + r.parent() + " is not older", false);
+                } else if (p.layer() >= r.layer()) {
+                    problem(FsckReport.Kind.EPOCH, "epoch " + e, "its layer " + r.layer() + " is not above the layer "
+                            + p.layer() + " of its parent epoch " + r.parent(), false);
                 }
             }
         }
@@ -93,17 +112,27 @@ final class Fsck {
         long[] counts = {0, 0};
         List<byte[]> orphanExtents = new ArrayList<>();
         int segBlocks = eng.segs.segBlocks();
+        byte[][] prev = {null};
+        long[] prevEnd = {0};
         eng.meta.scanRaw(Keys.prefix(Keys.EXTENT), (k, raw) -> {
             if (!MetaStore.frameOk(k, raw)) {
                 return true; // reported above
             }
             counts[0]++;
-            long obj = Keys.long1(k);
-            long start = Keys.long2(k);
-            long epoch = Keys.long3(k);
+            long obj = Keys.extentObject(k);
+            long layer = Keys.extentLayer(k);
+            long start = Keys.extentStart(k);
+            long epoch = eng.epochs.ownerOf(layer);
             Records.Extent x = Records.Extent.decode(Arrays.copyOf(raw, raw.length - 4));
-            String where = "object " + obj + " pages " + start + "-" + (start + x.count() - 1) + " epoch " + epoch;
-            if (eng.epochs.get(epoch) == null) {
+            String where = "object " + obj + " pages " + start + "-" + (start + x.count() - 1) + " layer " + layer
+                    + (epoch == 0 ? "" : " (epoch " + epoch + ")");
+            if (prev[0] != null && Keys.extentObject(prev[0]) == obj && Keys.extentLayer(prev[0]) == layer && prevEnd[0] > start) {
+                problem(FsckReport.Kind.EXTENT, where, "overlaps the extent before it in the same layer (which ends at page "
+                        + (prevEnd[0] - 1) + ")", false);
+            }
+            prev[0] = k;
+            prevEnd[0] = start + x.count();
+            if (epoch == 0) {
                 orphanExtents.add(k);
                 if (x.kind() == Records.DATA && eng.segs.segmentOf(x.block()) >= 0) {
                     live[eng.segs.segmentOf(x.block())] += repair ? 0 : x.count();
@@ -130,7 +159,7 @@ final class Fsck {
                 counts[1]++;
                 int got = Crc.page(buf, i << Layout.BLOCK_SHIFT);
                 if (got != x.crcs()[i]) {
-                    problem(FsckReport.Kind.DATA_CRC, "object " + obj + " page " + (start + i) + " epoch " + epoch,
+                    problem(FsckReport.Kind.DATA_CRC, "object " + obj + " page " + (start + i) + " epoch " + epoch + " (layer " + layer + ")",
                             String.format("CRC32C mismatch (stored %08x, read %08x) at byte offset %d", x.crcs()[i], got,
                                     (x.block() + i) << Layout.BLOCK_SHIFT), false);
                 }

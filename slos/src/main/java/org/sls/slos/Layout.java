@@ -18,8 +18,16 @@ public final class Layout {
 
     /** Magic at the start of each superblock copy. */
     public static final long SUPERBLOCK_MAGIC = 0x534c4f5353555052L; // "SLOSSUPR"
-    /** The on-disk format version this code writes and reads. */
-    public static final int FORMAT_VERSION = 1;
+    /**
+     * The on-disk format version this code writes. Version 2 keys extents by (object, layer,
+     * page) under 'L' and gives epoch records a layer (docs/store-format.md).
+     */
+    public static final int FORMAT_VERSION = 2;
+    /**
+     * The oldest format version this code opens: a version 1 store is upgraded at open (its
+     * 'X' extents rewritten as 'L' in one batch, then the superblocks rewritten as version 2).
+     */
+    public static final int MIN_FORMAT_VERSION = 1;
     /**
      * Offsets of the two superblock copies. They sit in different 64 KiB regions so one torn
      * or damaged write cannot hit both; commits alternate between them (generation parity).

@@ -13,6 +13,7 @@ import org.rocksdb.RocksDB;
 import org.rocksdb.RocksDBException;
 import org.rocksdb.RocksIterator;
 import org.rocksdb.RocksMemEnv;
+import org.rocksdb.Slice;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
 
@@ -172,25 +173,99 @@ final class MetaStore implements AutoCloseable {
         scanRaw(prefix, (k, raw) -> v.visit(k, unframe(k, raw)));
     }
 
-    /** Visits the records whose key starts with {@code prefix}, frames not checked. */
+    /**
+     * Visits the records whose key starts with {@code prefix}, frames not checked. The iterator
+     * is bounded above by the prefix's successor, so RocksDB stops at the prefix's end instead
+     * of stepping over the deleted keys (tombstones) that may lie beyond it.
+     */
     void scanRaw(byte[] prefix, RawVisitor v) {
-        try (ReadOptions ro = new ReadOptions(); RocksIterator it = db.newIterator(ro)) {
+        byte[] upper = Keys.successor(prefix);
+        try (Slice up = upper == null ? null : new Slice(upper); ReadOptions ro = new ReadOptions()) {
             ro.setFillCache(true);
-            for (it.seek(prefix); it.isValid(); it.next()) {
+            if (up != null) {
+                ro.setIterateUpperBound(up);
+            }
+            try (RocksIterator it = db.newIterator(ro)) {
+                for (it.seek(prefix); it.isValid(); it.next()) {
+                    byte[] k = it.key();
+                    if (!startsWith(k, prefix)) {
+                        break;
+                    }
+                    if (!v.visit(k, it.value())) {
+                        break;
+                    }
+                }
+                status(it, prefix);
+            }
+        }
+    }
+
+    private void status(RocksIterator it, byte[] prefix) {
+        try {
+            it.status();
+        } catch (RocksDBException e) {
+            throw io("scan " + Keys.describe(prefix), e);
+        }
+    }
+
+    /** A cursor over the records of one key prefix; see {@link #cursor}. */
+    final class Cursor implements AutoCloseable {
+        private final byte[] prefix;
+        private final Slice lower;
+        private final Slice upper;
+        private final ReadOptions ro;
+        private final RocksIterator it;
+
+        private Cursor(byte[] prefix) {
+            this.prefix = prefix;
+            byte[] up = Keys.successor(prefix);
+            this.lower = new Slice(prefix);
+            this.upper = up == null ? null : new Slice(up);
+            this.ro = new ReadOptions().setIterateLowerBound(lower);
+            if (upper != null) {
+                ro.setIterateUpperBound(upper);
+            }
+            this.it = db.newIterator(ro);
+        }
+
+        /**
+         * Visits, frames checked, the record with the greatest key &le; {@code from} under the
+         * prefix (if any) and then every following one under the prefix, in key order, until
+         * the visitor returns false. This finds the extent that covers a page without reading
+         * the extents before it.
+         */
+        void fromFloor(byte[] from, Visitor v) {
+            it.seekForPrev(from);
+            if (!it.isValid() || !startsWith(it.key(), prefix)) {
+                status(it, prefix);
+                it.seek(prefix);
+            }
+            for (; it.isValid(); it.next()) {
                 byte[] k = it.key();
                 if (!startsWith(k, prefix)) {
                     break;
                 }
-                if (!v.visit(k, it.value())) {
+                if (!v.visit(k, unframe(k, it.value()))) {
                     break;
                 }
             }
-            try {
-                it.status();
-            } catch (RocksDBException e) {
-                throw io("scan " + Keys.describe(prefix), e);
+            status(it, prefix);
+        }
+
+        @Override
+        public void close() {
+            it.close();
+            ro.close();
+            lower.close();
+            if (upper != null) {
+                upper.close();
             }
         }
+    }
+
+    /** A cursor bounded to the records whose key starts with {@code prefix}; close it after use. */
+    Cursor cursor(byte[] prefix) {
+        return new Cursor(prefix);
     }
 
     static boolean startsWith(byte[] k, byte[] prefix) {

@@ -9,14 +9,14 @@ import java.util.TreeMap;
 
 /**
  * Where each page of one object is, as of one epoch: non-overlapping runs, sorted by first
- * page, each either data (block address, CRCs, the epoch that wrote it) or a hole. Built from the
- * object's 'O' and 'X' records by {@link #build}: among the epoch's ancestors, newer versions
- * shadow older ones, and a delete or truncate in epoch t hides older versions at pages
- * {@code >= hideFrom}. Immutable; thread-safe.
+ * page, each either data (block address, CRCs, the layer holding it) or a hole. Built from the
+ * object's 'O' and 'L' records by {@link #build}: among the layers of the epoch's ancestry
+ * (see {@link Keys}), newer (greater) layers shadow older ones, and a delete or truncate in layer
+ * t hides older versions at pages {@code >= hideFrom}. Immutable; thread-safe.
  */
 final class ObjectIndex {
     /** One resolved run. */
-    record Run(long start, int count, byte kind, long block, int[] crcs, int crcOffset, long epoch) {}
+    record Run(long start, int count, byte kind, long block, int[] crcs, int crcOffset, long layer) {}
 
     final boolean exists;
     final Run[] runs;
@@ -48,11 +48,12 @@ final class ObjectIndex {
 
     private record ObjRec(long epoch, Records.ObjectState state) {}
 
-    static ObjectIndex build(MetaStore meta, long objectId, long[] ancestry) {
+    /** The object as seen through {@code layers}: the layers of an ancestry, sorted descending. */
+    static ObjectIndex build(MetaStore meta, long objectId, long[] layers) {
         List<ObjRec> recs = new ArrayList<>();
         meta.scan(Keys.objectPrefix(objectId), (k, v) -> {
             long e = Keys.long2(k);
-            if (EpochTable.contains(ancestry, e)) {
+            if (EpochTable.contains(layers, e)) {
                 recs.add(new ObjRec(e, Records.ObjectState.decode(v)));
             }
             return true;
@@ -74,11 +75,11 @@ final class ObjectIndex {
         boolean exists = recs.get(0).state.exists();
         List<Candidate> cands = new ArrayList<>();
         meta.scan(Keys.extentPrefix(objectId), (k, v) -> {
-            long e = Keys.long3(k);
-            if (!EpochTable.contains(ancestry, e)) {
+            long e = Keys.extentLayer(k);
+            if (!EpochTable.contains(layers, e)) {
                 return true;
             }
-            long start = Keys.long2(k);
+            long start = Keys.extentStart(k);
             Records.Extent x = Records.Extent.decode(v);
             long end = start + x.count();
             long thr = thresholdAbove(recEpochs, runningMin, e);

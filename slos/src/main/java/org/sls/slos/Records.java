@@ -11,19 +11,30 @@ import java.nio.charset.StandardCharsets;
 final class Records {
     private Records() {}
 
-    /** Payload of an 'E' record. */
-    record Epoch(String partition, long parent, long committedMillis, long pages, long bytes) {
+    /**
+     * Payload of an 'E' record. {@code layer} is the number the epoch's 'T', 'O' and 'L' records
+     * are keyed under (see {@link Keys}); a record written before layers existed has no such
+     * field and decodes with the epoch's own number.
+     */
+    record Epoch(String partition, long parent, long committedMillis, long pages, long bytes, long layer) {
         byte[] encode() {
             byte[] p = partition.getBytes(StandardCharsets.UTF_8);
-            return ByteBuffer.allocate(2 + p.length + 32).putShort((short) p.length).put(p)
-                    .putLong(parent).putLong(committedMillis).putLong(pages).putLong(bytes).array();
+            return ByteBuffer.allocate(2 + p.length + 40).putShort((short) p.length).put(p)
+                    .putLong(parent).putLong(committedMillis).putLong(pages).putLong(bytes).putLong(layer).array();
         }
 
-        static Epoch decode(byte[] v) {
+        /** Decodes the record of epoch {@code epoch} (whose number is the layer of an old record). */
+        static Epoch decode(long epoch, byte[] v) {
             ByteBuffer b = ByteBuffer.wrap(v);
             byte[] p = new byte[b.getShort() & 0xffff];
             b.get(p);
-            return new Epoch(new String(p, StandardCharsets.UTF_8), b.getLong(), b.getLong(), b.getLong(), b.getLong());
+            String partition = new String(p, StandardCharsets.UTF_8);
+            long parent = b.getLong();
+            long millis = b.getLong();
+            long pages = b.getLong();
+            long bytes = b.getLong();
+            long layer = b.remaining() >= 8 ? b.getLong() : epoch;
+            return new Epoch(partition, parent, millis, pages, bytes, layer);
         }
 
         EpochInfo info(long epoch) {
@@ -52,7 +63,7 @@ final class Records {
     static final byte HOLE = 2;
 
     /**
-     * Payload of an 'X' record: kind, page count, for data the block address of the first page
+     * Payload of an 'L' extent record (and of a version 1 'X' one): kind, page count, for data the block address of the first page
      * (pages are contiguous on disk) and one CRC32C per page.
      */
     record Extent(byte kind, int count, long block, int[] crcs) {

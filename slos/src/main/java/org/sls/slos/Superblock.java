@@ -17,8 +17,9 @@ record Superblock(int version, UUID uuid, int blockSize, int segmentSize, long s
         return (size - dataOffset) / segmentSize;
     }
 
+    /** The next copy to write: always in the current format version (an older store is upgraded). */
     Superblock withEpoch(long epoch, long gen) {
-        return new Superblock(version, uuid, blockSize, segmentSize, size, dataOffset, gen, epoch, mode, metaLocation);
+        return new Superblock(Layout.FORMAT_VERSION, uuid, blockSize, segmentSize, size, dataOffset, gen, epoch, mode, metaLocation);
     }
 
     /** The copy this generation is written to: copies alternate so a torn write spares the other. */
@@ -53,7 +54,7 @@ record Superblock(int version, UUID uuid, int blockSize, int segmentSize, long s
             return new Decoded(null, Problem.NO_MAGIC, 0);
         }
         int version = b.getInt(8);
-        if (version != Layout.FORMAT_VERSION) {
+        if (version < Layout.MIN_FORMAT_VERSION || version > Layout.FORMAT_VERSION) {
             return new Decoded(null, Problem.VERSION, version);
         }
         int len = b.getInt(12);

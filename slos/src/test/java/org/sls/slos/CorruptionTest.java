@@ -56,13 +56,13 @@ class CorruptionTest {
             assertTrue(r.readPage(obj, 0, ByteBuffer.allocate(Layout.PAGE_SIZE)));
             StoreException e = assertThrows(StoreException.class, () -> r.readPage(obj, 1, ByteBuffer.allocate(Layout.PAGE_SIZE)));
             assertEquals(StoreException.Kind.CORRUPT, e.kind());
-            assertTrue(e.getMessage().contains("object " + obj + " page 1 epoch " + epoch + ": CRC32C mismatch"), e.getMessage());
+            assertTrue(e.getMessage().contains("object " + obj + " page 1 epoch " + epoch + " (layer " + epoch + "): CRC32C mismatch"), e.getMessage());
             assertThrows(StoreException.class, () -> r.readPages(obj, 0, 4, ByteBuffer.allocate(4 * Layout.PAGE_SIZE)));
 
             FsckReport rep = s.fsck(true);
             assertFalse(rep.clean());
             assertEquals(List.of(FsckReport.Kind.DATA_CRC), rep.problems().stream().map(FsckReport.Problem::kind).toList());
-            assertEquals("object " + obj + " page 1 epoch " + epoch, rep.problems().get(0).where());
+            assertEquals("object " + obj + " page 1 epoch " + epoch + " (layer " + epoch + ")", rep.problems().get(0).where());
             assertEquals(4, rep.pagesChecked());
         }
     }
@@ -71,7 +71,7 @@ class CorruptionTest {
     void flippedMetadataRecordIsReportedByReadAndFsck() {
         Path meta = dir.resolve("c.img.meta");
         try (MetaStore m = MetaStore.open("test", meta, false, false)) {
-            byte[] key = Keys.extent(obj, 0, epoch);
+            byte[] key = Keys.extent(obj, epoch, 0); // a fresh epoch's layer is its number
             byte[] raw = m.getRaw(key);
             raw[3] ^= 0x01; // inside the block address
             try (WriteBatch b = new WriteBatch()) {
@@ -83,12 +83,12 @@ class CorruptionTest {
             StoreException e = assertThrows(StoreException.class,
                     () -> s.reader("p", epoch).readPage(obj, 2, ByteBuffer.allocate(Layout.PAGE_SIZE)));
             assertEquals(StoreException.Kind.CORRUPT, e.kind());
-            assertTrue(e.getMessage().contains("metadata record extent object " + obj + " page 0 epoch " + epoch + " fails its CRC32C"),
+            assertTrue(e.getMessage().contains("metadata record extent object " + obj + " layer " + epoch + " page 0 fails its CRC32C"),
                     e.getMessage());
             FsckReport rep = s.fsck(false);
             assertFalse(rep.clean());
             FsckReport.Problem p = rep.problems().stream().filter(x -> x.kind() == FsckReport.Kind.METADATA_RECORD).findFirst().orElseThrow();
-            assertEquals("extent object " + obj + " page 0 epoch " + epoch, p.where());
+            assertEquals("extent object " + obj + " layer " + epoch + " page 0", p.where());
         }
     }
 

@@ -169,4 +169,74 @@ class CrashStepsTest {
             assertClean(r);
         }
     }
+
+    @ParameterizedTest(name = "crash before delete step {0}")
+    @ValueSource(ints = {1, 2, 3, 4})
+    void deleteStep(int step) {
+        MemorySegmentIo io = new MemorySegmentIo("crash-delete-" + step, 16L << 20, true);
+        Path meta = dir.resolve("meta");
+        Slos.format(io, meta, FormatOptions.defaults().withSegmentSize(256 << 10));
+        TreeMap<Long, Pages.Model> committed = new TreeMap<>();
+        long obj;
+        long base;
+        long child;
+        Slos s = Slos.open(io, meta, NO_CLEANER);
+        try {
+            s.createPartition(new PartitionRecord("p", "slos", "delta", 0, 0, 0));
+            obj = s.newObjectId();
+            Pages.Model m = new Pages.Model();
+            try (EpochWriter w = s.beginEpoch("p", 0)) {
+                for (long p = 0; p < 300; p++) {
+                    if (p % 9 != 8) {
+                        w.writePage(obj, p, Pages.page(p));
+                        m.write(obj, p, p);
+                    }
+                }
+                base = w.commit().epoch();
+            }
+            committed.put(base, m.copy());
+            try (EpochWriter w = s.beginEpoch("p", base)) {
+                for (long p = 3; p < 300; p += 40) {
+                    w.writePage(obj, p, Pages.page(1000 + p));
+                    m.write(obj, p, 1000 + p);
+                }
+                w.writeHole(obj, 100);
+                m.hole(obj, 100);
+                w.truncate(obj, 280);
+                m.truncate(obj, 280);
+                child = w.commit().epoch();
+            }
+            committed.put(child, m.copy());
+            try (EpochWriter w = s.beginEpoch("p", child)) {
+                w.writePage(obj, 5, Pages.page(2005));
+                m.write(obj, 5, 2005);
+                committed.put(w.commit().epoch(), m.copy());
+            }
+            s.engine().hook = crashAt(EpochDeletion.PROTOCOL, step);
+            assertThrows(SimulatedCrash.class, () -> s.deleteEpoch("p", base));
+        } finally {
+            io.crash();
+            s.close();
+            io.crash();
+        }
+        try (Slos r = Slos.open(io, meta, NO_CLEANER)) {
+            boolean gone = r.epochs("p").stream().noneMatch(e -> e.epoch() == base);
+            assertEquals(step >= 4, gone, "epoch " + base + " deleted after a crash before delete step " + step);
+            assertEquals(gone ? base : child, r.engine().epochs.get(child).layer(), "layer of epoch " + child);
+            if (gone) {
+                committed.remove(base);
+            }
+            for (var e : committed.entrySet()) {
+                Pages.verify(r.reader("p", e.getKey()), e.getValue());
+            }
+            assertClean(r);
+            // The store goes on: the deletion (again, or of the next oldest) completes.
+            r.deleteEpoch("p", committed.firstKey());
+            committed.remove(committed.firstKey());
+            for (var e : committed.entrySet()) {
+                Pages.verify(r.reader("p", e.getKey()), e.getValue());
+            }
+            assertClean(r);
+        }
+    }
 }

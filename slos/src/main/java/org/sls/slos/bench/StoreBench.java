@@ -32,19 +32,28 @@ import org.sls.slos.Slos;
  * (a) writes 1 GiB of random pages as one epoch to an image file and commits it, (b) measures
  * {@code dd if=/dev/zero of=FILE bs=1M count=1024 oflag=direct conv=fsync} on the same file
  * system, (c) reads the epoch back (a first pass, then a warm one), (d) commits epochs with 1%
- * of the pages changed, (e) measures metadata bytes per stored page. Writes nothing to stdout;
- * the figures go to {@code store.json} in that directory. Its files are deleted afterwards.
+ * of the pages changed, (e) measures metadata bytes per stored page, (f) times the prune of the
+ * oldest epoch: a base object of {@value #PRUNE_BASE_PAGES} pages in many extents, then
+ * {@value #PRUNE_ROUNDS} rounds of a {@value #PRUNE_DELTA_PAGES}-page scattered delta committed
+ * on the newest epoch and a prune to {@value #PRUNE_KEEP} epochs (slsd's {@code --keep 4}).
+ * With a second argument {@code prune} it runs (f) alone. Writes nothing to stdout; the figures
+ * go to {@code store.json} in that directory. Its files are deleted afterwards.
  * Not thread-safe (a program).
  */
 public final class StoreBench {
     private static final long GIB = 1L << 30;
     private static final int PAGES = (int) (GIB / Layout.PAGE_SIZE);
 
+    static final int PRUNE_BASE_PAGES = 25_000;
+    static final int PRUNE_DELTA_PAGES = 200;
+    static final int PRUNE_ROUNDS = 1000;
+    static final int PRUNE_KEEP = 4;
+
     private StoreBench() {}
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 1) {
-            throw new IllegalArgumentException("usage: StoreBench OUTPUT_DIR");
+        if (args.length != 1 && !(args.length == 2 && args[1].equals("prune"))) {
+            throw new IllegalArgumentException("usage: StoreBench OUTPUT_DIR [prune]");
         }
         Path out = Path.of(args[0]).toAbsolutePath();
         Files.createDirectories(out);
@@ -53,7 +62,12 @@ public final class StoreBench {
         Path ddFile = out.resolve("dd.img");
         Map<String, Object> r = new LinkedHashMap<>();
         try {
-            run(img, ddFile, r);
+            if (args.length == 1) {
+                run(img, ddFile, r);
+                deleteIfExists(img);
+                deleteTree(meta);
+            }
+            prune(img, r);
         } finally {
             deleteIfExists(img);
             deleteIfExists(ddFile);
@@ -144,6 +158,74 @@ public final class StoreBench {
             r.put("goalOnePercentCommit20ms", median(commitMs) <= 20);
             r.put("goalMetadata32BytesPerPage", (double) metaBytes / stored <= 32);
         }
+    }
+
+    /** (f) Prune of the oldest epoch at keep 4, after each of many small scattered deltas. */
+    private static void prune(Path img, Map<String, Object> r) throws IOException {
+        Slos.format(img, FormatOptions.defaults().withSize(GIB + Layout.DATA_OFFSET).withForce(true));
+        Random rnd = new Random(43);
+        ByteBuffer pool = ByteBuffer.allocateDirect(16 << 20);
+        byte[] chunk = new byte[1 << 20];
+        while (pool.hasRemaining()) {
+            rnd.nextBytes(chunk);
+            pool.put(chunk);
+        }
+        int poolPages = pool.capacity() / Layout.PAGE_SIZE;
+        List<Double> pruneMs = new ArrayList<>();
+        List<Double> commitMs = new ArrayList<>();
+        try (Slos s = Slos.open(img, null, OpenOptions.defaults().withBackgroundCleaner(false))) {
+            s.createPartition(new PartitionRecord("prune", "slos", "delta", 0, 0, System.currentTimeMillis()));
+            long obj = s.newObjectId();
+            long parent;
+            int extents = 0;
+            try (EpochWriter w = s.beginEpoch("prune", 0)) {
+                // Runs of 1-16 pages between one-page gaps: many extents, as a process image has.
+                int p = 0;
+                while (p < PRUNE_BASE_PAGES) {
+                    int run = 1 + rnd.nextInt(16);
+                    for (int q = p; q < Math.min(PRUNE_BASE_PAGES, p + run); q++) {
+                        pool.position((q % poolPages) * Layout.PAGE_SIZE);
+                        w.writePage(obj, q, pool);
+                    }
+                    extents++;
+                    p += run + 1;
+                }
+                parent = w.commit().epoch();
+            }
+            for (int round = 0; round < PRUNE_ROUNDS; round++) {
+                try (EpochWriter w = s.beginEpoch("prune", parent)) {
+                    int[] idx = rnd.ints(PRUNE_DELTA_PAGES, 0, PRUNE_BASE_PAGES).sorted().distinct().toArray();
+                    for (int q : idx) {
+                        pool.position(rnd.nextInt(poolPages) * Layout.PAGE_SIZE);
+                        w.writePage(obj, q, pool);
+                    }
+                    long c0 = System.nanoTime();
+                    parent = w.commit().epoch();
+                    commitMs.add((System.nanoTime() - c0) / 1e6);
+                }
+                long p0 = System.nanoTime();
+                s.prune("prune", PRUNE_KEEP);
+                pruneMs.add((System.nanoTime() - p0) / 1e6);
+            }
+            r.put("pruneBasePages", PRUNE_BASE_PAGES);
+            r.put("pruneBaseExtents", extents);
+            r.put("pruneDeltaPages", PRUNE_DELTA_PAGES);
+            r.put("pruneRounds", PRUNE_ROUNDS);
+            r.put("pruneKeep", PRUNE_KEEP);
+            r.put("pruneMsMedian", round(median(pruneMs)));
+            r.put("pruneMsP99", round(percentile(pruneMs, 0.99)));
+            r.put("pruneMsMax", round(percentile(pruneMs, 1.0)));
+            r.put("pruneCommitMsMedian", round(median(commitMs)));
+            r.put("pruneMetadataBytes", s.usage().metadataBytes());
+            r.put("pruneMetadataBytesCompacted", s.compactMetadata());
+            r.put("pruneFsckClean", s.fsck(false).clean());
+        }
+    }
+
+    private static double percentile(List<Double> v, double q) {
+        double[] a = v.stream().mapToDouble(Double::doubleValue).toArray();
+        Arrays.sort(a);
+        return a.length == 0 ? 0 : a[Math.max(0, (int) Math.ceil(q * a.length) - 1)];
     }
 
     private static double readAll(ObjectReader reader, long obj, ByteBuffer dst) {
