@@ -51,19 +51,38 @@ final class InetSockets {
      * exactly what the dump would, the dump's record is taken instead (see {@link #needsDump}).
      */
     static Optional<InetSocket> of(int pid, int fd, String link, CaptureContext ctx) {
+        Optional<InetSocket> s = ctx.<Map<Long, Optional<InetSocket>>>cached("inet.byIno", HashMap::new).get(ino(link));
+        if (s != null) {
+            return s;
+        }
+        int pidfd = Linux.pidfdOpen(pid);
+        try {
+            return of(pidfd, pid, fd, link, ctx);
+        } finally {
+            Linux.close(pidfd);
+        }
+    }
+
+    /** {@link #of} with a pidfd of {@code pid} already open (one per process when reading all its sockets). */
+    private static Optional<InetSocket> of(int pidfd, int pid, int fd, String link, CaptureContext ctx) {
         long ino = ino(link);
         Map<Long, Optional<InetSocket>> known = ctx.cached("inet.byIno", HashMap::new);
         Optional<InetSocket> s = known.get(ino);
         if (s == null) {
-            s = read(pid, fd, ino, link, ctx);
+            s = read(pidfd, pid, fd, ino, link, ctx);
             known.put(ino, s);
         }
         return s;
     }
 
-    private static Optional<InetSocket> read(int pid, int fd, long ino, String link, CaptureContext ctx) {
-        Optional<InetSocket> own = withCopy(pid, fd, copy -> InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd
-                + " (" + link + ")"));
+    private static Optional<InetSocket> read(int pidfd, int pid, int fd, long ino, String link, CaptureContext ctx) {
+        int copy = Linux.pidfdGetfd(pidfd, fd);
+        Optional<InetSocket> own;
+        try {
+            own = InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd + " (" + link + ")");
+        } finally {
+            Linux.close(copy);
+        }
         if (own.isEmpty() || !needsDump(own.get())) {
             return own;
         }
@@ -93,10 +112,15 @@ final class InetSockets {
         return ctx.cached("inet.partition", () -> {
             Map<Long, InetSocket> m = new LinkedHashMap<>();
             for (int pid : new TreeSet<>(ctx.pids())) {
-                for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
-                    if (e.getValue().startsWith("socket:[")) {
-                        of(pid, e.getKey(), e.getValue(), ctx).ifPresent(s -> m.putIfAbsent(s.ino(), s));
+                int pidfd = Linux.pidfdOpen(pid);
+                try {
+                    for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
+                        if (e.getValue().startsWith("socket:[")) {
+                            of(pidfd, pid, e.getKey(), e.getValue(), ctx).ifPresent(s -> m.putIfAbsent(s.ino(), s));
+                        }
                     }
+                } finally {
+                    Linux.close(pidfd);
                 }
             }
             return m.values();
