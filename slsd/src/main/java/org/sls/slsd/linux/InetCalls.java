@@ -12,8 +12,9 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The native calls the TCP and UDP kinds of {@code org.sls.slsd.resources} make in slsd itself:
- * what one socket tells of itself ({@link #fromFd}), the host-wide inet sock_diag dump, socket options (including TCP_REPAIR and its queue, sequence, option and
- * window calls), socket/bind/listen/connect, peeks and queue sizes. Sockets are handled as fds of
+ * what one socket tells of itself ({@link #fromFd}), the host-wide inet sock_diag dump (counted,
+ * {@link #dumps}), socket options (including TCP_REPAIR and its queue, sequence, option and window
+ * calls), socket/bind/listen/connect, peeks and queue sizes. Sockets are handled as fds of
  * slsd (taken from a frozen process with pidfd_getfd, or made here and installed into a husk).
  * Failures throw {@link NativeException} naming the call and the socket. Stateless, thread-safe.
  */

@@ -3,10 +3,12 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.linux.Errno;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.InetCalls.InetSocket;
 import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NativeException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,15 +114,31 @@ final class InetSockets {
         return ctx.cached("inet.partition", () -> {
             Map<Long, InetSocket> m = new LinkedHashMap<>();
             for (int pid : new TreeSet<>(ctx.pids())) {
-                int pidfd = Linux.pidfdOpen(pid);
+                int pidfd = -1;
                 try {
                     for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
-                        if (e.getValue().startsWith("socket:[")) {
+                        if (!e.getValue().startsWith("socket:[")) {
+                            continue;
+                        }
+                        pidfd = pidfd >= 0 ? pidfd : Linux.pidfdOpen(pid);
+                        try {
                             of(pidfd, pid, e.getKey(), e.getValue(), ctx).ifPresent(s -> m.putIfAbsent(s.ino(), s));
+                        } catch (NativeException x) {
+                            if (x.errno() != Errno.EBADF) {
+                                throw x;
+                            }
+                            // closed since /proc was read (a process that is not frozen): no peer any more
                         }
                     }
+                } catch (NativeException x) {
+                    if (x.errno() != Errno.ESRCH) {
+                        throw x;
+                    }
+                    // exited since /proc was read (a process that is not frozen): it holds no peer
                 } finally {
-                    Linux.close(pidfd);
+                    if (pidfd >= 0) {
+                        Linux.close(pidfd);
+                    }
                 }
             }
             return m.values();
