@@ -7,11 +7,14 @@ import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The native calls the TCP and UDP kinds of {@code org.sls.slsd.resources} make in slsd itself:
- * the inet sock_diag dump, socket options (including TCP_REPAIR and its queue, sequence, option and
- * window calls), socket/bind/listen/connect, peeks and queue sizes. Sockets are handled as fds of
+ * what one socket tells of itself ({@link #fromFd}), the host-wide inet sock_diag dump (counted,
+ * {@link #dumps}), socket options (including TCP_REPAIR and its queue, sequence, option and window
+ * calls), socket/bind/listen/connect, peeks and queue sizes. Sockets are handled as fds of
  * slsd (taken from a frozen process with pidfd_getfd, or made here and installed into a husk).
  * Failures throw {@link NativeException} naming the call and the socket. Stateless, thread-safe.
  */
@@ -20,6 +23,7 @@ public final class InetCalls {
             SYS_LISTEN = 50, SYS_GETSOCKNAME = 51, SYS_GETPEERNAME = 52, SYS_SETSOCKOPT = 54, SYS_GETSOCKOPT = 55;
     public static final int AF_INET = 2, AF_INET6 = 10, SOCK_STREAM = 1, SOCK_DGRAM = 2, IPPROTO_TCP = 6,
             IPPROTO_UDP = 17, IPPROTO_IPV6 = 41, SOL_SOCKET = 1;
+    public static final int SO_TYPE = 3, SO_PROTOCOL = 38, SO_DOMAIN = 39, SO_MEMINFO = 55, SO_NETNS_COOKIE = 71;
     public static final int SO_REUSEADDR = 2, SO_BROADCAST = 6, SO_SNDBUF = 7, SO_RCVBUF = 8, SO_KEEPALIVE = 9,
             SO_REUSEPORT = 15, SO_SNDBUFFORCE = 32, SO_RCVBUFFORCE = 33, IPV6_V6ONLY = 26;
     public static final int TCP_NODELAY = 1, TCP_MAXSEG = 2, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6,
@@ -36,6 +40,9 @@ public final class InetCalls {
     static final int MSG_PEEK = 2, MSG_DONTWAIT = 0x40, MSG_NOSIGNAL = 0x4000;
     static final int O_CLOEXEC = 02000000;
 
+    /** How many host-wide dumps {@link #inetSockets} made since slsd started (for diagnostics and tests). */
+    private static final AtomicLong DUMPS = new AtomicLong();
+
     private InetCalls() {}
 
     /**
@@ -48,8 +55,12 @@ public final class InetCalls {
     public record InetSocket(long ino, int family, int protocol, int state, InetSocketAddress local,
                              InetSocketAddress remote, long rqueue, long wqueue) {}
 
-    /** Every TCP and UDP socket (IPv4 and IPv6) of slsd's network namespace but TIME_WAIT and NEW_SYN_RECV ones. */
+    /**
+     * Every TCP and UDP socket (IPv4 and IPv6) of slsd's network namespace but TIME_WAIT and NEW_SYN_RECV ones.
+     * Four sock_diag dumps that walk the kernel's whole socket hashes: milliseconds on a big host.
+     */
     public static List<InetSocket> inetSockets() {
+        DUMPS.incrementAndGet();
         List<InetSocket> out = new ArrayList<>();
         for (int family : new int[] {AF_INET, AF_INET6}) {
             for (int proto : new int[] {IPPROTO_TCP, IPPROTO_UDP}) {
@@ -57,6 +68,94 @@ public final class InetCalls {
             }
         }
         return out;
+    }
+
+    /** How many times {@link #inetSockets} ran in this JVM. */
+    public static long dumps() {
+        return DUMPS.get();
+    }
+
+    /** The network namespace cookie of slsd's own sockets, read once. */
+    private static final class OwnNetns {
+        static final long COOKIE = read();
+
+        private static long read() {
+            int s = socket(AF_INET, SOCK_DGRAM, "slsd's network namespace probe");
+            try {
+                return netnsCookie(s, "slsd's network namespace probe");
+            } finally {
+                Linux.close(s);
+            }
+        }
+    }
+
+    private static long netnsCookie(int fd, String what) {
+        byte[] b = getBytes(fd, SOL_SOCKET, SO_NETNS_COOKIE, 8, what);
+        return java.nio.ByteBuffer.wrap(b).order(java.nio.ByteOrder.nativeOrder()).getLong();
+    }
+
+    /**
+     * The TCP or UDP socket behind slsd's fd {@code fd} (inode {@code ino}) as the socket itself tells
+     * it, with the same figures {@link #inetSockets} gives where they can be read from the socket:
+     * family, protocol (SO_DOMAIN, SO_PROTOCOL, SO_TYPE), local and remote address (getsockname,
+     * getpeername; a socket with no peer has the family's any address and port 0, as in the dump),
+     * TCP state (TCP_INFO). Queues: a listener's are TCP_INFO's {@code tcpi_unacked} (connections
+     * waiting to be accepted) and {@code tcpi_sacked} (backlog), exactly sk_ack_backlog and
+     * sk_max_ack_backlog as in the dump; a connection's SIOCINQ and SIOCOUTQ; a UDP socket's memory
+     * charged to its receive and send buffers (SO_MEMINFO), which is the dump's figure whenever
+     * nothing is queued. A UDP socket's state is ESTABLISHED when it has a peer, CLOSE otherwise.
+     * Empty for any other socket, and for one of another network namespace than slsd's (which the
+     * dump would not list either). Never walks the host's sockets.
+     */
+    public static Optional<InetSocket> fromFd(int fd, long ino, String what) {
+        int family = getInt(fd, SOL_SOCKET, SO_DOMAIN, what);
+        if (family != AF_INET && family != AF_INET6) {
+            return Optional.empty();
+        }
+        int proto = getInt(fd, SOL_SOCKET, SO_PROTOCOL, what);
+        int type = getInt(fd, SOL_SOCKET, SO_TYPE, what);
+        if (!(proto == IPPROTO_TCP && type == SOCK_STREAM || proto == IPPROTO_UDP && type == SOCK_DGRAM)
+                || netnsCookie(fd, what) != OwnNetns.COOKIE) {
+            return Optional.empty();
+        }
+        InetSocketAddress local = sockname(fd, what);
+        InetSocketAddress remote = peerOrAny(fd, family, what);
+        int state;
+        long rq, wq;
+        if (proto == IPPROTO_TCP) {
+            byte[] info = getBytes(fd, IPPROTO_TCP, TCP_INFO, 32, what);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(info).order(java.nio.ByteOrder.nativeOrder());
+            state = info[0] & 0xff;
+            if (state == TCP_LISTEN) {
+                rq = b.getInt(24) & 0xffffffffL; // tcpi_unacked: sk_ack_backlog for a listener
+                wq = b.getInt(28) & 0xffffffffL; // tcpi_sacked: sk_max_ack_backlog for a listener
+            } else {
+                rq = inq(fd, what) & 0xffffffffL;
+                wq = outq(fd, what) & 0xffffffffL;
+            }
+        } else {
+            state = remote.getPort() != 0 ? TCP_ESTABLISHED : TCP_CLOSE;
+            byte[] mem = getBytes(fd, SOL_SOCKET, SO_MEMINFO, 36, what);
+            java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(mem).order(java.nio.ByteOrder.nativeOrder());
+            rq = b.getInt(0) & 0xffffffffL; // SK_MEMINFO_RMEM_ALLOC
+            wq = b.getInt(8) & 0xffffffffL; // SK_MEMINFO_WMEM_ALLOC
+        }
+        return Optional.of(new InetSocket(ino, family, proto, state, local, remote, rq, wq));
+    }
+
+    /** getpeername, or the any address of {@code family} with port 0 when the socket has no peer (ENOTCONN). */
+    private static InetSocketAddress peerOrAny(int fd, int family, String what) {
+        Pointer sa = Sys.alloc(128);
+        Pointer len = Sys.alloc(4);
+        len.putInt(0, 128);
+        long r = Sys.raw(SYS_GETPEERNAME, fd, sa.address(), len.address(), 0, 0, 0);
+        if (r == -Errno.ENOTCONN) {
+            return new InetSocketAddress(addr(new byte[family == AF_INET ? 4 : 16]), 0);
+        }
+        if (r < 0) {
+            throw new NativeException("getpeername", (int) -r, what);
+        }
+        return fromSockaddr(sa);
     }
 
     private static void dump(int family, int proto, List<InetSocket> out) {
@@ -249,6 +348,10 @@ public final class InetCalls {
         Pointer len = Sys.alloc(4);
         len.putInt(0, 128);
         Sys.call(nr == SYS_GETSOCKNAME ? "getsockname" : "getpeername", what, nr, fd, sa.address(), len.address());
+        return fromSockaddr(sa);
+    }
+
+    private static InetSocketAddress fromSockaddr(Pointer sa) {
         int family = sa.getShort(0);
         int port = Short.toUnsignedInt(Short.reverseBytes(sa.getShort(2)));
         byte[] ip = new byte[family == AF_INET ? 4 : 16];

@@ -126,7 +126,7 @@ public final class CaptureContext {
     /**
      * The established TCP connections of the partition's processes to peers outside it (std
      * streams aside), seen from the partition: what the network lock of {@code checkpoint --kill}
-     * must hold. Read from the same sock_diag dump the capture uses.
+     * must hold. Read from the same per-socket records the capture uses (no host-wide dump).
      */
     public List<NetworkLock.Connection> outsideConnections() {
         return TcpSocketKind.outside(this);

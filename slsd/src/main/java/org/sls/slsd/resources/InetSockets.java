@@ -3,26 +3,36 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.linux.Errno;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.InetCalls.InetSocket;
 import org.sls.slsd.linux.Linux;
+import org.sls.slsd.linux.NativeException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import java.util.Collection;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeSet;
 import java.util.function.IntFunction;
 
 /**
- * What the TCP and UDP kinds share: the per-checkpoint sock_diag table, addresses in fd details,
- * the socket options saved and set again, and slsd's own copy of a frozen process's socket.
- * Stateless, thread-safe.
+ * What the TCP and UDP kinds share: each socket as it tells of itself (read once per checkpoint),
+ * the partition's sockets where a connection's other end is looked for, the host-wide sock_diag
+ * dump for the few cases only it answers, addresses in fd details, the socket options saved and
+ * set again, and slsd's own copy of a frozen process's socket. Stateless, thread-safe (what it
+ * remembers lives in the {@link CaptureContext}, which is not).
  */
 final class InetSockets {
+    private static final Logger log = LoggerFactory.getLogger(InetSockets.class);
     /** The options read back and set again, as {level, option, name}. */
     private static final Object[][] OPTIONS = {
             {InetCalls.SOL_SOCKET, InetCalls.SO_KEEPALIVE, "so_keepalive"},
@@ -35,9 +45,109 @@ final class InetSockets {
 
     private InetSockets() {}
 
-    /** The partition-wide table: every inet socket by inode (inode 0: not accepted yet, all under 0 in {@link #all}). */
-    static Map<Long, InetSocket> table(CaptureContext ctx) {
-        return ctx.cached("inet.byIno", () -> {
+    /**
+     * The TCP or UDP socket behind fd {@code fd} (whose /proc link is {@code link}) of process
+     * {@code pid}, or empty when it is none (or lives in another network namespace than slsd, as the
+     * host-wide dump would have it): read once per checkpoint and socket from the socket itself
+     * through slsd's copy of it, without walking the host's sockets. Where the socket cannot tell
+     * exactly what the dump would, the dump's record is taken instead (see {@link #needsDump}).
+     */
+    static Optional<InetSocket> of(int pid, int fd, String link, CaptureContext ctx) {
+        Optional<InetSocket> s = ctx.<Map<Long, Optional<InetSocket>>>cached("inet.byIno", HashMap::new).get(ino(link));
+        if (s != null) {
+            return s;
+        }
+        int pidfd = Linux.pidfdOpen(pid);
+        try {
+            return of(pidfd, pid, fd, link, ctx);
+        } finally {
+            Linux.close(pidfd);
+        }
+    }
+
+    /** {@link #of} with a pidfd of {@code pid} already open (one per process when reading all its sockets). */
+    private static Optional<InetSocket> of(int pidfd, int pid, int fd, String link, CaptureContext ctx) {
+        long ino = ino(link);
+        Map<Long, Optional<InetSocket>> known = ctx.cached("inet.byIno", HashMap::new);
+        Optional<InetSocket> s = known.get(ino);
+        if (s == null) {
+            s = read(pidfd, pid, fd, ino, link, ctx);
+            known.put(ino, s);
+        }
+        return s;
+    }
+
+    private static Optional<InetSocket> read(int pidfd, int pid, int fd, long ino, String link, CaptureContext ctx) {
+        int copy = Linux.pidfdGetfd(pidfd, fd);
+        Optional<InetSocket> own;
+        try {
+            own = InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd + " (" + link + ")");
+        } finally {
+            Linux.close(copy);
+        }
+        if (own.isEmpty() || !needsDump(own.get())) {
+            return own;
+        }
+        log.debug("pid {} fd {} ({}): {} in state {}, queues {}/{}: taken from the host-wide dump", pid, fd, link,
+                describe(own.get()), own.get().state(), own.get().rqueue(), own.get().wqueue());
+        return Optional.ofNullable(dumped(ctx).get(ino));
+    }
+
+    /**
+     * Whether the socket's own figures may differ from the dump's, which then decides: a TCP socket
+     * in CLOSE is listed only while it holds a port (bound, or not yet released after a connection
+     * ended), one in SYN_SENT has no peer for getpeername though the dump shows it, and a UDP
+     * socket with datagrams queued counts their memory net of the kernel's forward deficit there.
+     */
+    private static boolean needsDump(InetSocket s) {
+        if (s.protocol() == InetCalls.IPPROTO_TCP) {
+            return s.state() == InetCalls.TCP_CLOSE || s.state() == InetCalls.TCP_SYN_SENT;
+        }
+        return s.rqueue() != 0;
+    }
+
+    /**
+     * Every inet socket held by a process of the partition (std streams too), each once: where the
+     * other end of a connection inside the partition is found.
+     */
+    static Collection<InetSocket> partition(CaptureContext ctx) {
+        return ctx.cached("inet.partition", () -> {
+            Map<Long, InetSocket> m = new LinkedHashMap<>();
+            for (int pid : new TreeSet<>(ctx.pids())) {
+                int pidfd = -1;
+                try {
+                    for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
+                        if (!e.getValue().startsWith("socket:[")) {
+                            continue;
+                        }
+                        pidfd = pidfd >= 0 ? pidfd : Linux.pidfdOpen(pid);
+                        try {
+                            of(pidfd, pid, e.getKey(), e.getValue(), ctx).ifPresent(s -> m.putIfAbsent(s.ino(), s));
+                        } catch (NativeException x) {
+                            if (x.errno() != Errno.EBADF) {
+                                throw x;
+                            }
+                            // closed since /proc was read (a process that is not frozen): no peer any more
+                        }
+                    }
+                } catch (NativeException x) {
+                    if (x.errno() != Errno.ESRCH) {
+                        throw x;
+                    }
+                    // exited since /proc was read (a process that is not frozen): it holds no peer
+                } finally {
+                    if (pidfd >= 0) {
+                        Linux.close(pidfd);
+                    }
+                }
+            }
+            return m.values();
+        });
+    }
+
+    /** The host-wide sock_diag dump by inode (sockets not accepted yet, inode 0, left out), made at most once per checkpoint. */
+    private static Map<Long, InetSocket> dumped(CaptureContext ctx) {
+        return ctx.cached("inet.dumpByIno", () -> {
             Map<Long, InetSocket> m = new HashMap<>();
             for (InetSocket s : all(ctx)) {
                 if (s.ino() != 0) {
@@ -48,12 +158,19 @@ final class InetSockets {
         });
     }
 
+    /**
+     * Every inet socket of the host (the sock_diag dump, once per checkpoint): needed only to find
+     * the connections waiting in a listener's accept queue, which no process holds yet.
+     */
     static List<InetSocket> all(CaptureContext ctx) {
         return ctx.cached("inet.all", InetCalls::inetSockets);
     }
 
     static long ino(FdProbe p) {
-        String l = p.link();
+        return ino(p.link());
+    }
+
+    private static long ino(String l) {
         return l.startsWith("socket:[") ? Long.parseLong(l.substring("socket:[".length(), l.length() - 1)) : -1;
     }
 
@@ -61,13 +178,16 @@ final class InetSockets {
         if (p.stdStream() || !p.link().startsWith("socket:[")) {
             return Optional.empty(); // std streams on a socket stay STD_SOCKET, as before
         }
-        InetSocket s = table(ctx).get(ino(p));
-        return s != null && s.protocol() == protocol ? Optional.of(s) : Optional.empty();
+        return of(p.pid(), p.fd(), p.link(), ctx).filter(s -> s.protocol() == protocol);
     }
 
-    /** The socket in the partition whose local and remote addresses are {@code s}'s the other way round. */
+    /**
+     * The socket held in the partition whose local and remote addresses are {@code s}'s the other
+     * way round. A connected TCP socket's addresses are unique on the host (the established hash),
+     * so looking among the partition's sockets answers as looking among the host's would.
+     */
     static Optional<InetSocket> peer(InetSocket s, CaptureContext ctx) {
-        for (InetSocket o : all(ctx)) {
+        for (InetSocket o : partition(ctx)) {
             if (o.protocol() == s.protocol() && o.local().equals(s.remote()) && o.remote().equals(s.local())
                     && o.state() != InetCalls.TCP_LISTEN) {
                 return Optional.of(o);

@@ -5,7 +5,6 @@ import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.InetCalls.InetSocket;
 import org.sls.slsd.linux.NetworkLock;
-import org.sls.slsd.linux.ProcFs;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -144,18 +143,18 @@ final class TcpSocketKind implements FdKind {
      * not in the partition, one per socket, seen from the partition's side.
      */
     static List<NetworkLock.Connection> outside(CaptureContext ctx) {
-        Map<Long, InetSocket> table = InetSockets.table(ctx);
         Map<Long, NetworkLock.Connection> out = new LinkedHashMap<>();
         for (int pid : new java.util.TreeSet<>(ctx.pids())) {
-            for (int fd : ProcFs.fds(pid)) {
+            for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
+                int fd = e.getKey();
+                String link = e.getValue();
                 if (fd <= 2) {
                     continue; // std streams on a socket come back on /dev/null, never repaired
                 }
-                String link = ProcFs.link(pid, "fd/" + fd).orElse("");
                 if (!link.startsWith("socket:[")) {
                     continue;
                 }
-                InetSocket s = table.get(Long.parseLong(link.substring("socket:[".length(), link.length() - 1)));
+                InetSocket s = InetSockets.of(pid, fd, link, ctx).orElse(null);
                 if (s != null && s.protocol() == InetCalls.IPPROTO_TCP && s.state() == InetCalls.TCP_ESTABLISHED
                         && s.remote().getPort() != 0
                         && InetSockets.peer(s, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isEmpty()) {

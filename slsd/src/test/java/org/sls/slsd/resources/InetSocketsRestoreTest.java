@@ -12,6 +12,8 @@ import org.sls.slsd.checkpoint.CheckpointResult;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.checkpoint.manifest.Manifest;
 import org.sls.slsd.checkpoint.manifest.ManifestCodec;
+import org.sls.slsd.linux.InetCalls;
+import org.sls.slsd.linux.InetCalls.InetSocket;
 import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.ProcFs;
@@ -22,6 +24,7 @@ import org.sls.slsd.restore.RestoreResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -102,7 +105,10 @@ class InetSocketsRestoreTest {
         checkpoints.attach(PART, pid, 0);
         String ready = await(out, "ready");
         int c = field(ready, "c"), s = field(ready, "s");
+        long dumps = InetCalls.dumps();
         CheckpointResult cp = checkpoints.checkpoint(PART, true, "full", 0);
+        // listeners with empty accept queues, connections and UDP sockets tell all about themselves
+        assertEquals(dumps, InetCalls.dumps(), "host-wide inet dumps made by the checkpoint");
         Manifest m = manifest(cp.epoch());
         Map<String, Long> tcp = roles(m, FdImage.Kind.TCP_SOCKET);
         // parent: 2 listeners, x, y, the accepted end; C and S inherited all that, plus their own ends
@@ -170,7 +176,10 @@ class InetSocketsRestoreTest {
                 waiting.add(new java.net.Socket("127.0.0.1", port));
             }
             checkpoints.attach(PART, pid, 0);
+            long dumps = InetCalls.dumps();
             CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
+            // only the host's sockets show which connections wait in the accept queue
+            assertEquals(dumps + 1, InetCalls.dumps(), "host-wide inet dumps made by the checkpoint");
             FdImage listener = manifest(cp.epoch()).processes().get(0).fds().stream()
                     .filter(f -> f.kind() == FdImage.Kind.TCP_SOCKET).findFirst().orElseThrow();
             assertEquals("listen", listener.detail("role", "-"));
@@ -178,6 +187,81 @@ class InetSocketsRestoreTest {
         } finally {
             for (java.net.Socket w : waiting) {
                 w.close();
+            }
+        }
+    }
+
+    @Test
+    void everySocketReadsAsTheHostWideDumpHasItAndFindsItsPeerInThePartition() throws Exception {
+        Path out = tmp.resolve("inet.out");
+        int pid = programs.start("resources/inet", List.of(out.toString()), -1);
+        String ready = await(out, "ready");
+        List<Integer> pids = List.of(pid, field(ready, "c"), field(ready, "s"));
+        for (int p : pids) {
+            Linux.kill(p, 19); // SIGSTOP: C and S talk without pause; their queues must hold still
+        }
+        try {
+            Thread.sleep(200);
+            CaptureContext ctx = new CaptureContext(pids, false);
+            long dumps = InetCalls.dumps();
+            Map<Long, InetSocket> own = new HashMap<>();
+            InetSockets.partition(ctx).forEach(x -> own.put(x.ino(), x));
+            assertEquals(dumps, InetCalls.dumps(), "host-wide inet dumps made reading the partition's sockets");
+            Map<Long, InetSocket> dump = new HashMap<>();
+            InetCalls.inetSockets().stream().filter(x -> own.containsKey(x.ino())).forEach(x -> dump.put(x.ino(), x));
+            // 2 listeners, x, y, C's end and the accepted end, u and u2: each as the dump has it, queues included
+            assertEquals(8, own.size(), "the partition's inet sockets: " + own.values());
+            assertEquals(dump, own);
+            assertTrue(own.values().stream().anyMatch(x -> x.state() == InetCalls.TCP_ESTABLISHED && x.rqueue() == 8),
+                    "\"q-from-x\" unread at y: " + own.values());
+            for (InetSocket x : own.values()) {
+                if (x.protocol() == InetCalls.IPPROTO_TCP && x.state() == InetCalls.TCP_ESTABLISHED) {
+                    InetSocket o = InetSockets.peer(x, ctx).orElseThrow(() -> new AssertionError("no peer for " + x));
+                    assertEquals(x, InetSockets.peer(o, ctx).orElseThrow(), "the peer of " + x + "'s peer " + o);
+                }
+            }
+        } finally {
+            for (int p : pids) {
+                Linux.kill(p, 18); // SIGCONT
+            }
+        }
+    }
+
+    @Test
+    void whereASocketCannotTellWhatTheDumpWouldTheDumpDecides() throws Exception {
+        int self = Linux.getpid();
+        String what = "inet test socket";
+        int fresh = InetCalls.socket(InetCalls.AF_INET, InetCalls.SOCK_STREAM, what);
+        int bound = InetCalls.socket(InetCalls.AF_INET, InetCalls.SOCK_STREAM, what);
+        int udp = InetCalls.socket(InetCalls.AF_INET6, InetCalls.SOCK_DGRAM, what);
+        int sender = InetCalls.socket(InetCalls.AF_INET6, InetCalls.SOCK_DGRAM, what);
+        try {
+            java.net.InetSocketAddress any = new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), 0);
+            InetCalls.bind(bound, InetCalls.AF_INET, any, what);
+            java.net.InetSocketAddress six = new java.net.InetSocketAddress(java.net.InetAddress.getByName("::1"), 0);
+            InetCalls.bind(udp, InetCalls.AF_INET6, six, what);
+            InetCalls.connect(sender, InetCalls.AF_INET6, InetCalls.sockname(udp, what), what);
+            InetCalls.sendAll(sender, "datagram".getBytes(), what);
+            Thread.sleep(50);
+            CaptureContext ctx = CaptureContext.single(self);
+            long dumps = InetCalls.dumps();
+            Map<Long, InetSocket> dump = new HashMap<>();
+            InetCalls.inetSockets().forEach(x -> dump.put(x.ino(), x));
+            for (int fd : new int[] {fresh, bound, udp}) {
+                String link = ProcFs.link(self, "fd/" + fd).orElseThrow();
+                long ino = Long.parseLong(link.substring("socket:[".length(), link.length() - 1));
+                assertEquals(java.util.Optional.ofNullable(dump.get(ino)), InetSockets.of(self, fd, link, ctx),
+                        "fd " + fd + " (" + link + ")");
+            }
+            // the unbound socket is in no hash of the kernel, the bound one only in its bind hash
+            assertTrue(InetSockets.of(self, fresh, ProcFs.link(self, "fd/" + fresh).orElseThrow(), ctx).isEmpty());
+            assertTrue(dump.values().stream().anyMatch(x -> x.state() == InetCalls.TCP_CLOSE
+                    && x.protocol() == InetCalls.IPPROTO_TCP), "a bound TCP socket in the dump: " + dump.values());
+            // one dump here, one (of the context, once) for the sockets the dump decides
+            assertEquals(dumps + 2, InetCalls.dumps(), "host-wide inet dumps");
+        } finally {
+            for (int fd : new int[] {fresh, bound, udp, sender}) {
+                Linux.close(fd);
             }
         }
     }
