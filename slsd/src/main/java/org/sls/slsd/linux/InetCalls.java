@@ -264,18 +264,30 @@ public final class InetCalls {
         Sys.call("listen", what, SYS_LISTEN, fd, backlog, 0);
     }
 
+    /**
+     * Per thread, room for one option value and its length: a checkpoint reads a dozen options of
+     * every socket while the process is frozen, and a native allocation per call cost more than the
+     * call. Used only by the leaf calls below, which call nothing else that uses it.
+     */
+    private static final ThreadLocal<Pointer> OPT = ThreadLocal.withInitial(() -> Sys.alloc(8));
+
     public static int getInt(int fd, int level, int opt, String what) {
-        Pointer v = Sys.alloc(4);
-        Pointer len = Sys.alloc(4);
-        len.putInt(0, 4);
-        Sys.call("getsockopt(" + level + ", " + opt + ")", what, SYS_GETSOCKOPT, fd, level, opt, v.address(), len.address(), 0);
+        Pointer v = OPT.get();
+        v.putInt(4, 4);
+        long r = Sys.raw(SYS_GETSOCKOPT, fd, level, opt, v.address(), v.address() + 4, 0);
+        if (r < 0) {
+            throw new NativeException("getsockopt(" + level + ", " + opt + ")", (int) -r, what);
+        }
         return v.getInt(0);
     }
 
     public static void setInt(int fd, int level, int opt, int val, String what) {
-        Pointer v = Sys.alloc(4);
+        Pointer v = OPT.get();
         v.putInt(0, val);
-        Sys.call("setsockopt(" + level + ", " + opt + ", " + val + ")", what, SYS_SETSOCKOPT, fd, level, opt, v.address(), 4, 0);
+        long r = Sys.raw(SYS_SETSOCKOPT, fd, level, opt, v.address(), 4, 0);
+        if (r < 0) {
+            throw new NativeException("setsockopt(" + level + ", " + opt + ", " + val + ")", (int) -r, what);
+        }
     }
 
     public static byte[] getBytes(int fd, int level, int opt, int max, String what) {
@@ -295,7 +307,7 @@ public final class InetCalls {
     }
 
     private static int ioctlInt(int fd, long req, String what) {
-        Pointer p = Sys.alloc(4);
+        Pointer p = OPT.get();
         Linux.ioctl(fd, req, p.address(), what);
         return p.getInt(0);
     }
