@@ -12,7 +12,7 @@ import java.util.Map;
 public final class CaptureTimings {
     /**
      * The steps of a checkpoint, in the order they happen. SMAPS, STAGING_WAIT and RESERVE run
-     * before the freeze, VERIFY and WRITE after the thaw, the rest frozen.
+     * before the freeze, VERIFY and WRITE after the thaw (VERIFY within WRITE), the rest frozen.
      */
     public enum Phase {
         /** smaps read before the freeze (VmFlags, staging estimate): the process still runs. */
@@ -54,7 +54,10 @@ public final class CaptureTimings {
         SHARED("shared"),
         /** Detaching every thread. */
         THAW("thaw"),
-        /** After the thaw: the /proc scan that confirms the pipes' outside holders an earlier scan gave. */
+        /**
+         * Before the commit, after the pages are written: waiting for the /proc scan, made after the
+         * thaw by another thread, that confirms the pipes' outside holders an earlier scan gave.
+         */
         VERIFY("verify"),
         /** After the thaw: staged pages, manifest and files written, epoch committed. */
         WRITE("write");

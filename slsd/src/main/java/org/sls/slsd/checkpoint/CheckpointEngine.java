@@ -98,6 +98,11 @@ public final class CheckpointEngine implements AutoCloseable {
     private final long stagingMaxBytes;
     private final Object budget = new Object();
     private long stagingInUse;
+    /**
+     * Scans confirming, before a commit, the pipe holders a checkpoint took from an earlier scan:
+     * at most one every 20 ms, shared by the checkpoints thawed before it started.
+     */
+    private final org.sls.slsd.resources.HolderScans holderScans = new org.sls.slsd.resources.HolderScans(20_000_000L);
     /** Test hook called at named steps of a checkpoint ("frozen", "captured", "resumed"). */
     private volatile java.util.function.Consumer<String> stepHook = s -> { };
 
@@ -126,8 +131,11 @@ public final class CheckpointEngine implements AutoCloseable {
         /** Bumped when a write fails: checkpoints captured before, which build on it, fail too. */
         int generation;
         long lastStagedBytes;
-        /** Who held which pipe at the last scan of /proc (after the last thaw), or null. */
-        Map<String, Set<Integer>> pipeHolders;
+        /**
+         * Who held which pipe at the newest scan of /proc (made after a thaw, or while frozen), or
+         * null; set by the ptrace and the writer threads.
+         */
+        volatile Map<String, Set<Integer>> pipeHolders;
 
         Partition(String name) {
             this.name = name;
@@ -503,15 +511,7 @@ public final class CheckpointEngine implements AutoCloseable {
         op.stage("capturing", 0);
         Captured c;
         try {
-            c = run(p, () -> {
-                try {
-                    return capture(p, recursive, mode, parentEpoch, external, op, null, selfCall);
-                } catch (PipeHoldersChanged e) {
-                    // rare: once more, with the holders scanned while frozen (exact, but slower)
-                    log.info("partition {}: {}; checkpointing again", p.name, e.getMessage());
-                    return capture(p, recursive, mode, parentEpoch, external, op, null, selfCall);
-                }
-            });
+            c = run(p, () -> capture(p, recursive, mode, parentEpoch, external, op, null, selfCall));
         } catch (RuntimeException e) {
             op.close();
             throw e;
@@ -540,7 +540,25 @@ public final class CheckpointEngine implements AutoCloseable {
                         p.notifyAll();
                     }
                 }
-                if (failure != null) {
+                if (failure instanceof PipeHoldersChanged) {
+                    // rare: once more, with the holders scanned while frozen (exact, but slower); not
+                    // on this thread, whose writes the new capture may wait for
+                    log.info("partition {}: {}; checkpointing again", p.name, failure.getMessage());
+                    CompletableFuture.runAsync(() -> {
+                        try {
+                            checkpointAsync(partition, recursive, mode, parentEpoch, external, selfCall, onDurable)
+                                    .whenComplete((again, e) -> {
+                                        if (e != null) {
+                                            f.completeExceptionally(e);
+                                        } else {
+                                            f.complete(again);
+                                        }
+                                    });
+                        } catch (RuntimeException e) {
+                            f.completeExceptionally(e);
+                        }
+                    }, FD_READERS);
+                } else if (failure != null) {
                     f.completeExceptionally(failure);
                 } else {
                     f.complete(r);
@@ -653,7 +671,8 @@ public final class CheckpointEngine implements AutoCloseable {
                             EpochPlan plan, Staging staging, long stagingAccounted, List<ProcessImage> images,
                             List<SharedMemoryImage> shared, MemoryLineage lineage, EpochParticipant.Pinned pinned,
                             long frozenMicros, CaptureTimings timings, FrozenTree tree, CaptureContext fdContext,
-                            List<NetworkLock.Connection> locked, boolean lockInstalled) {}
+                            List<NetworkLock.Connection> locked, boolean lockInstalled,
+                            CompletableFuture<Map<String, Set<Integer>>> holdersScan) {}
 
     /** Reads fds while the partition's thread injects syscalls (see capture). */
     private static final ExecutorService FD_READERS = Executors.newCachedThreadPool(r -> {
@@ -674,6 +693,35 @@ public final class CheckpointEngine implements AutoCloseable {
             }
             throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": " + e.getCause(), e.getCause());
         }
+    }
+
+    /**
+     * Before a commit: a checkpoint that took pipe holders from an earlier scan is committed only if
+     * a scan made after its thaw gives the same outside holders for every pipe it asked about
+     * ({@link CaptureContext#holdersStillValid}); that scan serves the next checkpoints.
+     */
+    private static void confirmHolders(Partition p, Captured c) {
+        if (c.holdersScan() == null) {
+            return;
+        }
+        c.timings().enter(Phase.VERIFY);
+        Map<String, Set<Integer>> fresh;
+        try {
+            fresh = c.holdersScan().get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": interrupted while confirming pipe holders");
+        } catch (ExecutionException e) {
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": scanning /proc for pipe holders: "
+                    + e.getCause().getMessage(), e.getCause());
+        } finally {
+            c.timings().enter(Phase.WRITE);
+        }
+        if (!c.fdContext().holdersStillValid(fresh)) {
+            p.pipeHolders = null; // the next capture scans while frozen
+            throw new PipeHoldersChanged("a pipe's holders outside the partition changed since the last scan");
+        }
+        p.pipeHolders = fresh;
     }
 
     /** The pipes' outside holders differ from those of the earlier scan a checkpoint relied on. */
@@ -956,17 +1004,12 @@ public final class CheckpointEngine implements AutoCloseable {
         // a checkpoint --kill keeps them frozen until they die: nothing they do may follow the epoch
         t.enter(Phase.THAW);
         frozenMicros = kill == null ? tree.thaw() : 0;
-        t.enter(Phase.VERIFY);
+        // answers taken from an earlier scan are confirmed by one made after this thaw, before the
+        // commit (see write)
+        CompletableFuture<Map<String, Set<Integer>>> holdersScan = null;
         if (fdContext.usedEarlierScan()) {
-            Map<String, Set<Integer>> fresh = org.sls.slsd.resources.CaptureContext.scanHolders();
-            if (!fdContext.holdersStillValid(fresh)) {
-                p.pipeHolders = null;
-                pinned.abandon();
-                failed(p, true);
-                throw new PipeHoldersChanged("a pipe's holders outside the partition changed since the last scan");
-            }
-            p.pipeHolders = fresh;
-        } else {
+            holdersScan = holderScans.after(System.nanoTime());
+        } else if (fdContext.holders() != null) {
             p.pipeHolders = fdContext.holders();
         }
         t.stop();
@@ -979,7 +1022,7 @@ public final class CheckpointEngine implements AutoCloseable {
             p.inFlight++;
         }
         return new Captured(parentEpoch, chained, generation, delta, recursive, plan, staging, accounted[0], images,
-                shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled);
+                shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled, holdersScan);
     }
 
     /** Writes a captured checkpoint and commits it; on the partition's writer thread, in capture order. */
@@ -1006,6 +1049,7 @@ public final class CheckpointEngine implements AutoCloseable {
                     c.recursive(), c.images(), c.shared());
             w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
             c.pinned().writeTo(w);
+            confirmHolders(p, c);
             written = true;
             EpochInfo info = w.commit();
             long commitMicros = (System.nanoTime() - t0) / 1000;
@@ -1030,6 +1074,9 @@ public final class CheckpointEngine implements AutoCloseable {
                 p.generation++;
                 p.lineage = MemoryLineage.empty();
                 p.lastEpoch = 0;
+            }
+            if (e instanceof PipeHoldersChanged) {
+                throw e;
             }
             if (e instanceof StoreException) {
                 throw new CheckpointException(Kind.STORE, "partition " + p.name + ": store: " + e.getMessage(), e);
@@ -1228,6 +1275,14 @@ public final class CheckpointEngine implements AutoCloseable {
 
     @Override
     public void close() {
+        try {
+            closePartitions();
+        } finally {
+            holderScans.close();
+        }
+    }
+
+    private void closePartitions() {
         for (Partition p : partitions.values()) {
             // checkpoints captured are written first
             p.writer.shutdown();

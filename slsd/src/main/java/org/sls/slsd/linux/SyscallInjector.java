@@ -319,7 +319,9 @@ public final class SyscallInjector implements AutoCloseable {
         if (leaderAlone) {
             return Ptrace.wait(tid);
         }
-        long spinUntil = System.nanoTime() + 200_000; // a round trip takes about 18 us: spin first
+        // a round trip takes about 18 us on an idle machine: spin that long, then sleep with growing
+        // pauses (spinning longer burns the core a tracee of a 2-core machine needs to get there)
+        long spinUntil = System.nanoTime() + 25_000;
         long pause = 0;
         while (true) {
             WaitStatus st = Ptrace.wait(tid, WNOHANG);
@@ -334,7 +336,7 @@ public final class SyscallInjector implements AutoCloseable {
                 closed = true;
                 throw new ProcFs.NoSuchProcessException(tid, null);
             }
-            pause = Math.min(Math.max(pause * 2, 20_000), 1_000_000);
+            pause = Math.min(Math.max(pause * 2, 10_000), 1_000_000);
             java.util.concurrent.locks.LockSupport.parkNanos(pause);
         }
     }
