@@ -187,6 +187,7 @@ public final class StoreBench {
         com.sun.management.OperatingSystemMXBean os =
                 (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
         long processCpu0 = 0;
+        long[] jitCpu0 = new long[1];
         long wall0 = 0;
         try (Slos s = Slos.open(img, null, OpenOptions.defaults().withBackgroundCleaner(false))) {
             s.createPartition(new PartitionRecord("prune", "slos", "delta", 0, 0, System.currentTimeMillis()));
@@ -227,12 +228,15 @@ public final class StoreBench {
                 pruneCpuMs.add((threads.getCurrentThreadCpuTime() - pc0) / 1e6);
                 if (round == PRUNE_WARMUP - 1) {
                     processCpu0 = os.getProcessCpuTime();
+                    jitCpu0[0] = jitCpuNanos();
                     wall0 = System.nanoTime();
                 }
             }
             // Every thread of the process (writer, slos-io, RocksDB flush and compaction, JIT,
             // GC) per round after the warm-up rounds: what the store takes from the machine.
             double processCpuMsPerRound = (os.getProcessCpuTime() - processCpu0) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
+            // Less the JIT compiler threads: a daemon pays for compilation once, not per round.
+            double jitMsPerRound = (jitCpuNanos() - jitCpu0[0]) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
             double wallMsPerRound = (System.nanoTime() - wall0) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
             r.put("pruneBasePages", PRUNE_BASE_PAGES);
             r.put("pruneBaseExtents", extents);
@@ -249,6 +253,8 @@ public final class StoreBench {
             r.put("pruneCpuMsMedian", round(median(pruneCpuMs)));
             r.put("pruneCpuMsMean", round(mean(pruneCpuMs)));
             r.put("pruneRoundProcessCpuMs", round(processCpuMsPerRound));
+            r.put("pruneRoundJitCpuMs", round(jitMsPerRound));
+            r.put("pruneRoundCpuMsLessJit", round(processCpuMsPerRound - jitMsPerRound));
             r.put("pruneRoundWallMs", round(wallMsPerRound));
             r.put("pruneMetadataBytes", s.usage().metadataBytes());
             r.put("pruneMetadataBytesCompacted", s.compactMetadata());
@@ -292,6 +298,34 @@ public final class StoreBench {
         double secs = Double.parseDouble(m.group(2).replace(',', '.'));
         r.put("ddOutput", text.trim().lines().reduce((a, b) -> b).orElse(""));
         return Long.parseLong(m.group(1)) / secs / 1e6;
+    }
+
+    /**
+     * CPU time of the JIT compiler threads of this process (Linux: /proc/self/task/N/stat, in
+     * clock ticks, taken as 10 ms each); 0 where that cannot be read.
+     */
+    private static long jitCpuNanos() {
+        long ticks = 0;
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // the thread ended meanwhile
+                }
+                int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                String comm = stat.substring(open + 1, close);
+                if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) {
+                    continue;
+                }
+                String[] f = stat.substring(close + 2).split(" ");
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return ticks * 10_000_000L;
     }
 
     private static double mean(List<Double> v) {
