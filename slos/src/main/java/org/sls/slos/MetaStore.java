@@ -35,12 +35,14 @@ final class MetaStore implements AutoCloseable {
     private final Options options;
     private final WriteOptions syncWrite;
     private final Env memEnv;
+    private final TablePropertiesCollectorFactory onDeletion;
 
-    private MetaStore(String name, RocksDB db, Options options, Env memEnv) {
+    private MetaStore(String name, RocksDB db, Options options, Env memEnv, TablePropertiesCollectorFactory onDeletion) {
         this.name = name;
         this.db = db;
         this.options = options;
         this.memEnv = memEnv;
+        this.onDeletion = onDeletion;
         this.syncWrite = new WriteOptions().setSync(true);
     }
 
@@ -53,16 +55,17 @@ final class MetaStore implements AutoCloseable {
         o.setInfoLogLevel(InfoLogLevel.WARN_LEVEL);
         o.setKeepLogFileNum(3);
         o.setMaxTotalWalSize(64L << 20);
-        tuneForChurn(o);
+        TablePropertiesCollectorFactory onDeletion = tuneForChurn(o);
         Env env = null;
         if (inMemory) {
             env = new RocksMemEnv(Env.getDefault());
             o.setEnv(env);
         }
         try {
-            return new MetaStore(storeName, RocksDB.open(o, dir.toString()), o, env);
+            return new MetaStore(storeName, RocksDB.open(o, dir.toString()), o, env, onDeletion);
         } catch (RocksDBException e) {
             o.close();
+            onDeletion.close();
             if (env != null) {
                 env.close();
             }
@@ -101,12 +104,17 @@ final class MetaStore implements AutoCloseable {
     static final int DELETION_WINDOW = 32;
     static final int DELETION_TRIGGER = 16;
 
-    /** RocksDB options for the commit-and-delete churn of checkpoints (docs/store-format.md, "Tuning"). */
-    private static void tuneForChurn(Options o) {
+    /**
+     * Sets the RocksDB options for the commit-and-delete churn of checkpoints
+     * (docs/store-format.md, "Tuning"); returns the collector factory, to close with the options.
+     */
+    private static TablePropertiesCollectorFactory tuneForChurn(Options o) {
         o.setWriteBufferSize(WRITE_BUFFER_BYTES);
         o.setLevel0FileNumCompactionTrigger(L0_COMPACTION_TRIGGER);
-        o.setTablePropertiesCollectorFactory(List.of(
-                TablePropertiesCollectorFactory.NewCompactOnDeletionCollectorFactory(DELETION_WINDOW, DELETION_TRIGGER, 0)));
+        TablePropertiesCollectorFactory f =
+                TablePropertiesCollectorFactory.NewCompactOnDeletionCollectorFactory(DELETION_WINDOW, DELETION_TRIGGER, 0);
+        o.setTablePropertiesCollectorFactory(List.of(f));
+        return f;
     }
 
     /** A numeric RocksDB property ("rocksdb.num-files-at-level1", ...), or -1 (tests, diagnostics). */
@@ -356,6 +364,7 @@ final class MetaStore implements AutoCloseable {
         db.close();
         syncWrite.close();
         options.close();
+        onDeletion.close();
         if (memEnv != null) {
             memEnv.close();
         }
