@@ -273,6 +273,39 @@ final class Engine implements AutoCloseable {
         meta.put(b, Keys.segment(seg), r.encode());
     }
 
+    /**
+     * Epoch writers' write buffers ({@link Layout#MAX_WRITE_SIZE} at most, aligned) handed back
+     * after a commit or abort, for the next writer. A fresh direct buffer is zeroed page by page
+     * (by the kernel, then by the JVM): for a checkpoint of a few hundred pages, allocating its
+     * two 4 MiB buffers cost more CPU than writing the pages. At most {@link #SPARE_WRITE_BUFFERS}
+     * are kept.
+     */
+    private final java.util.ArrayDeque<ByteBuffer> writeBuffers = new java.util.ArrayDeque<>();
+    static final int SPARE_WRITE_BUFFERS = 4;
+
+    /** A write buffer of {@code bytes} (contents undefined): a spare one if there is one. */
+    ByteBuffer takeWriteBuffer(int bytes) {
+        synchronized (writeBuffers) {
+            for (java.util.Iterator<ByteBuffer> it = writeBuffers.iterator(); it.hasNext(); ) {
+                ByteBuffer b = it.next();
+                if (b.capacity() == bytes) {
+                    it.remove();
+                    return b.clear();
+                }
+            }
+        }
+        return io.allocate(bytes);
+    }
+
+    /** Takes back a write buffer no write is in flight from any more. */
+    void giveWriteBuffer(ByteBuffer b) {
+        synchronized (writeBuffers) {
+            if (writeBuffers.size() < SPARE_WRITE_BUFFERS) {
+                writeBuffers.push(b);
+            }
+        }
+    }
+
     /** Threads that write an epoch's buffers while the writer fills the next one. */
     java.util.concurrent.Executor ioExecutor() {
         java.util.concurrent.ExecutorService e = ioPool;

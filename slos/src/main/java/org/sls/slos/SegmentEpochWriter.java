@@ -287,7 +287,7 @@ final class SegmentEpochWriter implements EpochWriter {
         wp = cur.startUsed;
         bufStart = wp;
         if (buf == null) {
-            buf = eng.io.allocate(bufBlocks << Layout.BLOCK_SHIFT);
+            buf = eng.takeWriteBuffer(bufBlocks << Layout.BLOCK_SHIFT);
         }
     }
 
@@ -310,7 +310,7 @@ final class SegmentEpochWriter implements EpochWriter {
             eng.io.write(off, out);
         } else {
             inFlight = CompletableFuture.runAsync(() -> eng.io.write(off, out), eng.ioExecutor());
-            ByteBuffer t = spare == null ? eng.io.allocate(bufBlocks << Layout.BLOCK_SHIFT) : spare;
+            ByteBuffer t = spare == null ? eng.takeWriteBuffer(bufBlocks << Layout.BLOCK_SHIFT) : spare;
             spare = buf;
             buf = t;
         }
@@ -322,10 +322,11 @@ final class SegmentEpochWriter implements EpochWriter {
             return;
         }
         CompletableFuture<Void> f = inFlight;
-        inFlight = null;
         try {
             f.get();
+            inFlight = null;
         } catch (ExecutionException e) {
+            inFlight = null;
             state = State.FAILED;
             failure = e.getCause() instanceof StoreException se ? se
                     : new StoreException(StoreException.Kind.IO, "store " + eng.name + ": epoch " + epoch + ": write failed: " + e.getCause(), e.getCause());
@@ -337,10 +338,26 @@ final class SegmentEpochWriter implements EpochWriter {
         }
     }
 
-    /** Commit step 1: every buffered page written out. */
+    /** Commit step 1: every buffered page written out; the buffers go back to the engine. */
     void flushAll() {
         flush();
         waitInFlight();
+        releaseBuffers();
+    }
+
+    /** Hands the write buffers back to the engine, unless a write from one may still be running. */
+    private void releaseBuffers() {
+        if (inFlight != null) {
+            return;
+        }
+        if (buf != null) {
+            eng.giveWriteBuffer(buf);
+            buf = null;
+        }
+        if (spare != null) {
+            eng.giveWriteBuffer(spare);
+            spare = null;
+        }
     }
 
     @Override
@@ -356,6 +373,7 @@ final class SegmentEpochWriter implements EpochWriter {
         } catch (StoreException e) {
             // aborting anyway: the data is not referenced
         }
+        releaseBuffers();
         for (Held h : held) {
             eng.segs.release(h.seg, h.startUsed);
         }

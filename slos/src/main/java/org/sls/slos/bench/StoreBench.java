@@ -3,6 +3,8 @@ package org.sls.slos.bench;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import java.io.IOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -36,6 +38,10 @@ import org.sls.slos.Slos;
  * oldest epoch: a base object of {@value #PRUNE_BASE_PAGES} pages in many extents, then
  * {@value #PRUNE_ROUNDS} rounds of a {@value #PRUNE_DELTA_PAGES}-page scattered delta committed
  * on the newest epoch and a prune to {@value #PRUNE_KEEP} epochs (slsd's {@code --keep 4}).
+ * Figure (f) times commit and prune apart, in wall-clock time and in CPU time of the calling
+ * thread, and the CPU time of the whole process per round (RocksDB's background threads and the
+ * writer's I/O threads included), since at 100 checkpoints a second every millisecond of CPU
+ * per round is 10% of a core taken from the application.
  * With a second argument {@code prune} it runs (f) alone. Writes nothing to stdout; the figures
  * go to {@code store.json} in that directory. Its files are deleted afterwards.
  * Not thread-safe (a program).
@@ -48,6 +54,8 @@ public final class StoreBench {
     static final int PRUNE_DELTA_PAGES = 200;
     static final int PRUNE_ROUNDS = 1000;
     static final int PRUNE_KEEP = 4;
+    /** Rounds before the process CPU time per round is measured (JIT, first flushes). */
+    static final int PRUNE_WARMUP = 100;
 
     private StoreBench() {}
 
@@ -173,6 +181,14 @@ public final class StoreBench {
         int poolPages = pool.capacity() / Layout.PAGE_SIZE;
         List<Double> pruneMs = new ArrayList<>();
         List<Double> commitMs = new ArrayList<>();
+        List<Double> pruneCpuMs = new ArrayList<>();
+        List<Double> commitCpuMs = new ArrayList<>();
+        ThreadMXBean threads = ManagementFactory.getThreadMXBean();
+        com.sun.management.OperatingSystemMXBean os =
+                (com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean();
+        long processCpu0 = 0;
+        long[] jitCpu0 = new long[1];
+        long wall0 = 0;
         try (Slos s = Slos.open(img, null, OpenOptions.defaults().withBackgroundCleaner(false))) {
             s.createPartition(new PartitionRecord("prune", "slos", "delta", 0, 0, System.currentTimeMillis()));
             long obj = s.newObjectId();
@@ -199,14 +215,29 @@ public final class StoreBench {
                         pool.position(rnd.nextInt(poolPages) * Layout.PAGE_SIZE);
                         w.writePage(obj, q, pool);
                     }
+                    long cc0 = threads.getCurrentThreadCpuTime();
                     long c0 = System.nanoTime();
                     parent = w.commit().epoch();
                     commitMs.add((System.nanoTime() - c0) / 1e6);
+                    commitCpuMs.add((threads.getCurrentThreadCpuTime() - cc0) / 1e6);
                 }
+                long pc0 = threads.getCurrentThreadCpuTime();
                 long p0 = System.nanoTime();
                 s.prune("prune", PRUNE_KEEP);
                 pruneMs.add((System.nanoTime() - p0) / 1e6);
+                pruneCpuMs.add((threads.getCurrentThreadCpuTime() - pc0) / 1e6);
+                if (round == PRUNE_WARMUP - 1) {
+                    processCpu0 = os.getProcessCpuTime();
+                    jitCpu0[0] = jitCpuNanos();
+                    wall0 = System.nanoTime();
+                }
             }
+            // Every thread of the process (writer, slos-io, RocksDB flush and compaction, JIT,
+            // GC) per round after the warm-up rounds: what the store takes from the machine.
+            double processCpuMsPerRound = (os.getProcessCpuTime() - processCpu0) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
+            // Less the JIT compiler threads: a daemon pays for compilation once, not per round.
+            double jitMsPerRound = (jitCpuNanos() - jitCpu0[0]) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
+            double wallMsPerRound = (System.nanoTime() - wall0) / 1e6 / (PRUNE_ROUNDS - PRUNE_WARMUP);
             r.put("pruneBasePages", PRUNE_BASE_PAGES);
             r.put("pruneBaseExtents", extents);
             r.put("pruneDeltaPages", PRUNE_DELTA_PAGES);
@@ -216,6 +247,15 @@ public final class StoreBench {
             r.put("pruneMsP99", round(percentile(pruneMs, 0.99)));
             r.put("pruneMsMax", round(percentile(pruneMs, 1.0)));
             r.put("pruneCommitMsMedian", round(median(commitMs)));
+            r.put("pruneCommitMsP99", round(percentile(commitMs, 0.99)));
+            r.put("pruneCommitCpuMsMedian", round(median(commitCpuMs)));
+            r.put("pruneCommitCpuMsMean", round(mean(commitCpuMs)));
+            r.put("pruneCpuMsMedian", round(median(pruneCpuMs)));
+            r.put("pruneCpuMsMean", round(mean(pruneCpuMs)));
+            r.put("pruneRoundProcessCpuMs", round(processCpuMsPerRound));
+            r.put("pruneRoundJitCpuMs", round(jitMsPerRound));
+            r.put("pruneRoundCpuMsLessJit", round(processCpuMsPerRound - jitMsPerRound));
+            r.put("pruneRoundWallMs", round(wallMsPerRound));
             r.put("pruneMetadataBytes", s.usage().metadataBytes());
             r.put("pruneMetadataBytesCompacted", s.compactMetadata());
             r.put("pruneFsckClean", s.fsck(false).clean());
@@ -258,6 +298,38 @@ public final class StoreBench {
         double secs = Double.parseDouble(m.group(2).replace(',', '.'));
         r.put("ddOutput", text.trim().lines().reduce((a, b) -> b).orElse(""));
         return Long.parseLong(m.group(1)) / secs / 1e6;
+    }
+
+    /**
+     * CPU time of the JIT compiler threads of this process (Linux: /proc/self/task/N/stat, in
+     * clock ticks, taken as 10 ms each); 0 where that cannot be read.
+     */
+    private static long jitCpuNanos() {
+        long ticks = 0;
+        try (Stream<Path> tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path t : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (IOException e) {
+                    continue; // the thread ended meanwhile
+                }
+                int open = stat.indexOf('('), close = stat.lastIndexOf(')');
+                String comm = stat.substring(open + 1, close);
+                if (!comm.startsWith("C1 Compiler") && !comm.startsWith("C2 Compiler")) {
+                    continue;
+                }
+                String[] f = stat.substring(close + 2).split(" ");
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+            }
+        } catch (IOException | RuntimeException e) {
+            return 0;
+        }
+        return ticks * 10_000_000L;
+    }
+
+    private static double mean(List<Double> v) {
+        return v.stream().mapToDouble(Double::doubleValue).average().orElse(0);
     }
 
     private static double median(List<Double> v) {
