@@ -25,12 +25,16 @@ import java.util.List;
  * @param bytesPerCheckpoint   mean bytes written per checkpoint
  * @param durableMedianMicros  median time from resume to durable (µs)
  * @param checkpointsPerSecond checkpoints per second over the last 10 s
- * @param effectivePeriodMs    the period achieved (longer than asked when the store cannot keep up), 0 without a period
+ * @param effectivePeriodMs    the period achieved (longer than asked when the store cannot keep up, or to keep
+ *                             the processes within slsd's frozen-time budget), 0 without a period
  * @param tracker              how dirty pages are found ({@code uffd-wp-async}, {@code full}), empty when unknown
+ * @param stretchedBy          why the period achieved is longer than asked: {@code frozen-time budget},
+ *                             {@code checkpoint time} (captures or store writes take longer than the
+ *                             period), or empty when it is not
  */
 public record PartitionInfo(String name, String backend, String mode, long periodMs, int keep, boolean persistent,
                             List<Integer> attached, long lastEpoch, int epochs, long checkpoints, long failures,
                             String lastFailure, long frozenLastMicros, long frozenMedianMicros, long frozenP99Micros,
                             long frozenMaxMicros, long bytesPerCheckpoint, long durableMedianMicros,
-                            double checkpointsPerSecond, double effectivePeriodMs, String tracker) {
+                            double checkpointsPerSecond, double effectivePeriodMs, String tracker, String stretchedBy) {
 }

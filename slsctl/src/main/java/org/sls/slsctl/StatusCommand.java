@@ -40,7 +40,8 @@ final class StatusCommand implements Callable<Integer> {
             for (PartitionInfo p : s.partitions()) {
                 String period = p.periodMs() == 0 ? "-" : p.periodMs() + "ms";
                 if (p.periodMs() > 0 && p.effectivePeriodMs() > p.periodMs() * 1.1) {
-                    period += String.format(" (stretched to %.1fms)", p.effectivePeriodMs());
+                    period += String.format(" (stretched to %.1fms%s)", p.effectivePeriodMs(),
+                            p.stretchedBy() == null || p.stretchedBy().isEmpty() ? "" : ": " + p.stretchedBy());
                 }
                 t.add(p.name(), p.backend() + (p.persistent() ? "" : " (lost on restart)"), p.mode(), period, p.keep(),
                         p.attached().isEmpty() ? "-" : p.attached().stream().map(String::valueOf).collect(Collectors.joining(",")),

@@ -73,7 +73,7 @@ public final class Daemon implements AutoCloseable {
         this.restorer = new RestoreEngine(store, kernel, reaper);
         this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);
-        this.periodic = new PeriodicCheckpoints(store, partitions, processes);
+        this.periodic = new PeriodicCheckpoints(store, partitions, processes, config.frozenShareMax());
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             Consoles consoles = new Consoles(partitions, restorer);
@@ -198,7 +198,7 @@ public final class Daemon implements AutoCloseable {
         StoreUsage u = store.usage();
         StoreInfo s = new StoreInfo(store.dataPath().toString(), store.metaDir().toString(), store.uuid().toString(),
                 u.totalBytes(), u.usedBytes(), u.freeBytes());
-        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs));
+        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs, periodic::stretchedBy));
     }
 
     private List<Integer> attached(String partition) {
@@ -216,7 +216,7 @@ public final class Daemon implements AutoCloseable {
         partitions.add(spec);
         periodic.sync();
         log.info("partition {} created (backend {}, mode {}, period {} ms)", spec.name(), spec.backend(), spec.mode(), spec.periodMs());
-        return Codec.MAPPER.valueToTree(partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs).stream()
+        return Codec.MAPPER.valueToTree(partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs, periodic::stretchedBy).stream()
                 .filter(p -> p.name().equals(spec.name())).findFirst().orElseThrow());
     }
 

@@ -107,7 +107,8 @@ public final class Main implements Callable<Integer> {
         Path mnt = noMount ? null : mount != null ? mount : SlsdConfig.path(file, "mount").orElse(Path.of("/sls"));
         return new SlsdConfig(storePath, metaDir, sock, mnt, SlsdConfig.path(file, "log.file").orElse(null),
                 metrics != null ? metrics : SlsdConfig.path(file, "metrics.file").orElse(null),
-                SlsdConfig.size(file, "staging.max.bytes", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_STAGING_MAX));
+                SlsdConfig.size(file, "staging.max.bytes", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_STAGING_MAX),
+                SlsdConfig.share(file, "frozen.share.max", SlsdConfig.DEFAULT_FROZEN_SHARE_MAX));
     }
 
     private static void logAlsoTo(Path file) {

@@ -88,7 +88,7 @@ public final class Partitions {
 
     /** Every partition as status shows it; {@code attached} and {@code tracker} come from the checkpoint engine. */
     public List<PartitionInfo> describe(Function<String, List<Integer>> attached, Function<String, String> tracker,
-                                        Function<String, Double> effectivePeriodMs) {
+                                        Function<String, Double> effectivePeriodMs, Function<String, String> stretchedBy) {
         List<PartitionInfo> out = new ArrayList<>();
         for (PartitionRecord r : visible()) {
             CheckpointStats.Snapshot s = stats(r.name()).snapshot();
@@ -97,7 +97,7 @@ public final class Partitions {
             out.add(new PartitionInfo(r.name(), r.backend(), r.mode(), r.periodMs(), r.keep(), !"memory".equals(r.backend()),
                     attached.apply(r.name()), last, epochs.size(), s.count(), s.failures(), s.lastFailure(), s.lastMicros(),
                     s.medianMicros(), s.p99Micros(), s.maxMicros(), s.bytesPerCheckpoint(), s.durableMedianMicros(),
-                    s.perSecond(), effectivePeriodMs.apply(r.name()), tracker.apply(r.name())));
+                    s.perSecond(), effectivePeriodMs.apply(r.name()), tracker.apply(r.name()), stretchedBy.apply(r.name())));
         }
         return out;
     }

@@ -18,7 +18,11 @@ import java.util.concurrent.TimeUnit;
  * the store cannot keep up, the staging memory of the checkpoints waiting to be written reaches its
  * bound ({@code staging.max.bytes}, or a few checkpoints per partition) and the next capture waits:
  * the period stretches instead of memory growing (back-pressure), and {@link #effectivePeriodMs}
- * shows by how much. Periodic checkpoints include every descendant of the attached processes. A checkpoint
+ * shows by how much. The period also stretches to keep the processes frozen at most a share of the
+ * time ({@code frozen.share.max}, 10% by default: a checkpoint that froze them 5 ms is followed by
+ * the next one 50 ms later at the earliest), so that a server checkpointed more often than its
+ * size allows still serves; {@link #stretchedBy} says which of the two held the period back.
+ * Periodic checkpoints include every descendant of the attached processes. A checkpoint
  * that keeps failing is retried with a growing delay (up to 5 s), and status counts the failures.
  * Thread-safe.
  */
@@ -33,11 +37,17 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     private final Partitions partitions;
     private final ProcessOps processes;
     private final Map<String, Loop> loops = new HashMap<>();
+    private final double frozenShareMax;
 
-    public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes) {
+    /** With the largest share of the time ({@code (0, 1]}, 1 for no bound) the processes may spend frozen. */
+    public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax) {
+        if (!(frozenShareMax > 0 && frozenShareMax <= 1)) {
+            throw new IllegalArgumentException("frozen.share.max must be above 0 and at most 1, not " + frozenShareMax);
+        }
         this.store = store;
         this.partitions = partitions;
         this.processes = processes;
+        this.frozenShareMax = frozenShareMax;
     }
 
     /** Starts a loop for every partition with a period and stops loops whose partition is gone. */
@@ -81,6 +91,18 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         return l == null ? 0 : l.effectiveMs;
     }
 
+    /**
+     * Why the period achieved lately is longer than asked: "frozen-time budget", "checkpoint time"
+     * (captures or store writes take longer), or "" when it is not.
+     */
+    public synchronized String stretchedBy(String partition) {
+        Loop l = loops.get(partition);
+        if (l == null || l.effectiveMs <= l.periodMs * 1.1) {
+            return "";
+        }
+        return l.budgetBound ? "frozen-time budget" : "checkpoint time";
+    }
+
     /** Stops every loop; a checkpoint in flight finishes first. */
     @Override
     public synchronized void close() {
@@ -95,6 +117,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         volatile boolean running = true;
         volatile boolean checkpointing;
         volatile double effectiveMs;
+        /** Moving average of the frozen time of the checkpoints made durable (ns), 0 before the first. */
+        volatile double frozenNanos;
+        /** Whether the frozen-time budget, not the period, set the start of the last checkpoint. */
+        volatile boolean budgetBound;
         private String lastLogged = "";
 
         Loop(String name, long periodMs) {
@@ -124,6 +150,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 boolean failed = true;
                 try {
                     processes.checkpointAsync(name, true, false).whenComplete((r, e) -> {
+                        if (r != null) {
+                            double f = r.frozenMicros() * 1000.0;
+                            frozenNanos = frozenNanos == 0 ? f : (1 - EWMA) * frozenNanos + EWMA * f;
+                        }
                         if (e != null) {
                             Throwable c = e.getCause() != null && !(e instanceof SlsException) ? e.getCause() : e;
                             partitions.stats(name).recordFailure(String.valueOf(c.getMessage()));
@@ -152,7 +182,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 // a failure that repeats is retried less and less often, so that a process holding
                 // something sls refuses is not frozen over and over for nothing
                 backoff = failed ? Math.min(MAX_BACKOFF_NANOS, backoff == 0 ? periodNanos : backoff * 2) : 0;
-                next = Math.max(start + periodNanos + backoff, System.nanoTime());
+                // frozen f out of every f / share at most
+                long budget = frozenShareMax >= 1 ? 0 : (long) (frozenNanos / frozenShareMax);
+                budgetBound = budget > periodNanos + backoff;
+                next = Math.max(start + Math.max(periodNanos + backoff, budget), System.nanoTime());
             }
         }
 

@@ -21,13 +21,19 @@ import java.util.Set;
  * @param metricsFile where to write metrics (Prometheus text format) every second, or null
  * @param stagingMaxBytes bound on the staging memory of checkpoints captured and not yet written
  *                        ({@code staging.max.bytes}; with K, M or G suffixes)
+ * @param frozenShareMax  the largest share of the time a partition's processes may spend frozen by
+ *                        periodic checkpoints ({@code frozen.share.max}: "10%" or 0.1; 1 for no bound):
+ *                        beyond, the period stretches
  */
 public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
-                         long stagingMaxBytes) {
+                         long stagingMaxBytes, double frozenShareMax) {
+    /** Default of {@code frozen.share.max}. */
+    public static final double DEFAULT_FROZEN_SHARE_MAX = 0.1;
+
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
     static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file",
-            "staging.max.bytes");
+            "staging.max.bytes", "frozen.share.max");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {
@@ -67,6 +73,26 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("configuration: " + key + " = '" + v.trim()
                     + "' is not a positive size (bytes, or with K, M or G)");
+        }
+    }
+
+    /** The value of {@code key} as a share of the time: "10%" or "0.1", above 0 and at most 1. */
+    static double share(Properties p, String key, double dflt) {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        String t = v.trim();
+        try {
+            double d = t.endsWith("%") ? Double.parseDouble(t.substring(0, t.length() - 1).trim()) / 100
+                    : Double.parseDouble(t);
+            if (!(d > 0 && d <= 1)) {
+                throw new NumberFormatException();
+            }
+            return d;
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("configuration: " + key + " = '" + t
+                    + "' is not a share of the time above 0 and at most 1 (such as 10% or 0.1)");
         }
     }
 

@@ -103,6 +103,39 @@ class PeriodicCheckpointTest {
         }
     }
 
+    /**
+     * A period shorter than the frozen-time budget allows (frozen.share.max) stretches: the
+     * processes are frozen at most that share of the time, and status says why the period is longer.
+     */
+    @Test
+    void thePeriodStretchesToKeepTheProcessesWithinTheFrozenTimeBudget(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        started.add(counter.pid());
+        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        Path conf = tmp.resolve("slsd.conf");
+        Files.writeString(conf, "frozen.share.max = 150%\n");
+        Sls sls = Sls.format(tmp, "512M");
+        try (sls) {
+            IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> sls.startDaemon("--config", conf.toString()));
+            assertTrue(bad.getMessage().contains("frozen.share.max = '150%' is not a share of the time"), bad.getMessage());
+            Files.writeString(conf, "frozen.share.max = 5%\n");
+            sls.startDaemon("--config", conf.toString());
+            assertEquals(0, sls.ctl("partadd", "-o", "fast", "--period", "1").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "fast").exit());
+            JsonNode part = awaitCheckpoints(sls, "fast", 8, Duration.ofMinutes(2));
+            assertEquals(0, part.get("failures").longValue(), part.toString());
+            assertEquals("frozen-time budget", part.get("stretchedBy").textValue(), part.toString());
+            // frozen f ms, then the next checkpoint f / 5% later at the earliest (moving averages: half of it)
+            double frozenMs = part.get("frozenMedianMicros").longValue() / 1000.0;
+            assertTrue(part.get("effectivePeriodMs").doubleValue() >= 0.5 * frozenMs / 0.05, part.toString());
+            CliResult table = sls.ctl("status");
+            assertTrue(table.out().contains(": frozen-time budget)"), table.all());
+        }
+    }
+
     static JsonNode awaitCheckpoints(Sls sls, String partition, long n, Duration timeout) throws Exception {
         long deadline = System.nanoTime() + timeout.toNanos();
         JsonNode last = null;
