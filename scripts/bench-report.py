@@ -53,7 +53,7 @@ def lines(path, title, xlabel, ylabel, series, xs_log=False, hlines=()):
     pts = [p for _, _, ps in series for p in ps]
     if not pts:
         return
-    width, height, left, right, top, bottom = 660, 380, 90, 170, 40, 50
+    width, height, left, right, top, bottom = 700, 380, 90, 230, 40, 50
     fx = (lambda x: math.log10(x)) if xs_log else (lambda x: x)
     xmin, xmax = min(fx(x) for x, _ in pts), max(fx(x) for x, _ in pts)
     ymax = max([y for _, y in pts] + [y for _, _, y in hlines]) * 1.1 or 1
@@ -118,10 +118,14 @@ if sv:
     base = sv["unattached"]["setPerSecond"]
     ps = [(p, sv["period%dms" % p]["setPerSecond"]) for p in (1, 10, 100) if "period%dms" % p in sv]
     lines("redis-throughput.svg", "redis SET throughput against checkpoint period", "period (ms, log scale)",
-          "SET/s", [("checkpointed", "#4a7bb7", ps)], xs_log=True,
+          "SET/s", [("checkpointed (10% frozen budget)", "#4a7bb7", ps)]
+          + ([("no frozen budget", "#8e44ad", [(10, sv["period10msNoBudget"]["setPerSecond"])])] if "period10msNoBudget" in sv else []),
+          xs_log=True,
           hlines=[("unattached", "#27ae60", base), ("goal: 90%", "#c0392b", 0.9 * base)])
     fz = [(p, sv["period%dms" % p]["slsd"]["frozenMedianMicros"] / 1000) for p in (1, 10, 100) if "period%dms" % p in sv]
     lines("redis-frozen-by-period.svg", "redis (100k keys): median time frozen per checkpoint", "period (ms, log scale)",
-          "frozen (ms)", [("under load", "#e67e22", fz)], xs_log=True,
+          "frozen (ms)", [("under load", "#e67e22", fz)]
+          + ([("no frozen budget", "#8e44ad", [(10, sv["period10msNoBudget"]["slsd"]["frozenMedianMicros"] / 1000)])]
+             if "period10msNoBudget" in sv else []), xs_log=True,
           hlines=[("goal: 5 ms", "#c0392b", 5)] + ([("at rest, every 10 ms", "#27ae60", sv["idle10ms"]["frozenMedianMicros"] / 1000)]
                                                    if "idle10ms" in sv else []))
