@@ -30,10 +30,7 @@ class PeriodicCheckpointTest {
     @Test
     void aPeriodicPartitionIsCheckpointedOnItsOwnAndReportsItsFigures(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("counter.log");
-        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
-        started.add(counter.pid());
-        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        Process counter = startCounter(report);
         Sls sls = Sls.format(tmp, "512M");
         Path metrics = tmp.resolve("metrics/sls.prom");
         try (sls) {
@@ -110,10 +107,7 @@ class PeriodicCheckpointTest {
     @Test
     void thePeriodStretchesToKeepTheProcessesWithinTheFrozenTimeBudget(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("counter.log");
-        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
-        started.add(counter.pid());
-        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        Process counter = startCounter(report);
         Path conf = tmp.resolve("slsd.conf");
         Files.writeString(conf, "frozen.share.max = 150%\n");
         Sls sls = Sls.format(tmp, "512M");
@@ -134,6 +128,15 @@ class PeriodicCheckpointTest {
             CliResult table = sls.ctl("status");
             assertTrue(table.out().contains(": frozen-time budget)"), table.all());
         }
+    }
+
+    /** The counter workload, reporting to {@code report}, once it has reported. */
+    private Process startCounter(Path report) throws Exception {
+        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        started.add(counter.pid());
+        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        return counter;
     }
 
     static JsonNode awaitCheckpoints(Sls sls, String partition, long n, Duration timeout) throws Exception {

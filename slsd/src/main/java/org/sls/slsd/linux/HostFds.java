@@ -11,10 +11,11 @@ import java.util.Set;
 import static org.sls.slsd.linux.LinuxSyscalls.*;
 
 /**
- * The fd links of every process of the host ({@code /proc/PID/fd/N}), read with raw
- * {@code getdents64} and {@code readlinkat} into one native buffer: a periodic checkpoint asks for
- * them after every thaw (who else holds a partition's pipes), so a scan must cost little; through
- * java.nio it took about 10 us per fd. Stateless; thread-safe.
+ * The fd links of processes ({@code /proc/PID/fd/N}), of every process of the host or of one,
+ * read with raw {@code getdents64} and {@code readlinkat} into one native buffer per thread: a
+ * periodic checkpoint reads its processes' fds while they are frozen, and who else holds their
+ * pipes after every thaw, so a read must cost little; through java.nio it took about 10 us per fd.
+ * Stateless; thread-safe.
  */
 public final class HostFds {
     private static final int AT_FDCWD = -100;
@@ -74,6 +75,51 @@ public final class HostFds {
             Sys.raw(SYS_CLOSE, proc, 0, 0, 0, 0, 0);
         }
         return out;
+    }
+
+    /**
+     * The fds of one process with what their links read, in fd order (fds closed meanwhile left
+     * out); empty when the process is gone or not ours to look at.
+     */
+    public static java.util.SortedMap<Integer, String> of(int pid) {
+        Pointer buf = BUF.get();
+        long base = buf.address();
+        long path = base + 2L * DIRENT_BUF + LINK_MAX;
+        byte[] p = ("/proc/" + pid + "/fd").getBytes(StandardCharsets.US_ASCII);
+        buf.put(path - base, p, 0, p.length);
+        buf.putByte(path - base + p.length, (byte) 0);
+        java.util.SortedMap<Integer, String> out = new java.util.TreeMap<>();
+        long dir = Sys.raw(SYS_OPENAT, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+        if (dir < 0) {
+            return out;
+        }
+        try {
+            long listOff = DIRENT_BUF;
+            long linkOff = 2L * DIRENT_BUF;
+            while (true) {
+                long n = Sys.raw(SYS_GETDENTS64, dir, base + listOff, DIRENT_BUF, 0, 0, 0);
+                if (n <= 0) {
+                    return out;
+                }
+                for (long off = 0; off < n; ) {
+                    int reclen = Short.toUnsignedInt(buf.getShort(listOff + off + 16));
+                    long name = listOff + off + 19;
+                    off += reclen;
+                    int fd = number(buf, name);
+                    if (fd < 0) {
+                        continue;
+                    }
+                    long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + linkOff, LINK_MAX, 0, 0);
+                    if (len > 0) {
+                        byte[] l = new byte[(int) len];
+                        buf.get(linkOff, l, 0, l.length);
+                        out.put(fd, new String(l, StandardCharsets.UTF_8));
+                    }
+                }
+            }
+        } finally {
+            Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
+        }
     }
 
     private static void scanFds(Pointer buf, int dir, int pid, long listOff, long linkOff, byte[][] pre,

@@ -273,11 +273,9 @@ public final class CaptureContext {
     public Map<Integer, String> fdLinks(int pid) {
         Map<Integer, String> m = links.get(pid);
         if (m == null) {
-            m = new java.util.LinkedHashMap<>();
-            for (int fd : org.sls.slsd.linux.ProcFs.fds(pid)) {
-                Integer key = fd;
-                Map<Integer, String> into = m;
-                org.sls.slsd.linux.ProcFs.link(pid, "fd/" + fd).ifPresent(l -> into.put(key, l));
+            m = org.sls.slsd.linux.HostFds.of(pid);
+            if (m.isEmpty() && !org.sls.slsd.linux.ProcFs.exists(pid)) {
+                throw new org.sls.slsd.linux.ProcFs.NoSuchProcessException(pid, null);
             }
             links.put(pid, m);
         }

@@ -135,6 +135,25 @@ class LinuxLayerTest {
         assertNull(HostFds.links(pid, "pipe:").get(pipe), "the skipped pid holds nothing");
     }
 
+    /** fdinfo longer than one read (an epoll watching 400 pipes) is read whole, and links per fd. */
+    @Test
+    void procFilesLongerThanOneReadAndFdLinks() throws Exception {
+        int pid = programs.startCommand(List.of("python3", "-c", "import os,select,time\n"
+                + "e=select.epoll()\nps=[os.pipe() for _ in range(400)]\n"
+                + "[e.register(r, select.EPOLLIN) for r,w in ps]\n"
+                + "print('epfd=%d' % e.fileno(), flush=True)\ntime.sleep(60)"));
+        String line = TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), l -> l.startsWith("epfd="), Duration.ofSeconds(20));
+        int epfd = Integer.parseInt(line.substring(5));
+        String text = ProcFs.fdinfoText(pid, epfd);
+        assertTrue(text.length() > 16384, "longer than two reads: " + text.length());
+        assertEquals(400, text.lines().filter(l -> l.startsWith("tfd:")).count());
+        java.util.SortedMap<Integer, String> links = HostFds.of(pid);
+        assertEquals(ProcFs.fds(pid), List.copyOf(links.keySet()));
+        assertEquals("anon_inode:[eventpoll]", links.get(epfd));
+        assertEquals(800, links.values().stream().filter(l -> l.startsWith("pipe:")).count());
+        assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.fdinfoText(0x3ffffff0, 0));
+    }
+
     @Test
     void pagemapScanFindsPresentPages() {
         try (NativeMemory m = NativeMemory.map(16 * 4096, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
