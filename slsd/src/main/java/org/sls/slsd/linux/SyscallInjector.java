@@ -11,9 +11,9 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
 /**
  * Runs system calls inside a stopped tracee thread: rip is pointed at a {@code syscall}
  * instruction (a "gadget" found in the target's [vdso]), then the thread single-steps over it
- * (PTRACE_SINGLESTEP: one stop, the SIGTRAP the kernel queues on the way out of the call) or, where
- * that SIGTRAP could touch the process's signal state, runs to its syscall-enter and syscall-exit
- * stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling round trips). All signals but
+ * (PTRACE_SINGLESTEP: one stop, the SIGTRAP the kernel queues on the way out of the call) or, in a
+ * process that ignores SIGTRAP (whose disposition that SIGTRAP would reset), runs to its
+ * syscall-enter and syscall-exit stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling round trips). All signals but
  * that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP that still arrives, or a SIGTRAP
  * someone else sent, is queued again at {@link #close()}. {@code close()} brings the thread back into an interrupt stop with its
  * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
@@ -34,9 +34,10 @@ public final class SyscallInjector implements AutoCloseable {
     private final Regs saved;
     private final long savedMask;
     /**
-     * Calls single-step over the gadget. Not when the thread blocks SIGTRAP or the process ignores
-     * it: the kernel forces its single-step SIGTRAP through, resetting such a disposition to SIG_DFL
-     * and unblocking it (force_sig_info_to_task), which would change the target.
+     * Calls single-step over the gadget. Not when the process ignores SIGTRAP: the kernel forces its
+     * single-step SIGTRAP through, resetting an ignored (or blocked) SIGTRAP's disposition to SIG_DFL
+     * (force_sig_info_to_task), which would change the target. A thread that blocks SIGTRAP itself
+     * does step: during the calls its mask is the injector's, which lets SIGTRAP through.
      */
     private final boolean stepping;
     private final List<Integer> deferredSignals = new ArrayList<>();
@@ -57,7 +58,7 @@ public final class SyscallInjector implements AutoCloseable {
         this.gadget = gadget;
         this.saved = Ptrace.getRegs(tid);
         this.savedMask = Ptrace.getSigmask(tid);
-        this.stepping = ((savedMask | ignoredSignals) & SIGTRAP_BIT) == 0;
+        this.stepping = (ignoredSignals & SIGTRAP_BIT) == 0;
         Ptrace.setSigmask(tid, stepping ? ALL_SIGNALS & ~SIGTRAP_BIT : ALL_SIGNALS);
     }
 
