@@ -1048,8 +1048,8 @@ public final class CheckpointEngine implements AutoCloseable {
                     c.delta() ? "delta" : "full", System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE,
                     c.recursive(), c.images(), c.shared());
             w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
-            c.pinned().writeTo(w);
             confirmHolders(p, c);
+            c.pinned().writeTo(w);
             written = true;
             EpochInfo info = w.commit();
             long commitMicros = (System.nanoTime() - t0) / 1000;
