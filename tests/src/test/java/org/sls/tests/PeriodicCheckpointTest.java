@@ -37,7 +37,8 @@ class PeriodicCheckpointTest {
             sls.startDaemon("--metrics", metrics.toString());
             assertEquals(0, sls.ctl("partadd", "-o", "auto", "--period", "100", "--keep", "4").exit());
             assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "auto").exit());
-            JsonNode part = awaitCheckpoints(sls, "auto", 5, Duration.ofMinutes(2));
+            // six: more than keep + 1, so that the newest epoch number shows some were pruned
+            JsonNode part = awaitCheckpoints(sls, "auto", 6, Duration.ofMinutes(2));
             assertTrue(part.get("checkpointsPerSecond").doubleValue() > 0, part.toString());
             assertTrue(part.get("frozenP99Micros").longValue() >= part.get("frozenMedianMicros").longValue(), part.toString());
             assertTrue(part.get("effectivePeriodMs").doubleValue() >= 100 * 0.9, part.toString());
