@@ -21,6 +21,8 @@ public final class HostFds {
     private static final int AT_FDCWD = -100;
     private static final int DIRENT_BUF = 32 << 10;
     private static final int LINK_MAX = 4096;
+    /** Where in the thread's buffer a process's fd directory is listed, and a link read. */
+    private static final long LIST_OFF = DIRENT_BUF, LINK_OFF = 2L * DIRENT_BUF;
     /** One native buffer per scanning thread: a directory listing, a link, a path. */
     private static final ThreadLocal<Pointer> BUF = ThreadLocal.withInitial(() -> Sys.alloc(2L * DIRENT_BUF + LINK_MAX + 64));
 
@@ -38,9 +40,7 @@ public final class HostFds {
         }
         Pointer buf = BUF.get();
         long procList = buf.address();
-        long fdList = procList + DIRENT_BUF;
-        long link = fdList + DIRENT_BUF;
-        long path = link + LINK_MAX;
+        long path = procList + LINK_OFF + LINK_MAX;
         Map<String, Set<Integer>> out = new HashMap<>();
         int proc = (int) Sys.call("open", "/proc", SYS_OPENAT, AT_FDCWD, Sys.cString("/proc").address(),
                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -65,7 +65,7 @@ public final class HostFds {
                         continue; // exited, or not ours to look at
                     }
                     try {
-                        scanFds(buf, (int) dir, pid, fdList - procList, link - procList, pre, out);
+                        scanFds(buf, (int) dir, pid, pre, out);
                     } finally {
                         Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
                     }
@@ -94,58 +94,54 @@ public final class HostFds {
             return out;
         }
         try {
-            long listOff = DIRENT_BUF;
-            long linkOff = 2L * DIRENT_BUF;
-            while (true) {
-                long n = Sys.raw(SYS_GETDENTS64, dir, base + listOff, DIRENT_BUF, 0, 0, 0);
-                if (n <= 0) {
-                    return out;
-                }
-                for (long off = 0; off < n; ) {
-                    int reclen = Short.toUnsignedInt(buf.getShort(listOff + off + 16));
-                    long name = listOff + off + 19;
-                    off += reclen;
-                    int fd = number(buf, name);
-                    if (fd < 0) {
-                        continue;
-                    }
-                    long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + linkOff, LINK_MAX, 0, 0);
-                    if (len > 0) {
-                        byte[] l = new byte[(int) len];
-                        buf.get(linkOff, l, 0, l.length);
-                        out.put(fd, new String(l, StandardCharsets.UTF_8));
-                    }
-                }
-            }
+            forEachLink(buf, dir, (fd, len) -> out.put(fd, link(buf, len)));
         } finally {
             Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
         }
+        return out;
     }
 
-    private static void scanFds(Pointer buf, int dir, int pid, long listOff, long linkOff, byte[][] pre,
-                                Map<String, Set<Integer>> out) {
+    private static void scanFds(Pointer buf, int dir, int pid, byte[][] pre, Map<String, Set<Integer>> out) {
+        forEachLink(buf, dir, (fd, len) -> {
+            if (startsWithAny(buf, LINK_OFF, len, pre)) {
+                out.computeIfAbsent(link(buf, len), k -> new HashSet<>()).add(pid);
+            }
+        });
+    }
+
+    /** Told each fd whose link was read: {@code len} bytes at {@link #LINK_OFF} of the thread's buffer. */
+    private interface LinkVisitor {
+        void visit(int fd, int len);
+    }
+
+    /** Lists the fd directory {@code dir} at {@link #LIST_OFF} and reads each link (fds closed meanwhile left out). */
+    private static void forEachLink(Pointer buf, long dir, LinkVisitor v) {
         long base = buf.address();
         while (true) {
-            long n = Sys.raw(SYS_GETDENTS64, dir, base + listOff, DIRENT_BUF, 0, 0, 0);
+            long n = Sys.raw(SYS_GETDENTS64, dir, base + LIST_OFF, DIRENT_BUF, 0, 0, 0);
             if (n <= 0) {
                 return;
             }
             for (long off = 0; off < n; ) {
-                int reclen = Short.toUnsignedInt(buf.getShort(listOff + off + 16));
-                long name = listOff + off + 19;
+                int reclen = Short.toUnsignedInt(buf.getShort(LIST_OFF + off + 16));
+                long name = LIST_OFF + off + 19;
                 off += reclen;
-                if (number(buf, name) < 0) {
+                int fd = number(buf, name);
+                if (fd < 0) {
                     continue; // . and ..
                 }
-                long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + linkOff, LINK_MAX, 0, 0);
-                if (len <= 0 || !startsWithAny(buf, linkOff, (int) len, pre)) {
-                    continue; // closed meanwhile, or not asked for
+                long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + LINK_OFF, LINK_MAX, 0, 0);
+                if (len > 0) {
+                    v.visit(fd, (int) len);
                 }
-                byte[] l = new byte[(int) len];
-                buf.get(linkOff, l, 0, l.length);
-                out.computeIfAbsent(new String(l, StandardCharsets.UTF_8), k -> new HashSet<>()).add(pid);
             }
         }
+    }
+
+    private static String link(Pointer buf, int len) {
+        byte[] l = new byte[len];
+        buf.get(LINK_OFF, l, 0, len);
+        return new String(l, StandardCharsets.UTF_8);
     }
 
     /** The decimal number a NUL-terminated name spells, or -1 when it is not one. */
