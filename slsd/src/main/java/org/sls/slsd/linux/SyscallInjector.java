@@ -13,9 +13,10 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * instruction (a "gadget" found in the target's [vdso]), then the thread single-steps over it
  * (PTRACE_SINGLESTEP: one stop, the SIGTRAP the kernel queues on the way out of the call) or, in a
  * process that ignores SIGTRAP (whose disposition that SIGTRAP would reset), runs to its
- * syscall-enter and syscall-exit stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling round trips). All signals but
- * that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP that still arrives, or a SIGTRAP
- * someone else sent, is queued again at {@link #close()}. {@code close()} brings the thread back into an interrupt stop with its
+ * syscall-enter and syscall-exit stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling
+ * round trips). All signals but that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP
+ * that still arrives, or a SIGTRAP someone else sent, is queued again at {@link #close()}.
+ * {@code close()} brings the thread back into an interrupt stop with its
  * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
  * the thread resumes, and restores any scratch memory it used.
  *
@@ -399,8 +400,9 @@ public final class SyscallInjector implements AutoCloseable {
             }
         }
         if (atSyscallExit) {
-            // leave the syscall-exit (or single-step SIGTRAP) stop for an interrupt stop inside get_signal(), where the original
-            // registers (rax = -ERESTART*) get the kernel's normal restart treatment on resume
+            // leave the syscall-exit (or single-step SIGTRAP) stop for an interrupt stop inside
+            // get_signal(), where the original registers (rax = -ERESTART*) get the kernel's normal
+            // restart treatment on resume
             Ptrace.interrupt(tid);
             Ptrace.cont(tid, 0);
         }
