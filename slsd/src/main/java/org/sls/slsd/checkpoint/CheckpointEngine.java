@@ -1047,7 +1047,8 @@ public final class CheckpointEngine implements AutoCloseable {
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch,
                     c.delta() ? "delta" : "full", System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE,
                     c.recursive(), c.images(), c.shared());
-            w.putBlob(Manifest.BLOB, ManifestCodec.encode(m));
+            byte[] manifest = ManifestCodec.encode(m);
+            w.putBlob(Manifest.BLOB, manifest);
             confirmHolders(p, c);
             c.pinned().writeTo(w);
             written = true;
@@ -1061,8 +1062,8 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
             }
             List<Integer> pids = c.images().stream().map(ProcessImage::pid).toList();
-            log.debug("partition {} epoch {}: {} processes, {} pages, frozen {} us, commit {} us ({})", p.name,
-                    info.epoch(), pids.size(), c.plan().pages(), c.frozenMicros(), commitMicros, t);
+            log.debug("partition {} epoch {}: {} processes, {} pages, manifest {} bytes, frozen {} us, commit {} us ({})",
+                    p.name, info.epoch(), pids.size(), c.plan().pages(), manifest.length, c.frozenMicros(), commitMicros, t);
             return new CheckpointResult(info.epoch(), c.frozenMicros(), c.plan().pages() + c.plan().holes(),
                     c.plan().bytes(), commitMicros, pids, false, List.of(), t.micros(), parentEpoch);
         } catch (RuntimeException e) {
