@@ -116,10 +116,11 @@ public final class StateCapture {
         long brk = 0;
         long[] tidAddress = new long[n];
         ThreadImage.AltStack[] altStacks = new ThreadImage.AltStack[n];
-        // What only the process can tell. Each injected call costs two round trips to the tracee,
-        // so every thread asks at once (their stops overlap): first its own tid address and
-        // alternate stack, then a share of the process-wide questions (brk, sigactions, itimers,
-        // POSIX timers: any thread gets the same answers).
+        // What only the process can tell. Every thread asks at once (their stops overlap): first its
+        // own tid address and alternate stack, then a share of the process-wide questions (brk,
+        // sigactions, itimers, POSIX timers: any thread gets the same answers). Each thread runs
+        // its list as one batch (one stop) where the process lets a page of code be mapped for it,
+        // else one call at a time (a stop each, the threads in lockstep).
         // {nr, arg, kind, index}: kind 0 brk, 1 sigaction, 2 itimer, 3 POSIX timer (index in timerEntries)
         List<long[]> wide = new ArrayList<>();
         wide.add(new long[] {SYS_BRK, 0, 0});
@@ -134,6 +135,7 @@ public final class StateCapture {
         }
         List<SyscallInjector> injs = new ArrayList<>();
         t.enter(CaptureTimings.Phase.INJECT);
+        long code = 0;
         try {
             long[] scratch = new long[n];
             int[] len = new int[n];
@@ -145,18 +147,24 @@ public final class StateCapture {
             int[] outAt = new int[wide.size()]; // where in its thread's scratch a shared answer lands
             int[] byThread = new int[wide.size()];
             int[] used = new int[n];
+            int[] count = new int[n];
             java.util.Arrays.fill(used, 64);
+            java.util.Arrays.fill(count, 2);
             for (int j = 0; j < wide.size(); j++) {
                 int i = (leader + j) % n;
                 byThread[j] = i;
                 outAt[j] = used[i];
                 used[i] += wide.get(j)[2] == 0 ? 0 : 32;
+                count[i]++;
             }
             for (int i = 0; i < n; i++) {
-                SyscallInjector inj = SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn);
-                injs.add(inj);
-                len[i] = used[i];
-                scratch[i] = inj.scratch(len[i], vmas);
+                injs.add(SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn));
+            }
+            // one stop per thread for all its calls where the process lets a page of code be mapped
+            code = injs.get(leader).mapBatchCode();
+            for (int i = 0; i < n; i++) {
+                len[i] = used[i] + (code != 0 ? SyscallInjector.batchTableBytes(count[i]) : 0);
+                scratch[i] = injs.get(i).scratch(len[i], vmas);
                 calls.get(i).add(new long[] {SYS_PRCTL, PR_GET_TID_ADDRESS, scratch[i], 0, 0, -1});
                 calls.get(i).add(new long[] {SYS_SIGALTSTACK, 0, scratch[i] + 8, 0, 0, -1});
             }
@@ -170,24 +178,33 @@ public final class StateCapture {
                     default -> new long[] {SYS_TIMER_GETTIME, q[1], out, 0, 0, j};
                 });
             }
-            int rounds = calls.stream().mapToInt(List::size).max().orElse(0);
-            for (int r = 0; r < rounds; r++) {
-                List<SyscallInjector> these = new ArrayList<>();
-                List<long[]> what = new ArrayList<>();
+            if (code != 0) {
+                long[] tables = new long[n];
+                List<List<long[]>> args = new ArrayList<>();
                 for (int i = 0; i < n; i++) {
-                    if (r < calls.get(i).size()) {
-                        these.add(injs.get(i));
-                        what.add(calls.get(i).get(r));
+                    tables[i] = scratch[i] + used[i];
+                    args.add(calls.get(i).stream().map(c -> java.util.Arrays.copyOf(c, 5)).toList());
+                }
+                long[][] results = SyscallInjector.batchAll(injs, code, tables, args);
+                for (int i = 0; i < n; i++) {
+                    for (int k = 0; k < results[i].length; k++) {
+                        brk = checked(pid, calls.get(i).get(k), results[i][k], brk);
                     }
                 }
-                long[] results = SyscallInjector.callAll(these, what);
-                for (int k = 0; k < results.length; k++) {
-                    long[] c = what.get(k);
-                    long res = results[k];
-                    if (c[0] == SYS_BRK) {
-                        brk = res;
-                    } else if (res < 0 && res > -4096) {
-                        throw new NativeException(callName(c), (int) -res, "injected in pid " + pid);
+            } else {
+                int rounds = calls.stream().mapToInt(List::size).max().orElse(0);
+                for (int r = 0; r < rounds; r++) {
+                    List<SyscallInjector> these = new ArrayList<>();
+                    List<long[]> what = new ArrayList<>();
+                    for (int i = 0; i < n; i++) {
+                        if (r < calls.get(i).size()) {
+                            these.add(injs.get(i));
+                            what.add(calls.get(i).get(r));
+                        }
+                    }
+                    long[] results = SyscallInjector.callAll(these, what);
+                    for (int k = 0; k < results.length; k++) {
+                        brk = checked(pid, what.get(k), results[k], brk);
                     }
                 }
             }
@@ -215,7 +232,21 @@ public final class StateCapture {
                 }
             }
         } finally {
-            SyscallInjector.closeAll(injs);
+            try {
+                if (code != 0) {
+                    // no thread may be left running the code when it goes
+                    for (SyscallInjector inj : injs) {
+                        try {
+                            inj.settle();
+                        } catch (RuntimeException e) {
+                            // that thread is gone; closing says so
+                        }
+                    }
+                    injs.get(tids.indexOf(pid)).unmapBatchCode(code);
+                }
+            } finally {
+                SyscallInjector.closeAll(injs);
+            }
         }
         t.enter(CaptureTimings.Phase.REGS);
         for (int i = 0; i < n; i++) {
@@ -244,6 +275,17 @@ public final class StateCapture {
                 credentials(status), rlimits, ProcFs.personality(pid), mm,
                 Base64.getEncoder().encodeToString(ProcFs.readBytes(pid, "auxv")), sigactions, shared, threads,
                 regions, fds, children, itimers, posixTimers, TimerCapture.clocks(pid));
+    }
+
+    /** Checks an injected call's result; returns brk's answer when it was brk, else {@code brk}. */
+    private static long checked(int pid, long[] c, long res, long brk) {
+        if (c[0] == SYS_BRK) {
+            return res;
+        }
+        if (res < 0 && res > -4096) {
+            throw new NativeException(callName(c), (int) -res, "injected in pid " + pid);
+        }
+        return brk;
     }
 
     private static String callName(long[] c) {

@@ -3,6 +3,8 @@ package org.sls.slsd.linux;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,6 +18,8 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * syscall-enter and syscall-exit stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling
  * round trips). All signals but that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP
  * that still arrives, or a SIGTRAP someone else sent, is queued again at {@link #close()}.
+ * Many calls can also run as one batch, a stop for them all: a page of code mapped for the
+ * occasion ({@link #mapBatchCode}) runs a table of calls and ends on an int3 (see {@link #startBatch}).
  * {@code close()} brings the thread back into an interrupt stop with its
  * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
  * the thread resumes, and restores any scratch memory it used.
@@ -28,6 +32,27 @@ public final class SyscallInjector implements AutoCloseable {
     private static final long SIGTRAP_BIT = 1L << (SIGTRAP - 1);
     /** si_code of a signal sent by a process (kill, tgkill, sigqueue...) rather than by the kernel. */
     private static final int SI_KERNEL_MIN = 1;
+    /**
+     * The batch code, position-independent x86-64: runs the table of calls rbx points at, one
+     * 64-byte entry each {nr, a1..a6, result}, until an entry whose nr is negative, then stops on an
+     * int3. The stop is one SIGTRAP for the whole table, as single-stepping gives one per call.
+     * <pre>
+     * 0:  mov rax,[rbx]; test rax,rax; js 2c
+     * 8:  mov rdi,[rbx+8]; mov rsi,[rbx+16]; mov rdx,[rbx+24]; mov r10,[rbx+32]; mov r8,[rbx+40]; mov r9,[rbx+48]
+     * 20: syscall; mov [rbx+56],rax; add rbx,64; jmp 0
+     * 2c: int3
+     * </pre>
+     */
+    private static final byte[] BATCH_CODE = bytes(
+            0x48, 0x8b, 0x03, 0x48, 0x85, 0xc0, 0x78, 0x24,
+            0x48, 0x8b, 0x7b, 0x08, 0x48, 0x8b, 0x73, 0x10, 0x48, 0x8b, 0x53, 0x18,
+            0x4c, 0x8b, 0x53, 0x20, 0x4c, 0x8b, 0x43, 0x28, 0x4c, 0x8b, 0x4b, 0x30,
+            0x0f, 0x05, 0x48, 0x89, 0x43, 0x38, 0x48, 0x83, 0xc3, 0x40, 0xeb, 0xd4,
+            0xcc);
+    /** Where a thread that ran its batch stands: right after the int3. */
+    private static final int BATCH_END = 0x2d;
+    private static final int BATCH_ENTRY = 64;
+    private static final long BATCH_PAGE = 4096;
 
     private final int tgid;
     private final int tid;
@@ -43,8 +68,15 @@ public final class SyscallInjector implements AutoCloseable {
     private final boolean stepping;
     private final List<Integer> deferredSignals = new ArrayList<>();
     private boolean atSyscallExit;
-    /** 0: stopped; 1: started, running to syscall-enter; 2: entered, running to syscall-exit. */
+    /**
+     * 0: stopped; 1: started, running to syscall-enter; 2: entered, running to syscall-exit; 3:
+     * running a batch (see {@link #startBatch}).
+     */
     private int inFlight;
+    /** The batch running or last run: where its code is and where its table is. */
+    private long batchCode;
+    private long batchTable;
+    private int batchCalls;
     private long scratch;
     private byte[] scratchOriginal;
     private long scratchMapped;
@@ -87,6 +119,14 @@ public final class SyscallInjector implements AutoCloseable {
     public long savedSigmask() { return savedMask; }
 
     public int calls() { return calls; }
+
+    private static byte[] bytes(int... v) {
+        byte[] b = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = (byte) v[i];
+        }
+        return b;
+    }
 
     /** Whether calls single-step over the gadget (one stop each) rather than stop twice. For tests. */
     boolean singleStepping() { return stepping; }
@@ -167,11 +207,20 @@ public final class SyscallInjector implements AutoCloseable {
 
     /**
      * Waits for the SIGTRAP that ends a single step over the gadget: the call has run when the
-     * thread stands right after it. Any other stop (an unblockable signal, or a SIGTRAP sent by
-     * someone before the call ran) is deferred and the step resumed: the kernel reports a pending
-     * SIGTRAP, synchronous, before the thread could execute anything past the call.
+     * thread stands right after it.
      */
     private long awaitStepped() {
+        return awaitTrapAt(gadget + 2, true);
+    }
+
+    /**
+     * Waits for the SIGTRAP that leaves the thread at {@code at} (after a single-stepped call, or
+     * after the int3 ending a batch) and returns rax. Any other stop (an unblockable signal, or a
+     * SIGTRAP sent by someone before the call ran) is deferred and the thread resumed the same way
+     * ({@code step}: single-stepping; else running on): the kernel reports a pending SIGTRAP,
+     * synchronous, before the thread could execute anything past the trap.
+     */
+    private long awaitTrapAt(long at, boolean step) {
         while (true) {
             WaitStatus st = awaitReport();
             if (st.gone()) {
@@ -188,7 +237,7 @@ public final class SyscallInjector implements AutoCloseable {
                         // ours, as into any pending SIGTRAP: that one cannot be told apart)
                         deferredSignals.add(sig);
                     }
-                    if (now.rip() == gadget + 2) {
+                    if (now.rip() == at) {
                         return now.rax();
                     }
                 } else {
@@ -196,7 +245,11 @@ public final class SyscallInjector implements AutoCloseable {
                     log.debug("tid {}: signal {} arrived during injection, deferred", tid, sig);
                 }
             }
-            Ptrace.singlestep(tid, 0);
+            if (step) {
+                Ptrace.singlestep(tid, 0);
+            } else {
+                Ptrace.cont(tid, 0);
+            }
         }
     }
 
@@ -240,6 +293,117 @@ public final class SyscallInjector implements AutoCloseable {
             out[i] = injectors.get(i).result();
         }
         return out;
+    }
+
+    /** Scratch bytes a batch of {@code calls} calls needs for its table (see {@link #startBatch}). */
+    public static int batchTableBytes(int calls) {
+        return (calls + 1) * BATCH_ENTRY;
+    }
+
+    /**
+     * Maps a page of batch code into the process, through this thread (stopped, one injected call),
+     * and returns its address; 0 when calls cannot be batched: in a process that ignores SIGTRAP
+     * (the batch's int3 would reset the disposition, as a single step would) or that may not map
+     * executable memory (memory-deny-write-execute, an LSM), whose calls then go one at a time.
+     * The page must be {@link #unmapBatchCode unmapped} before the threads are let go, and only
+     * once no thread runs it.
+     */
+    public long mapBatchCode() {
+        if (!stepping) {
+            return 0;
+        }
+        long m = call(SYS_MMAP, 0, BATCH_PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m < 0 && m > -4096) {
+            log.debug("pid {}: no executable page for batched calls (errno {}): one call at a time", tgid, -m);
+            return 0;
+        }
+        try {
+            Linux.writeMem(tgid, m, BATCH_CODE); // /proc/PID/mem writes where the page's protection does not let
+        } catch (RuntimeException e) {
+            call(SYS_MUNMAP, m, BATCH_PAGE, 0, 0, 0, 0);
+            throw e;
+        }
+        return m;
+    }
+
+    /** Unmaps what {@link #mapBatchCode} mapped, through this thread. */
+    public void unmapBatchCode(long code) {
+        callOrThrow("munmap", SYS_MUNMAP, code, BATCH_PAGE);
+    }
+
+    /**
+     * Starts running {@code calls} ({nr, a1, ... a6} each, missing arguments 0) in this thread
+     * through the batch code at {@code code}: their table is written at {@code table}, scratch of
+     * {@link #batchTableBytes} bytes, and the thread runs them all before it stops once.
+     * {@link #batchResults()} waits for that stop.
+     */
+    public void startBatch(long code, long table, List<long[]> calls) {
+        ByteBuffer b = ByteBuffer.allocate(batchTableBytes(calls.size())).order(ByteOrder.LITTLE_ENDIAN);
+        for (long[] c : calls) {
+            for (int k = 0; k < 7; k++) {
+                b.putLong(k < c.length ? c[k] : 0);
+            }
+            b.putLong(0);
+        }
+        b.putLong(-1);
+        Linux.poke(tgid, table, b.array());
+        Regs r = saved.copy();
+        r.set(Regs.RIP, code).set(Regs.RBX, table).set(Regs.ORIG_RAX, -1);
+        Ptrace.setRegs(tid, r);
+        Ptrace.cont(tid, 0);
+        inFlight = 3;
+        batchCode = code;
+        batchTable = table;
+        batchCalls = calls.size();
+    }
+
+    /** Waits for the batch {@link #startBatch} started; returns each call's raw result, in order. */
+    public long[] batchResults() {
+        if (inFlight != 3) {
+            throw new IllegalStateException("tid " + tid + ": no batch running");
+        }
+        awaitTrapAt(batchCode + BATCH_END, false);
+        inFlight = 0;
+        atSyscallExit = true;
+        calls += batchCalls;
+        ByteBuffer t = ByteBuffer.wrap(Linux.peek(tgid, batchTable, batchCalls * BATCH_ENTRY))
+                .order(ByteOrder.LITTLE_ENDIAN);
+        long[] out = new long[batchCalls];
+        for (int i = 0; i < batchCalls; i++) {
+            out[i] = t.getLong(i * BATCH_ENTRY + 56);
+        }
+        return out;
+    }
+
+    /**
+     * Runs each thread's own list of calls as one batch, all threads at once: {@code calls.get(i)}
+     * in {@code injectors.get(i)} with its table at {@code tables[i]}. Returns the results per thread.
+     */
+    public static long[][] batchAll(List<SyscallInjector> injectors, long code, long[] tables, List<List<long[]>> calls) {
+        for (int i = 0; i < injectors.size(); i++) {
+            injectors.get(i).startBatch(code, tables[i], calls.get(i));
+        }
+        long[][] out = new long[injectors.size()][];
+        for (int i = 0; i < injectors.size(); i++) {
+            out[i] = injectors.get(i).batchResults();
+        }
+        return out;
+    }
+
+    /** Lets a call or batch left running (another thread's failure interrupted it) finish. */
+    public void settle() {
+        if (closed) {
+            return;
+        }
+        if (inFlight == 3) {
+            batchResults();
+        }
+        if (inFlight == 1) {
+            enter();
+        }
+        if (inFlight == 2) {
+            result();
+        }
     }
 
     /** Closes several injectors, overlapping their final stops; the first failure is rethrown. */
@@ -385,12 +549,7 @@ public final class SyscallInjector implements AutoCloseable {
             return false;
         }
         // a call left running (another thread's failure interrupted callAll): let it finish first
-        if (inFlight == 1) {
-            enter();
-        }
-        if (inFlight == 2) {
-            result();
-        }
+        settle();
         closed = true;
         if (scratch != 0) {
             if (scratchMapped != 0) {

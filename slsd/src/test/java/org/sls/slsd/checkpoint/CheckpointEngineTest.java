@@ -202,7 +202,10 @@ class CheckpointEngineTest {
         fx.engine.attach("p", pid, 0);
         long parent = 0;
         for (int i = 0; i < 3; i++) {
+            String mapsBefore = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/maps"));
             CheckpointResult r = fx.engine.checkpoint("p", false, "delta", parent);
+            // the page of code the threads' injected calls ran from is gone again
+            assertEquals(mapsBefore, java.nio.file.Files.readString(Path.of("/proc/" + pid + "/maps")));
             parent = r.epoch();
             ProcessImage p = fx.manifest("p", r.epoch()).process(pid);
             assertEquals(17, p.threads().size());

@@ -84,8 +84,9 @@ class LinuxLayerTest {
     /**
      * Injected calls single-step over the gadget, whose SIGTRAP the kernel forces through: a
      * process that ignores SIGTRAP would lose that disposition, so it gets the two-stop way; a thread
-     * that blocks SIGTRAP steps under the injector's mask. Either way the signal state is as before
-     * and a SIGTRAP handler still runs, also in the thread that had it blocked.
+     * that blocks SIGTRAP steps under the injector's mask. Batches of calls, which stop on an int3,
+     * follow the same rule. Either way the signal state is as before and a SIGTRAP handler still
+     * runs, also in the thread that had it blocked.
      */
     @Test
     void injectionLeavesSigtrapAsTheProcessHadIt() throws Exception {
@@ -104,6 +105,19 @@ class LinuxLayerTest {
                 assertEquals(!mode.equals("ignore"), inj.singleStepping(), mode);
                 for (int i = 0; i < 20; i++) {
                     assertEquals(pid, inj.call(LinuxSyscalls.SYS_GETPID), mode);
+                }
+                // a batch stops on an int3, whose SIGTRAP is forced as a single step's: not where ignored
+                long code = inj.mapBatchCode();
+                assertEquals(mode.equals("ignore"), code == 0, mode);
+                if (code != 0) {
+                    assertTrue(ProcFs.maps(pid).stream().anyMatch(v -> v.start() == code && v.executable()), mode);
+                    long table = inj.scratch(SyscallInjector.batchTableBytes(3), ProcFs.maps(pid));
+                    inj.startBatch(code, table, List.of(new long[] {LinuxSyscalls.SYS_GETPID},
+                            new long[] {LinuxSyscalls.SYS_GETTID}, new long[] {LinuxSyscalls.SYS_KILL, 0x3ffffff0, 0}));
+                    long[] r = inj.batchResults();
+                    assertArrayEquals(new long[] {pid, pid, -Errno.ESRCH}, r, mode);
+                    inj.unmapBatchCode(code);
+                    assertTrue(ProcFs.maps(pid).stream().noneMatch(v -> v.start() == code), mode);
                 }
             }
             assertEquals(regs, Ptrace.getRegs(pid), mode);
