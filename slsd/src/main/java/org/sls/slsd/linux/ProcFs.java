@@ -92,28 +92,82 @@ public final class ProcFs {
 
     /** /proc/PID/smaps with the Anonymous totals (walks every page table: costly on big processes). */
     public static Smaps smapsDetailed(int pid) {
+        return parseSmaps(read(pid, "smaps"));
+    }
+
+    /**
+     * Parses smaps text: each VMA's header line, its Anonymous figure and its VmFlags (the last
+     * line of a VMA). Scans the text once, without splitting it or the lines: it runs before
+     * every periodic checkpoint, and a big process has thousands of lines.
+     */
+    static Smaps parseSmaps(String text) {
         List<Vma> out = new ArrayList<>();
         long anon = 0;
         String header = null;
-        for (String line : read(pid, "smaps").split("\n")) {
-            if (line.startsWith("Anonymous:")) {
-                anon += Long.parseLong(line.substring(10).trim().split("\\s+")[0]) * 1024;
-                continue;
+        int n = text.length();
+        int at = 0;
+        while (at < n) {
+            int eol = text.indexOf('\n', at);
+            if (eol < 0) {
+                eol = n;
             }
-            if (line.isEmpty()) {
-                continue;
+            if (eol > at) {
+                char c = text.charAt(at);
+                if (text.startsWith("Anonymous:", at)) {
+                    anon += firstNumber(text, at + 10, eol) * 1024;
+                } else if (text.startsWith("VmFlags:", at)) {
+                    if (header != null) {
+                        out.add(parseMapsLine(header, vmFlags(text, at + 8, eol)));
+                        header = null;
+                    }
+                } else if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')) {
+                    int dash = text.indexOf('-', at);
+                    int sp = text.indexOf(' ', at);
+                    if (dash > at && dash < eol && sp > dash && sp < eol) {
+                        header = text.substring(at, eol);
+                    }
+                }
             }
-            char c = line.charAt(0);
-            boolean isHeader = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
-            if (isHeader && line.indexOf('-') > 0 && line.indexOf('-') < line.indexOf(' ')) {
-                header = line;
-            } else if (line.startsWith("VmFlags:") && header != null) {
-                Set<String> flags = new TreeSet<>(List.of(line.substring(8).trim().split("\\s+")));
-                out.add(parseMapsLine(header, flags));
-                header = null;
-            }
+            at = eol + 1;
         }
         return new Smaps(out, anon);
+    }
+
+    /** The first decimal number in text[from, to). */
+    private static long firstNumber(String text, int from, int to) {
+        int i = from;
+        while (i < to && (text.charAt(i) < '0' || text.charAt(i) > '9')) {
+            i++;
+        }
+        long v = 0;
+        while (i < to && text.charAt(i) >= '0' && text.charAt(i) <= '9') {
+            v = v * 10 + (text.charAt(i++) - '0');
+        }
+        return v;
+    }
+
+    /** The two-letter flags the kernel prints, shared: the same few dozen for every VMA. */
+    private static final java.util.concurrent.ConcurrentHashMap<String, String> FLAG_NAMES =
+            new java.util.concurrent.ConcurrentHashMap<>();
+
+    private static Set<String> vmFlags(String text, int from, int to) {
+        Set<String> flags = new TreeSet<>();
+        int i = from;
+        while (i < to) {
+            while (i < to && text.charAt(i) == ' ') {
+                i++;
+            }
+            int j = i;
+            while (j < to && text.charAt(j) != ' ') {
+                j++;
+            }
+            if (j > i) {
+                String f = text.substring(i, j);
+                flags.add(FLAG_NAMES.computeIfAbsent(f, k -> k));
+            }
+            i = j;
+        }
+        return flags;
     }
 
     static Vma parseMapsLine(String line, Set<String> flags) {

@@ -174,6 +174,33 @@ class LinuxLayerTest {
         assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.fdinfoText(0x3ffffff0, 0));
     }
 
+    /**
+     * smaps, parsed in one pass: the same VMAs as maps (paths with spaces too), each with its
+     * VmFlags, and the Anonymous total counts the pages the program wrote.
+     */
+    @Test
+    void smapsGivesTheMapsVmasWithFlagsAndAnonymousMemory() throws Exception {
+        int pid = programs.startCommand(List.of("python3", "-c", "import mmap,time\n"
+                + "f=open('" + tmp.resolve("a file with spaces") + "','wb+'); f.write(b'x'*8192); f.flush()\n"
+                + "m=mmap.mmap(f.fileno(), 8192)\n"
+                + "a=mmap.mmap(-1, 64<<20, flags=mmap.MAP_PRIVATE); a.write(b'y'*(32<<20))\n"
+                + "print('ready', flush=True)\ntime.sleep(60)"));
+        TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), "ready"::equals, Duration.ofSeconds(20));
+        ProcFs.Smaps s = ProcFs.smapsDetailed(pid);
+        List<Vma> maps = ProcFs.maps(pid);
+        assertEquals(maps.size(), s.vmas().size());
+        for (int i = 0; i < maps.size(); i++) {
+            Vma m = maps.get(i);
+            Vma v = s.vmas().get(i);
+            assertEquals(List.of(m.start(), m.end(), m.perms(), m.offset(), m.inode(), m.path()),
+                    List.of(v.start(), v.end(), v.perms(), v.offset(), v.inode(), v.path()));
+            assertTrue(v.has("rd") == v.readable() && !v.vmFlags().isEmpty(), v.toString());
+        }
+        assertTrue(s.vmas().stream().anyMatch(v -> v.path().endsWith("a file with spaces") && v.has("sh")));
+        assertTrue(s.anonymousBytes() >= 32L << 20, "anonymous " + s.anonymousBytes());
+        assertTrue(s.anonymousBytes() < 64L << 20, "anonymous " + s.anonymousBytes());
+    }
+
     @Test
     void pagemapScanFindsPresentPages() {
         try (NativeMemory m = NativeMemory.map(16 * 4096, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
