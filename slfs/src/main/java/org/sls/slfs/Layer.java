@@ -7,7 +7,7 @@ import java.util.HashMap;
  * = the inode is gone), directory entries (null value = removed) and page layers per inode. A
  * layer is frozen under the partition's gate in O(changes) and later committed as one slfs epoch
  * whose parent is the previous layer's epoch; until then reads see it above the store.
- * Immutable after freezing except {@link #epoch} and {@link #dropped}, which are volatile.
+ * Immutable after freezing except {@link #epoch}, {@link #dropped} and {@link #snapshot}.
  */
 final class Layer {
     /** A directory entry key. */
@@ -22,6 +22,11 @@ final class Layer {
     volatile long epoch;
     /** Set when a rollback threw the layer away before it was committed. */
     volatile boolean dropped;
+    /**
+     * Set (under the gate's write lock) when a checkpoint's snapshot is this layer: whoever commits
+     * it pins its epoch in the same step, before any collection can see it unreferenced.
+     */
+    boolean snapshot;
 
     Layer(long seq) {
         this.seq = seq;

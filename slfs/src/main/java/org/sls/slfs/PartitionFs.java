@@ -1011,6 +1011,10 @@ final class PartitionFs {
             base = store.reader(lineage, head);
             l.epoch = head;
             pendingBytes.addAndGet(-l.bytes);
+            if (l.snapshot) {
+                // a checkpoint names this epoch once its own epoch commits: until then only the pin keeps it
+                softPins.put(head, System.currentTimeMillis() + SOFT_PIN_MILLIS);
+            }
         } finally {
             gate.writeLock().unlock();
         }
@@ -1112,6 +1116,9 @@ final class PartitionFs {
             if (l == null) {
                 // nothing above the head: the head is the snapshot; keep it from the collector
                 softPins.put(head, System.currentTimeMillis() + SOFT_PIN_MILLIS);
+            } else {
+                // the layer may be committed by a write-back or an fsync before the checkpoint commits it
+                l.snapshot = true;
             }
             return new FsSnapshot(this, l, l == null ? head : 0);
         } finally {

@@ -98,6 +98,23 @@ class SnapshotRollbackTest {
     }
 
     @Test
+    void aSnapshotCommittedByLaterFsyncsOutlivesTheCollectionsBeforeItsCheckpointCommits() {
+        m.sh("cd db && echo at-the-snapshot > f && seq 1 1000 > n");
+        String atSnapshot = listing();
+        FsSnapshot s = m.slfs.snapshot("db");
+        // each fsync commits what is pending, the snapshot's layer first; enough of them to run collections
+        m.sh("cd db && for i in $(seq 1 40); do echo $i >> f && sync f; done");
+        long parent = m.store.lastEpoch("db").orElse(0);
+        long e;
+        try (EpochWriter w = m.store.beginEpoch("db", parent)) {
+            s.writeTo(w);
+            e = w.commit().epoch();
+        }
+        m.slfs.rollback("db", e);
+        assertEquals(atSnapshot, listing(), "the checkpoint's files are the ones of the snapshot");
+    }
+
+    @Test
     void fsyncedDataSurvivesRestart() {
         m.sh("cd db && mkdir -p x/y && dd if=/dev/urandom of=x/y/f bs=1M count=3 conv=fsync status=none");
         String sum = m.sh("cd db && md5sum x/y/f");
