@@ -896,16 +896,15 @@ final class PartitionFs {
     void sync() {
         Layer l = freeze();
         if (l != null) {
-            commitUpTo(l, 0);
+            commitUpTo(l);
         }
     }
 
     /**
      * Commits pending layers, oldest first, until {@code target} is committed; returns its epoch.
-     * With {@code pinFor} &gt; 0 the epoch is kept from deletion for a while (until the checkpoint
-     * epoch {@code pinFor} that names it is committed and found).
+     * A snapshot's layer is pinned by whichever commit writes it (see {@link #commitLayer}).
      */
-    long commitUpTo(Layer target, long pinFor) {
+    long commitUpTo(Layer target) {
         commitLock.lock();
         try {
             while (target.epoch == 0) {
@@ -924,9 +923,6 @@ final class PartitionFs {
                     throw new IllegalStateException("partition " + partition + ": layer " + target.seq + " is neither pending nor committed");
                 }
                 commitLayer(first);
-            }
-            if (pinFor > 0) {
-                softPins.put(target.epoch, System.currentTimeMillis() + SOFT_PIN_MILLIS);
             }
             return target.epoch;
         } finally {
@@ -1142,7 +1138,7 @@ final class PartitionFs {
                 commitLock.unlock();
             }
         }
-        long s = commitUpTo(l, checkpointEpoch);
+        long s = commitUpTo(l);
         refCache.put(checkpointEpoch, s);
         return s;
     }
