@@ -558,10 +558,13 @@ public final class SyscallInjector implements AutoCloseable {
                 Linux.poke(tgid, scratch, scratchOriginal);
             }
         }
-        if (atSyscallExit) {
-            // leave the syscall-exit (or single-step SIGTRAP) stop for an interrupt stop inside
-            // get_signal(), where the original registers (rax = -ERESTART*) get the kernel's normal
-            // restart treatment on resume
+        if (atSyscallExit && !stepping) {
+            // leave the syscall-exit stop for an interrupt stop inside get_signal(), where the
+            // original registers (rax = -ERESTART*) get the kernel's normal restart treatment on
+            // resume. A thread that single-stepped or ran a batch stands in the signal-delivery stop
+            // of its SIGTRAP, inside get_signal() already: resumed with no signal, it finds none
+            // left and the same restart treatment follows (arch_do_signal_or_restart), so it
+            // stays there and saves a round trip.
             Ptrace.interrupt(tid);
             Ptrace.cont(tid, 0);
         }
@@ -569,7 +572,7 @@ public final class SyscallInjector implements AutoCloseable {
     }
 
     private void closeFinish() {
-        if (atSyscallExit) {
+        if (atSyscallExit && !stepping) {
             while (true) {
                 WaitStatus st = awaitReport();
                 if (st.gone()) {

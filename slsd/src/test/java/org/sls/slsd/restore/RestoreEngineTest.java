@@ -605,6 +605,35 @@ class RestoreEngineTest {
                 Duration.ofSeconds(10)).get(0), "the restarted pause() ends as pause ends: on a handled signal");
     }
 
+    /**
+     * Checkpoints leave both threads in their calls: each checkpoint injects calls into both (one
+     * batch each) and lets them go from the SIGTRAP stop that ends it, where the kernel's restart
+     * treatment must still apply, the restart block of nanosleep's included.
+     */
+    @Test
+    void checkpointsLeaveInterruptedSyscallsAsTheyWere() throws Exception {
+        Path out = fx.out("sysk");
+        int pid = fx.start("syscalls", out.toString());
+        TestPrograms.awaitLine(out, l -> l.equals("ready"), Duration.ofSeconds(10));
+        Thread.sleep(100);
+        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        for (int i = 0; i < 5; i++) {
+            CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, i == 0 ? "full" : "delta", 0);
+            List<Long> inSyscalls = fx.manifest(cp.epoch()).process(pid).threads().stream()
+                    .map(ThreadImage::interruptedSyscall).sorted().toList();
+            // the kernel goes on with an interrupted nanosleep through restart_syscall (219)
+            assertTrue(inSyscalls.equals(List.of(34L, 230L)) || inSyscalls.equals(List.of(34L, 219L)),
+                    "checkpoint " + i + ": still in pause and clock_nanosleep: " + inSyscalls);
+        }
+        Thread.sleep(300);
+        assertTrue(RestoreFixture.linesAfter(out, 0, "nanosleep").isEmpty(), "the 30 s nanosleep goes on");
+        assertTrue(RestoreFixture.linesAfter(out, 0, "pause").isEmpty(), "pause() goes on");
+        Linux.kill(pid, 10);
+        assertEquals("pause=-1 errno=4", RestoreFixture.awaitLines(out, 0, l -> l.startsWith("pause"), 1,
+                Duration.ofSeconds(10)).get(0), "pause() ends on a handled signal, as it would have");
+        assertTrue(RestoreFixture.linesAfter(out, 0, "nanosleep").isEmpty(), "the nanosleep still goes on");
+    }
+
     @Test
     void failedTreeRestoreLeavesNoZombieHoldingAPid() throws Exception {
         Path out = fx.out("f");
