@@ -846,6 +846,7 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
             fdContext = new CaptureContext(pids, external, kill != null, selfCall);
+            fdContext.keepSocketCopies(); // closed once the fds are read, below or on failure
             if (p.pipeHolders != null && kill == null) {
                 fdContext.holdersFromEarlierScan(p.pipeHolders);
             }
@@ -962,6 +963,11 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
                 mc.timings(t);
             }
+            if ((fdsRead == null || fdsRead.isDone()) && (memoryRead == null || memoryRead.isDone())) {
+                fdContext.closeSocketCopies();
+            } else {
+                fdContext.abandonSocketCopies(); // interrupted (slsd stops) while a reader may use them
+            }
             if (failure != null) {
                 throw failure;
             }
@@ -991,6 +997,9 @@ public final class CheckpointEngine implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             t.stop();
+            if (fdContext != null) {
+                fdContext.closeSocketCopies(); // none was taken yet, or none is left: see above
+            }
             if (lockInstalled) {
                 removeLock(p, kill);
             }

@@ -282,6 +282,52 @@ public final class CaptureContext {
         return m;
     }
 
+    /** slsd's copies of the partition's inet sockets by pid and fd, while {@link #keepSocketCopies} holds. */
+    private Map<Long, Integer> socketCopies;
+
+    /**
+     * Keeps slsd's copy of each inet socket it reads (pidfd_getfd) open until
+     * {@link #closeSocketCopies}, so that reading the socket and saving its options take one copy,
+     * not two (about 20 system calls for each of a server's connections otherwise, at each
+     * checkpoint, in the frozen time). Whoever calls this must call {@link #closeSocketCopies}.
+     */
+    public void keepSocketCopies() {
+        if (socketCopies == null) {
+            socketCopies = new HashMap<>();
+        }
+    }
+
+    /** slsd's kept copy of fd {@code fd} of {@code pid}, or -1. */
+    int socketCopy(int pid, int fd) {
+        Integer c = socketCopies == null ? null : socketCopies.get(copyKey(pid, fd));
+        return c == null ? -1 : c;
+    }
+
+    /** Keeps {@code copy}, slsd's copy of fd {@code fd} of {@code pid}, if copies are kept; false when the caller closes it. */
+    boolean keepSocketCopy(int pid, int fd, int copy) {
+        if (socketCopies == null || socketCopies.putIfAbsent(copyKey(pid, fd), copy) != null) {
+            return false;
+        }
+        return true;
+    }
+
+    /** Closes the copies kept since {@link #keepSocketCopies}; later reads make their own again. Idempotent. */
+    public void closeSocketCopies() {
+        if (socketCopies != null) {
+            socketCopies.values().forEach(org.sls.slsd.linux.Linux::close);
+            socketCopies = null;
+        }
+    }
+
+    /** Forgets the kept copies without closing them: another thread may still use them (they go when slsd does). */
+    public void abandonSocketCopies() {
+        socketCopies = null;
+    }
+
+    private static long copyKey(int pid, int fd) {
+        return (long) pid << 32 | (fd & 0xffffffffL);
+    }
+
     private final Map<String, Object> cached = new HashMap<>();
 
     /** A value computed once per checkpoint (such as a sock_diag dump), made by {@code make} the first time. */

@@ -78,12 +78,15 @@ final class InetSockets {
     }
 
     private static Optional<InetSocket> read(int pidfd, int pid, int fd, long ino, String link, CaptureContext ctx) {
-        int copy = Linux.pidfdGetfd(pidfd, fd);
+        int kept = ctx.socketCopy(pid, fd);
+        int copy = kept >= 0 ? kept : Linux.pidfdGetfd(pidfd, fd);
         Optional<InetSocket> own;
         try {
             own = InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd + " (" + link + ")");
         } finally {
-            Linux.close(copy);
+            if (kept < 0 && !ctx.keepSocketCopy(pid, fd, copy)) {
+                Linux.close(copy);
+            }
         }
         if (own.isEmpty() || !needsDump(own.get())) {
             return own;
@@ -234,11 +237,15 @@ final class InetSockets {
     }
 
     /** Runs {@code f} on slsd's own copy (same open file) of the frozen process's fd, closed afterwards. */
-    static <T> T withCopy(FdProbe p, IntFunction<T> f) {
-        return withCopy(p.pid(), p.fd(), f);
+    static <T> T withCopy(FdProbe p, CaptureContext ctx, IntFunction<T> f) {
+        int kept = ctx.socketCopy(p.pid(), p.fd());
+        return kept >= 0 ? f.apply(kept) : withCopy(p.pid(), p.fd(), f);
     }
 
-    /** Runs {@code f} on slsd's own copy of fd {@code target} of the frozen process {@code pid}, closed afterwards. */
+    /**
+     * Runs {@code f} on slsd's own copy of fd {@code target} of the frozen process {@code pid}, closed
+     * afterwards (the copy the context keeps, if any, with a context).
+     */
     static <T> T withCopy(int pid, int target, IntFunction<T> f) {
         int pidfd = Linux.pidfdOpen(pid);
         int fd;

@@ -94,7 +94,7 @@ final class TcpSocketKind implements FdKind {
                 }
                 d.put("dropped", Integer.toString(dropped));
             }
-            InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+            InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         } else if (s.remote().getPort() != 0) {
             InetSockets.putAddress(d, "remote", s.remote());
             boolean inside = InetSockets.peer(s, ctx).filter(o -> InetSockets.inPartition(o, ctx)).isPresent();
@@ -105,7 +105,7 @@ final class TcpSocketKind implements FdKind {
                 }
                 d.put("role", "locked");
                 d.put("boot_id", bootId());
-                InetSockets.withCopy(p, fd -> {
+                InetSockets.withCopy(p, ctx, fd -> {
                     InetSockets.captureOptions(fd, s, d, what);
                     captureRepair(fd, d, what);
                     return null;
@@ -116,13 +116,13 @@ final class TcpSocketKind implements FdKind {
             } else if (!inside) {
                 d.put("role", "closed");
                 d.put("state", Integer.toString(s.state()));
-                InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+                InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
             } else if (s.state() != InetCalls.TCP_ESTABLISHED) {
                 throw InetSockets.refuse(p, s, "a connection inside the partition in TCP state " + s.state()
                         + " (only established ones are restored)");
             } else {
                 d.put("role", "repair");
-                InetSockets.withCopy(p, fd -> {
+                InetSockets.withCopy(p, ctx, fd -> {
                     InetSockets.captureOptions(fd, s, d, what);
                     captureRepair(fd, d, what);
                     return null;
@@ -133,7 +133,7 @@ final class TcpSocketKind implements FdKind {
             }
         } else {
             d.put("role", "alone");
-            InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+            InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), d);
     }

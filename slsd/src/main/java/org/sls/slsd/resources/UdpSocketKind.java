@@ -48,7 +48,7 @@ final class UdpSocketKind implements FdKind {
         if (s.rqueue() > 0) {
             d.put("dropped", Long.toString(s.rqueue()));
         }
-        InetSockets.withCopy(p, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
+        InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), d);
     }
 

@@ -130,6 +130,46 @@ class InetSocketsRestoreTest {
         await(out, "done");
     }
 
+    /**
+     * A checkpoint reads each socket and its options through one copy of it in slsd, kept for the
+     * checkpoint only: none is left open in slsd afterwards.
+     */
+    @Test
+    void checkpointsLeaveNoCopyOfASocketOpenInSlsd() throws Exception {
+        Path out = tmp.resolve("inet.out");
+        int pid = programs.start("resources/inet", List.of(out.toString()), -1);
+        checkpoints.attach(PART, pid, 0);
+        String ready = await(out, "ready");
+        java.util.Set<String> theirs = new java.util.HashSet<>();
+        for (int p : List.of(pid, field(ready, "c"), field(ready, "s"))) {
+            theirs.addAll(socketLinks(Path.of("/proc", Integer.toString(p), "fd")));
+        }
+        assertTrue(theirs.size() >= 6, "the program's sockets: " + theirs);
+        for (int i = 0; i < 4; i++) {
+            checkpoints.checkpoint(PART, true, i == 0 ? "full" : "delta", 0);
+        }
+        java.util.Set<String> left = socketLinks(Path.of("/proc/self/fd"));
+        left.retainAll(theirs);
+        assertEquals(java.util.Set.of(), left, "the program's sockets still open in slsd");
+    }
+
+    private static java.util.Set<String> socketLinks(Path fdDir) throws java.io.IOException {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        try (var fds = Files.list(fdDir)) {
+            for (Path fd : fds.toList()) {
+                try {
+                    String link = Files.readSymbolicLink(fd).toString();
+                    if (link.startsWith("socket:[")) {
+                        out.add(link);
+                    }
+                } catch (java.io.IOException e) {
+                    // closed meanwhile
+                }
+            }
+        }
+        return out;
+    }
+
     @Test
     void aConnectionToAPeerOutsideComesBackClosedAndTheServerDropsIt() throws Exception {
         Path out = tmp.resolve("inet.out");
