@@ -9,9 +9,6 @@ import org.sls.slsd.linux.ProcFs;
 import org.sls.slsd.resources.CaptureContext;
 import org.sls.slsd.resources.ResourceKinds;
 
-import java.io.IOException;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -56,13 +53,10 @@ public final class FdCapture {
         long pos = Long.parseLong(info.getOrDefault("pos", "0"));
         int mode = 0;
         String identity = "";
-        try {
-            Path p = Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd));
-            Map<String, Object> a = Files.readAttributes(p, "unix:mode,dev,ino"); // one stat
-            mode = (Integer) a.get("mode");
-            identity = Long.toHexString((Long) a.get("dev")) + ":" + a.get("ino");
-        } catch (IOException | UnsupportedOperationException | IllegalArgumentException e) {
-            // anon inodes cannot be stat'ed through every path; the link text decides below
+        long[] st = ProcFs.fdStat(pid, fd);
+        if (st != null) { // else the link text decides below
+            mode = (int) st[0];
+            identity = Long.toHexString(st[1]) + ":" + st[2];
         }
         FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity);
         // the kinds of org.sls.slsd.resources first: they need the partition's context

@@ -38,6 +38,37 @@ class LinuxLayerTest {
         assertTrue(f.describe().contains("userfaultfd WP async"));
     }
 
+    /** The raw stat of a process's fds gives what java.nio's does: a file, a pipe, a socket, an anon inode. */
+    @Test
+    void fdStatAgreesWithJavaNio() throws Exception {
+        int self = Linux.getpid();
+        Path f = tmp.resolve("stat-me");
+        java.nio.file.Files.writeString(f, "x");
+        try (java.nio.channels.FileChannel file = java.nio.channels.FileChannel.open(f);
+             java.nio.channels.Pipe.SourceChannel pipe = java.nio.channels.Pipe.open().source();
+             java.nio.channels.SocketChannel socket = java.nio.channels.SocketChannel.open()) {
+            int checked = 0;
+            try (var fds = java.nio.file.Files.list(Path.of("/proc/self/fd"))) {
+                for (Path fd : fds.toList()) {
+                    Map<String, Object> a;
+                    try {
+                        a = java.nio.file.Files.readAttributes(fd, "unix:mode,dev,ino");
+                    } catch (java.io.IOException e) {
+                        continue; // the listing's own fd, closed since
+                    }
+                    long[] st = ProcFs.fdStat(self, Integer.parseInt(fd.getFileName().toString()));
+                    assertNotNull(st, fd.toString());
+                    assertEquals(((Integer) a.get("mode")).longValue(), st[0], fd + " mode");
+                    assertEquals(a.get("dev"), st[1], fd + " dev");
+                    assertEquals(a.get("ino"), st[2], fd + " ino");
+                    checked++;
+                }
+            }
+            assertTrue(checked >= 4, "fds checked: " + checked);
+        }
+        assertNull(ProcFs.fdStat(self, 0x3ffffff0), "no such fd");
+    }
+
     @Test
     void errorsNameTheCallArgumentAndErrno() {
         NativeException e = assertThrows(NativeException.class, () -> Ptrace.seize(0x3ffffff0, 0));
