@@ -308,19 +308,28 @@ public final class ProcFs {
     /** Per thread: a path and the first 8 KiB of a small /proc file. */
     private static final ThreadLocal<jnr.ffi.Pointer> SMALL = ThreadLocal.withInitial(() -> Sys.alloc(256 + 8192));
 
+    /** This thread's {@link #SMALL} buffer with {@code path} at its start, NUL-terminated; null when it does not fit. */
+    private static jnr.ffi.Pointer smallPath(String path) {
+        byte[] p = path.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        if (p.length >= 256) {
+            return null;
+        }
+        jnr.ffi.Pointer b = SMALL.get();
+        b.put(0, p, 0, p.length);
+        b.putByte(p.length, (byte) 0);
+        return b;
+    }
+
     /**
      * A /proc file of the process read with raw openat/read/close, for the small files read for
      * every fd of a frozen process (java.nio costs several times the three calls); larger files
      * are read on in pieces.
      */
     private static String readRaw(int pid, String name) {
-        jnr.ffi.Pointer b = SMALL.get();
-        byte[] path = ("/proc/" + pid + "/" + name).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        if (path.length >= 256) {
+        jnr.ffi.Pointer b = smallPath("/proc/" + pid + "/" + name);
+        if (b == null) {
             return read(pid, name);
         }
-        b.put(0, path, 0, path.length);
-        b.putByte(path.length, (byte) 0);
         long fd = Sys.raw(LinuxSyscalls.SYS_OPENAT, -100, b.address(), LinuxSyscalls.O_RDONLY | LinuxSyscalls.O_CLOEXEC, 0, 0, 0);
         if (fd < 0) {
             if (fd == -Errno.ENOENT || fd == -Errno.ESRCH || !exists(pid)) {
@@ -354,10 +363,7 @@ public final class ProcFs {
      * attribute views cost several times that, for every fd at every checkpoint.
      */
     public static long[] fdStat(int pid, int fd) {
-        jnr.ffi.Pointer b = SMALL.get();
-        byte[] path = ("/proc/" + pid + "/fd/" + fd).getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        b.put(0, path, 0, path.length);
-        b.putByte(path.length, (byte) 0);
+        jnr.ffi.Pointer b = smallPath("/proc/" + pid + "/fd/" + fd); // always short enough
         // struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode (32 bits) at 24; 144 bytes
         long r = Sys.raw(LinuxSyscalls.SYS_NEWFSTATAT, -100, b.address(), b.address() + 256, 0, 0, 0);
         if (r < 0) {

@@ -305,10 +305,7 @@ public final class CaptureContext {
 
     /** Keeps {@code copy}, slsd's copy of fd {@code fd} of {@code pid}, if copies are kept; false when the caller closes it. */
     boolean keepSocketCopy(int pid, int fd, int copy) {
-        if (socketCopies == null || socketCopies.putIfAbsent(copyKey(pid, fd), copy) != null) {
-            return false;
-        }
-        return true;
+        return socketCopies != null && socketCopies.putIfAbsent(copyKey(pid, fd), copy) == null;
     }
 
     /** Closes the copies kept since {@link #keepSocketCopies}; later reads make their own again. Idempotent. */

@@ -78,13 +78,13 @@ final class InetSockets {
     }
 
     private static Optional<InetSocket> read(int pidfd, int pid, int fd, long ino, String link, CaptureContext ctx) {
-        int kept = ctx.socketCopy(pid, fd);
-        int copy = kept >= 0 ? kept : Linux.pidfdGetfd(pidfd, fd);
+        // read once per socket and checkpoint (see of): the copy is made here, kept if the context keeps copies
+        int copy = Linux.pidfdGetfd(pidfd, fd);
         Optional<InetSocket> own;
         try {
             own = InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd + " (" + link + ")");
         } finally {
-            if (kept < 0 && !ctx.keepSocketCopy(pid, fd, copy)) {
+            if (!ctx.keepSocketCopy(pid, fd, copy)) {
                 Linux.close(copy);
             }
         }
