@@ -119,8 +119,8 @@ public final class StateCapture {
         // What only the process can tell. Every thread asks at once (their stops overlap): first its
         // own tid address and alternate stack, then a share of the process-wide questions (brk,
         // sigactions, itimers, POSIX timers: any thread gets the same answers). Each thread runs
-        // its list as one batch (one stop) where the process lets a page of code be mapped for it,
-        // else one call at a time (a stop each, the threads in lockstep).
+        // its list as one batch (one stop) where batch code can be put into the process (over its
+        // [vdso], or a page mapped for it), else one call at a time (a stop each, the threads in lockstep).
         // {nr, arg, kind, index}: kind 0 brk, 1 sigaction, 2 itimer, 3 POSIX timer (index in timerEntries)
         List<long[]> wide = new ArrayList<>();
         wide.add(new long[] {SYS_BRK, 0, 0});
@@ -160,8 +160,8 @@ public final class StateCapture {
             for (int i = 0; i < n; i++) {
                 injs.add(SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn));
             }
-            // one stop per thread for all its calls where the process lets a page of code be mapped
-            code = injs.get(leader).mapBatchCode();
+            // one stop per thread for all its calls where batch code can be put in (see mapBatchCode)
+            code = injs.get(leader).mapBatchCode(vmas);
             for (int i = 0; i < n; i++) {
                 len[i] = used[i] + (code != 0 ? SyscallInjector.batchTableBytes(count[i]) : 0);
                 scratch[i] = injs.get(i).scratch(len[i], vmas);

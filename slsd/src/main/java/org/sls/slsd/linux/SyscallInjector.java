@@ -18,8 +18,10 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * syscall-enter and syscall-exit stops (PTRACE_SYSCALL twice: two stops, so twice the scheduling
  * round trips). All signals but that SIGTRAP are blocked meanwhile so none is dequeued; a SIGSTOP
  * that still arrives, or a SIGTRAP someone else sent, is queued again at {@link #close()}.
- * Many calls can also run as one batch, a stop for them all: a page of code mapped for the
- * occasion ({@link #mapBatchCode}) runs a table of calls and ends on an int3 (see {@link #startBatch}).
+ * Many calls can also run as one batch, a stop for them all: a few bytes of code, written over the
+ * start of the process's [vdso] while every thread is stopped (or, without one, in a page mapped for
+ * the occasion; see {@link #mapBatchCode}), run a table of calls and end on an int3 (see
+ * {@link #startBatch}).
  * {@code close()} brings the thread back into an interrupt stop with its
  * original registers and signal mask, so the kernel's own syscall-restart logic still applies when
  * the thread resumes, and restores any scratch memory it used.
@@ -75,6 +77,8 @@ public final class SyscallInjector implements AutoCloseable {
     private int inFlight;
     /** The batch running or last run: where its code is and where its table is. */
     private long batchCode;
+    /** The [vdso] bytes the batch code was written over (null when it has a page of its own). */
+    private byte[] batchCodeOriginal;
     private long batchTable;
     private int batchCalls;
     private long scratch;
@@ -301,16 +305,34 @@ public final class SyscallInjector implements AutoCloseable {
     }
 
     /**
-     * Maps a page of batch code into the process, through this thread (stopped, one injected call),
-     * and returns its address; 0 when calls cannot be batched: in a process that ignores SIGTRAP
-     * (the batch's int3 would reset the disposition, as a single step would) or that may not map
-     * executable memory (memory-deny-write-execute, an LSM), whose calls then go one at a time.
-     * The page must be {@link #unmapBatchCode unmapped} before the threads are let go, and only
-     * once no thread runs it.
+     * Puts the batch code into the process, through this thread (stopped), and returns its address;
+     * 0 when calls cannot be batched: in a process that ignores SIGTRAP (the batch's int3 would reset
+     * the disposition, as a single step would). The code is written over the first bytes of the
+     * process's [vdso] (through /proc/PID/mem, which copies that page for the process on write, as a
+     * debugger's breakpoint does), whose original bytes {@link #unmapBatchCode} puts back: no call,
+     * so no stop and no wait for the mmap lock, which the memory scan holds meanwhile. Without a
+     * [vdso] (or where that write is refused) a page is mapped by an injected mmap instead, and none
+     * where the process may not map executable memory (memory-deny-write-execute, an LSM): its calls
+     * then go one at a time. Either way the code must be {@link #unmapBatchCode taken out} before the
+     * threads are let go, and only once no thread runs it; until then no thread of the process may
+     * run but those this class drives (the [vdso]'s own code is overwritten).
      */
-    public long mapBatchCode() {
+    public long mapBatchCode(List<Vma> vmas) {
         if (!stepping) {
             return 0;
+        }
+        long at = vdsoSlot(vmas);
+        if (at != 0) {
+            byte[] original = Linux.readMem(tgid, at, BATCH_CODE.length);
+            try {
+                Linux.writeMem(tgid, at, BATCH_CODE);
+                batchCodeOriginal = original;
+                return at;
+            } catch (RuntimeException e) {
+                log.debug("pid {}: batch code not written over the [vdso] ({}): a page is mapped for it", tgid,
+                        e.getMessage());
+                Linux.writeMem(tgid, at, original); // in case part of it went through
+            }
         }
         long m = call(SYS_MMAP, 0, BATCH_PAGE, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m < 0 && m > -4096) {
@@ -326,9 +348,32 @@ public final class SyscallInjector implements AutoCloseable {
         return m;
     }
 
-    /** Unmaps what {@link #mapBatchCode} mapped, through this thread. */
+    /**
+     * Where in the [vdso] the batch code goes: its first bytes (the ELF header, which no thread runs
+     * and none reads while all are stopped), or the next 64 past the gadget if that lies there; 0
+     * without a [vdso].
+     */
+    private long vdsoSlot(List<Vma> vmas) {
+        for (Vma v : vmas) {
+            if (v.path().equals("[vdso]")) {
+                for (long at = v.start(); at + BATCH_CODE.length <= Math.min(v.end(), v.start() + BATCH_PAGE); at += 64) {
+                    if (gadget + 2 <= at || gadget >= at + BATCH_CODE.length) {
+                        return at;
+                    }
+                }
+            }
+        }
+        return 0;
+    }
+
+    /** Takes out what {@link #mapBatchCode} put in: the [vdso]'s bytes back, or the page unmapped through this thread. */
     public void unmapBatchCode(long code) {
-        callOrThrow("munmap", SYS_MUNMAP, code, BATCH_PAGE);
+        if (batchCodeOriginal != null) {
+            Linux.writeMem(tgid, code, batchCodeOriginal);
+            batchCodeOriginal = null;
+        } else {
+            callOrThrow("munmap", SYS_MUNMAP, code, BATCH_PAGE);
+        }
     }
 
     /**
