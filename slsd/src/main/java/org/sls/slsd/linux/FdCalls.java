@@ -236,8 +236,8 @@ public final class FdCalls {
             req.putInt(20, -1); // every state
             req.putInt(28, 1 | 4 | 0x10); // UDIAG_SHOW_NAME | PEER | RQLEN
             Sys.call("sendto", "sock_diag request", SYS_SENDTO, nl, req.address(), 40, 0, 0, 0);
-            int cap = 1 << 16;
-            Pointer buf = Sys.alloc(cap);
+            int cap = Sys.NETLINK_BUFFER;
+            Pointer buf = Sys.netlinkBuffer();
             while (true) {
                 long n = Sys.call("recvfrom", "sock_diag answer", SYS_RECVFROM, nl, buf.address(), cap, 0, 0, 0);
                 int off = 0;

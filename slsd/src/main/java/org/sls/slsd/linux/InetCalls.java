@@ -172,8 +172,8 @@ public final class InetCalls {
             // accept queue either, and a busy server's port has thousands of them
             req.putInt(20, ~((1 << TCP_TIME_WAIT) | (1 << TCP_NEW_SYN_RECV)));
             Sys.call("sendto", "inet sock_diag request", SYS_SENDTO, nl, req.address(), 72, 0, 0, 0);
-            int cap = 1 << 16;
-            Pointer buf = Sys.alloc(cap);
+            int cap = Sys.NETLINK_BUFFER;
+            Pointer buf = Sys.netlinkBuffer();
             while (true) {
                 long n = Sys.call("recvfrom", "inet sock_diag answer", SYS_RECVFROM, nl, buf.address(), cap, 0, 0, 0);
                 int off = 0;

@@ -46,6 +46,24 @@ final class Sys {
         return Memory.allocateDirect(RUNTIME, size, true);
     }
 
+    /** Native memory left as malloc gives it: for buffers the kernel fills before they are read. */
+    static Pointer allocUncleared(long size) {
+        return Memory.allocateDirect(RUNTIME, size, false);
+    }
+
+    /** Size of {@link #netlinkBuffer()}. */
+    static final int NETLINK_BUFFER = 1 << 16;
+    private static final ThreadLocal<Pointer> NETLINK = ThreadLocal.withInitial(() -> allocUncleared(NETLINK_BUFFER));
+
+    /**
+     * This thread's buffer for netlink answers (the sock_diag dumps made at every checkpoint), kept
+     * rather than allocated (and zeroed) per dump: a dump reads each answer before it asks for the
+     * next, and no dump runs inside another.
+     */
+    static Pointer netlinkBuffer() {
+        return NETLINK.get();
+    }
+
     static Pointer cString(String s) {
         byte[] b = s.getBytes(StandardCharsets.UTF_8);
         Pointer p = Memory.allocateDirect(RUNTIME, b.length + 1, true);
