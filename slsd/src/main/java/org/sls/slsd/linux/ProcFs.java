@@ -302,7 +302,7 @@ public final class ProcFs {
 
     /** The text of /proc/PID/fdinfo/FD. */
     public static String fdinfoText(int pid, int fd) {
-        return readRaw(pid, "fdinfo/" + fd);
+        return readRaw(pid, "fdinfo/" + fd, true);
     }
 
     /** Per thread: a path and the first 8 KiB of a small /proc file. */
@@ -326,6 +326,14 @@ public final class ProcFs {
      * are read on in pieces.
      */
     private static String readRaw(int pid, String name) {
+        return readRaw(pid, name, false);
+    }
+
+    /**
+     * With {@code oneShow}, for a file the kernel makes in one go (single_open: fdinfo): a read that
+     * returns less than asked has given the rest, and the read that would return 0 is spared.
+     */
+    private static String readRaw(int pid, String name, boolean oneShow) {
         jnr.ffi.Pointer b = smallPath("/proc/" + pid + "/" + name);
         if (b == null) {
             return read(pid, name);
@@ -338,7 +346,7 @@ public final class ProcFs {
             throw new NativeException("open", (int) -fd, "/proc/" + pid + "/" + name);
         }
         try {
-            // a seq_file read may stop short of the buffer before the end: only 0 is the end
+            // a seq_file read may stop short of the buffer before the end: only 0 is the end (but see oneShow)
             java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream(512);
             byte[] chunk = new byte[8192];
             while (true) {
@@ -351,6 +359,9 @@ public final class ProcFs {
                 }
                 b.get(256, chunk, 0, (int) n);
                 text.write(chunk, 0, (int) n);
+                if (oneShow && n < 8192) {
+                    return text.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
+                }
             }
         } finally {
             Sys.raw(LinuxSyscalls.SYS_CLOSE, fd, 0, 0, 0, 0, 0);

@@ -6,12 +6,8 @@ import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.ProcFs;
 
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -47,7 +43,7 @@ final class EpollKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        String info = new String(ProcFs.readBytes(p.pid(), "fdinfo/" + p.fd()), StandardCharsets.UTF_8);
+        String info = ProcFs.fdinfoText(p.pid(), p.fd());
         Matcher m = TFD.matcher(info);
         StringBuilder targets = new StringBuilder();
         while (m.find()) {
@@ -65,12 +61,10 @@ final class EpollKind implements FdKind {
                 Map.of("targets", targets.toString()));
     }
 
+    /** The inode fd {@code fd} of {@code pid} refers to now, -1 if none (one raw stat: an epoll may watch thousands). */
     private static long inode(int pid, int fd) {
-        try {
-            return (Long) Files.getAttribute(Path.of("/proc", Integer.toString(pid), "fd", Integer.toString(fd)), "unix:ino");
-        } catch (IOException | RuntimeException e) {
-            return -1;
-        }
+        long[] st = ProcFs.fdStat(pid, fd);
+        return st == null ? -1 : st[2];
     }
 
     /** The interest list: {fd, events, data} per entry. */
