@@ -58,7 +58,7 @@ public final class FdCapture {
             mode = (int) st[0];
             identity = Long.toHexString(st[1]) + ":" + st[2];
         }
-        FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity);
+        FdProbe probe = new FdProbe(pid, fd, link, flags, pos, mode, identity, infoText);
         // the kinds of org.sls.slsd.resources first: they need the partition's context
         return org.sls.slsd.resources.FileLocks.capture(image(probe, ctx), probe, ProcFs.fdLocks(infoText), ctx);
     }

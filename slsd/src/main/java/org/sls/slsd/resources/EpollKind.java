@@ -43,7 +43,7 @@ final class EpollKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        String info = ProcFs.fdinfoText(p.pid(), p.fd());
+        String info = p.fdinfo();
         Matcher m = TFD.matcher(info);
         StringBuilder targets = new StringBuilder();
         while (m.find()) {

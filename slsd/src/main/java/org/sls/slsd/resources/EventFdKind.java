@@ -3,7 +3,6 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
-import org.sls.slsd.linux.ProcFs;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -32,7 +31,7 @@ final class EventFdKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        Map<String, String> info = ProcFs.fdinfo(p.pid(), p.fd());
+        Map<String, String> info = p.info();
         long count = Long.parseUnsignedLong(info.getOrDefault("eventfd-count", "0").trim(), 16);
         String sem = info.getOrDefault("eventfd-semaphore", "0").trim();
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx),

@@ -6,7 +6,6 @@ import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NativeException;
-import org.sls.slsd.linux.ProcFs;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -89,7 +88,7 @@ final class InotifyKind implements FdKind {
     public FdImage capture(FdProbe p, CaptureContext ctx) {
         String id = identity(p, ctx);
         String what = "pid " + p.pid() + " fd " + p.fd() + " (" + p.link() + ")";
-        List<Watch> watches = watches(ProcFs.fdinfoText(p.pid(), p.fd()));
+        List<Watch> watches = watches(p.fdinfo());
         watches.sort(java.util.Comparator.comparingInt(Watch::wd)); // fdinfo lists the newest first
         if (ctx.firstOf(id)) {
             int queued = queued(p);

@@ -5,7 +5,6 @@ import org.sls.slsd.checkpoint.CheckpointException;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.Linux;
-import org.sls.slsd.linux.ProcFs;
 
 import java.util.Map;
 
@@ -31,7 +30,7 @@ final class PidfdKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        String target = ProcFs.fdinfo(p.pid(), p.fd()).getOrDefault("Pid", "-1").trim();
+        String target = p.info().getOrDefault("Pid", "-1").trim();
         int pid = Integer.parseInt(target);
         String what = "pid " + p.pid() + " fd " + p.fd() + " (" + p.link() + ", pidfd";
         if (pid <= 0) {

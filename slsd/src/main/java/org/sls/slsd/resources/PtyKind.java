@@ -85,7 +85,7 @@ public final class PtyKind implements FdKind {
 
     private static int index(FdProbe p) {
         if (isMasterPath(p.link())) {
-            String i = ProcFs.fdinfo(p.pid(), p.fd()).get("tty-index");
+            String i = p.info().get("tty-index");
             if (i == null) {
                 throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, "pid " + p.pid() + " fd "
                         + p.fd() + " (" + p.link() + "): pseudo-terminal master whose index the kernel does not show");

@@ -3,7 +3,6 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
-import org.sls.slsd.linux.ProcFs;
 
 import java.util.Map;
 
@@ -27,7 +26,7 @@ final class SignalFdKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        String mask = ProcFs.fdinfo(p.pid(), p.fd()).getOrDefault("sigmask", "0").trim();
+        String mask = p.info().getOrDefault("sigmask", "0").trim();
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), Map.of("mask", mask));
     }
 

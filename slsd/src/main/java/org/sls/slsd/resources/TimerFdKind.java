@@ -3,7 +3,6 @@ package org.sls.slsd.resources;
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.checkpoint.manifest.FdImage;
 import org.sls.slsd.linux.FdCalls;
-import org.sls.slsd.linux.ProcFs;
 
 import java.util.Map;
 import java.util.regex.Matcher;
@@ -33,7 +32,7 @@ final class TimerFdKind implements FdKind {
 
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
-        Map<String, String> info = ProcFs.fdinfo(p.pid(), p.fd());
+        Map<String, String> info = p.info();
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), Map.of(
                 "clock", info.getOrDefault("clockid", "1"), "ticks", info.getOrDefault("ticks", "0"),
                 "valueNs", Long.toString(nanos(info.get("it_value"))),

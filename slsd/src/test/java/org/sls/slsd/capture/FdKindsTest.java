@@ -19,16 +19,16 @@ class FdKindsTest {
 
     @Test
     void eachKindRecognisesItsOwnFds() {
-        FdProbe file = new FdProbe(1, 5, "/etc/hostname", 0, 3, FdProbe.S_IFREG | 0644, "");
+        FdProbe file = new FdProbe(1, 5, "/etc/hostname", 0, 3, FdProbe.S_IFREG | 0644, "", "");
         assertEquals(FdImage.Kind.REGULAR, kindOf(file));
-        assertEquals(FdImage.Kind.STD_PIPE, kindOf(new FdProbe(1, 1, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "")));
-        assertEquals(FdImage.Kind.PIPE, kindOf(new FdProbe(1, 4, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "")),
+        assertEquals(FdImage.Kind.STD_PIPE, kindOf(new FdProbe(1, 1, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "", "")));
+        assertEquals(FdImage.Kind.PIPE, kindOf(new FdProbe(1, 4, "pipe:[77]", 1, 0, FdProbe.S_IFIFO, "", "")),
                 "pipes beyond fd 2: org.sls.slsd.resources (issue 6)");
-        assertEquals(FdImage.Kind.CHAR_DEVICE, kindOf(new FdProbe(1, 7, "/dev/null", 2, 0, FdProbe.S_IFCHR | 0666, "")));
-        assertEquals(FdImage.Kind.PTY, kindOf(new FdProbe(1, 7, "/dev/pts/3", 2, 0, FdProbe.S_IFCHR | 0620, "")),
+        assertEquals(FdImage.Kind.CHAR_DEVICE, kindOf(new FdProbe(1, 7, "/dev/null", 2, 0, FdProbe.S_IFCHR | 0666, "", "")));
+        assertEquals(FdImage.Kind.PTY, kindOf(new FdProbe(1, 7, "/dev/pts/3", 2, 0, FdProbe.S_IFCHR | 0620, "", "")),
                 "a pseudo-terminal on any fd: org.sls.slsd.resources.PtyKind (issue 6)");
-        assertEquals(FdImage.Kind.STD_TTY, kindOf(new FdProbe(1, 0, "/dev/tty1", 2, 0, FdProbe.S_IFCHR | 0620, "")));
-        assertNull(kindOf(new FdProbe(1, 7, "/dev/tty1", 2, 0, FdProbe.S_IFCHR | 0620, "")),
+        assertEquals(FdImage.Kind.STD_TTY, kindOf(new FdProbe(1, 0, "/dev/tty1", 2, 0, FdProbe.S_IFCHR | 0620, "", "")));
+        assertNull(kindOf(new FdProbe(1, 7, "/dev/tty1", 2, 0, FdProbe.S_IFCHR | 0620, "", "")),
                 "a virtual console beyond the std streams is refused");
     }
 

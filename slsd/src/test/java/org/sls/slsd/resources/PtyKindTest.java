@@ -28,7 +28,8 @@ class PtyKindTest {
             int n = PtyCalls.number(master);
             outside = new ProcessBuilder("sleep", "600").redirectInput(new java.io.File("/dev/pts/" + n)).start();
             var probe = new org.sls.slsd.capture.fd.FdProbe(SELF, master, "/dev/ptmx", FdCalls.O_RDWR, 0,
-                    org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0666, "");
+                    org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0666, "",
+                    org.sls.slsd.linux.ProcFs.fdinfoText(SELF, master));
             PtyKind kind = new PtyKind();
             assertTrue(kind.supports(probe, CaptureContext.single(SELF)));
             long holder = outside.pid();
@@ -60,7 +61,8 @@ class PtyKindTest {
             int n = PtyCalls.number(master);
             PtyKind kind = new PtyKind();
             var probe = new org.sls.slsd.capture.fd.FdProbe(SELF, slave, "/dev/pts/" + n, FdCalls.O_RDWR, 0,
-                    org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0620, "");
+                    org.sls.slsd.capture.fd.FdProbe.S_IFCHR | 0620, "",
+                    org.sls.slsd.linux.ProcFs.fdinfoText(SELF, slave));
             assertTrue(kind.supports(probe, CaptureContext.single(SELF)));
             assertEquals("true", kind.capture(probe, CaptureContext.single(SELF)).detail("inside", ""),
                     "its master is in the partition too: both ends come back");
