@@ -305,8 +305,10 @@ public final class ProcFs {
         return readRaw(pid, "fdinfo/" + fd, true);
     }
 
-    /** Per thread: a path and the first 8 KiB of a small /proc file. */
-    private static final ThreadLocal<jnr.ffi.Pointer> SMALL = ThreadLocal.withInitial(() -> Sys.alloc(256 + 8192));
+    /** What one read of a small /proc file asks for. */
+    private static final int SMALL_READ = 8192;
+    /** Per thread: a path and one read of a small /proc file. */
+    private static final ThreadLocal<jnr.ffi.Pointer> SMALL = ThreadLocal.withInitial(() -> Sys.alloc(256 + SMALL_READ));
 
     /** This thread's {@link #SMALL} buffer with {@code path} at its start, NUL-terminated; null when it does not fit. */
     private static jnr.ffi.Pointer smallPath(String path) {
@@ -348,9 +350,9 @@ public final class ProcFs {
         try {
             // a seq_file read may stop short of the buffer before the end: only 0 is the end (but see oneShow)
             java.io.ByteArrayOutputStream text = new java.io.ByteArrayOutputStream(512);
-            byte[] chunk = new byte[8192];
+            byte[] chunk = new byte[SMALL_READ];
             while (true) {
-                long n = Sys.raw(LinuxSyscalls.SYS_READ, fd, b.address() + 256, 8192, 0, 0, 0);
+                long n = Sys.raw(LinuxSyscalls.SYS_READ, fd, b.address() + 256, SMALL_READ, 0, 0, 0);
                 if (n < 0) {
                     throw new NativeException("read", (int) -n, "/proc/" + pid + "/" + name);
                 }
@@ -359,7 +361,7 @@ public final class ProcFs {
                 }
                 b.get(256, chunk, 0, (int) n);
                 text.write(chunk, 0, (int) n);
-                if (oneShow && n < 8192) {
+                if (oneShow && n < SMALL_READ) {
                     return text.toString(java.nio.charset.StandardCharsets.ISO_8859_1);
                 }
             }
