@@ -581,13 +581,19 @@ class RestoreEngineTest {
         assertCounterContinues(out, skip, pid, at);
     }
 
-    @Test
-    void interruptedSyscallsAreRestartedOrFailWithEintr() throws Exception {
-        Path out = fx.out("sys");
+    /** Starts the syscalls program (one thread in pause, one in nanosleep) and attaches it once both wait. */
+    private int startSyscallsAttached(Path out) throws Exception {
         int pid = fx.start("syscalls", out.toString());
         TestPrograms.awaitLine(out, l -> l.equals("ready"), Duration.ofSeconds(10));
         Thread.sleep(100);
         fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        return pid;
+    }
+
+    @Test
+    void interruptedSyscallsAreRestartedOrFailWithEintr() throws Exception {
+        Path out = fx.out("sys");
+        int pid = startSyscallsAttached(out);
         CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, "full", 0);
         Manifest m = fx.manifest(cp.epoch());
         List<Long> inSyscalls = m.process(pid).threads().stream().map(ThreadImage::interruptedSyscall).sorted().toList();
@@ -613,10 +619,7 @@ class RestoreEngineTest {
     @Test
     void checkpointsLeaveInterruptedSyscallsAsTheyWere() throws Exception {
         Path out = fx.out("sysk");
-        int pid = fx.start("syscalls", out.toString());
-        TestPrograms.awaitLine(out, l -> l.equals("ready"), Duration.ofSeconds(10));
-        Thread.sleep(100);
-        fx.checkpoints.attach(RestoreFixture.PART, pid, 0);
+        int pid = startSyscallsAttached(out);
         for (int i = 0; i < 5; i++) {
             CheckpointResult cp = fx.checkpoints.checkpoint(RestoreFixture.PART, false, i == 0 ? "full" : "delta", 0);
             List<Long> inSyscalls = fx.manifest(cp.epoch()).process(pid).threads().stream()
