@@ -24,16 +24,20 @@ import java.util.Set;
  * @param frozenShareMax  the largest share of the time a partition's processes may spend frozen by
  *                        periodic checkpoints ({@code frozen.share.max}: "10%" or 0.1; 1 for no bound):
  *                        beyond, the period stretches
+ * @param memoryHotShare  the share of a memory region's present pages that the interval between two
+ *                        checkpoints must write for the region to run hot: copied whole at each
+ *                        checkpoint for a while, without write-protecting it again ({@code
+ *                        memory.hot.share}: "50%" or 0.5; "off": never, as {@link Double#POSITIVE_INFINITY})
  */
 public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
-                         long stagingMaxBytes, double frozenShareMax) {
+                         long stagingMaxBytes, double frozenShareMax, double memoryHotShare) {
     /** Default of {@code frozen.share.max}. */
     public static final double DEFAULT_FROZEN_SHARE_MAX = 0.1;
 
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
     static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file",
-            "staging.max.bytes", "frozen.share.max");
+            "staging.max.bytes", "frozen.share.max", "memory.hot.share");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {
@@ -93,6 +97,20 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("configuration: " + key + " = '" + t
                     + "' is not a share of the time above 0 and at most 1 (such as 10% or 0.1)");
+        }
+    }
+
+    /** The value of {@code key} as a share of pages: "50%" or "0.5", above 0 and at most 1; "off" for never. */
+    static double shareOrOff(Properties p, String key, double dflt) {
+        String v = p.getProperty(key);
+        if (v != null && v.trim().equalsIgnoreCase("off")) {
+            return Double.POSITIVE_INFINITY;
+        }
+        try {
+            return share(p, key, dflt);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("configuration: " + key + " = '" + v.trim()
+                    + "' is not a share above 0 and at most 1 (such as 50% or 0.5) nor off");
         }
     }
 

@@ -116,7 +116,11 @@ class PeriodicCheckpointTest {
             IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                     () -> sls.startDaemon("--config", conf.toString()));
             assertTrue(bad.getMessage().contains("frozen.share.max = '150%' is not a share of the time"), bad.getMessage());
-            Files.writeString(conf, "frozen.share.max = 5%\n");
+            Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = 0\n");
+            bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> sls.startDaemon("--config", conf.toString()));
+            assertTrue(bad.getMessage().contains("memory.hot.share = '0' is not a share above 0 and at most 1"), bad.getMessage());
+            Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = off\n");
             sls.startDaemon("--config", conf.toString());
             assertEquals(0, sls.ctl("partadd", "-o", "fast", "--period", "1").exit());
             assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "fast").exit());

@@ -48,6 +48,16 @@ public interface DirtyTracker extends AutoCloseable {
         return w == null ? null : new Dirty(null, w);
     }
 
+    /**
+     * {@link #dirty(int, Vma)} for a VMA of which {@code knownPages} pages were present at the
+     * previous checkpoint: a tracker may use it to judge how much of the VMA each interval writes.
+     * The written pages it returns may then be more than those written since the previous
+     * checkpoint (never fewer), and {@code present} is set whenever they are.
+     */
+    default Dirty dirty(int pid, Vma vma, long knownPages) {
+        return dirty(pid, vma);
+    }
+
     /** Starts tracking writes to {@code vma} from now on; false when it cannot be tracked. */
     boolean track(int pid, Vma vma);
 

@@ -214,7 +214,7 @@ public final class MemoryCapture implements AutoCloseable {
         boolean tracked = false;
         timings.enter(CaptureTimings.Phase.SCAN);
         if (old != null && delta && old.tracked()) {
-            DirtyTracker.Dirty d = tracker.dirty(pid, v);
+            DirtyTracker.Dirty d = tracker.dirty(pid, v, old.present().pages());
             if (d != null) {
                 tracked = true;
                 if (d.present() != null) {

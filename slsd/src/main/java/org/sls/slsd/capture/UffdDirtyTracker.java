@@ -20,7 +20,21 @@ import java.util.Map;
  * target), fetched into slsd with pidfd_getfd, and the target's copy closed by injection, so the
  * target never keeps an extra fd. Each tracked VMA is registered in WP mode and write-protected;
  * at each checkpoint PAGEMAP_SCAN with PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC returns the
- * pages written since and protects them again. Not thread-safe: the freezing thread only.
+ * pages written since and protects them again.
+ *
+ * <p><b>Hot VMAs.</b> Protecting a page again costs the target a write fault the next time it
+ * writes it, and a page table change that can cost it more than that: in a virtual machine with
+ * shadow page tables, every later access to the page until the hypervisor has rebuilt its entry.
+ * A VMA most of whose pages are written in every interval (the heap of a busy key-value store)
+ * pays that for most of its pages at every checkpoint, while copying its other pages too would
+ * cost little more. So a VMA whose written pages reached {@code hotShare} of its present pages at
+ * two measured checkpoints in a row runs <i>hot</i>: it is not protected again for some checkpoints
+ * ({@link #hotRun}), each of which copies every page written since it was last protected (pages
+ * never written since stay protected and are not copied). Then one scan protects it again (that
+ * checkpoint copies the same), and the next one measures it anew. Correct whatever the share: a
+ * page written since the previous checkpoint is one written since the last protection.
+ *
+ * <p>Not thread-safe: the freezing thread only.
  */
 public final class UffdDirtyTracker implements DirtyTracker {
     private static final Logger log = LoggerFactory.getLogger(UffdDirtyTracker.class);
@@ -28,6 +42,53 @@ public final class UffdDirtyTracker implements DirtyTracker {
     private final Map<Integer, Userfaultfd> uffds = new HashMap<>();
     private final Map<Integer, PageMap> pagemaps = new HashMap<>();
     private final Map<Integer, String> stamps = new HashMap<>();
+    /** Per process, per VMA start: how much of it the last intervals wrote. */
+    private final Map<Integer, Map<Long, Heat>> heat = new HashMap<>();
+    private final double hotShare;
+
+    /** A tracked VMA's recent history (see the class comment). */
+    private static final class Heat {
+        final long end;
+        /** Measured checkpoints in a row whose written pages reached the share. */
+        int streak;
+        /** Checkpoints left before the VMA is protected again. */
+        int hotLeft;
+        /** The next scan's written pages are those since the protection before a hot run, not one interval's. */
+        boolean rearmed;
+
+        Heat(long end) {
+            this.end = end;
+        }
+    }
+
+    /** Pages of hot VMAs a process may copy over one hot run before they are measured again (256 MiB). */
+    static final long HOT_RUN_PAGES = 65_536;
+    /** The longest hot run, in checkpoints. */
+    static final int HOT_RUN_MAX = 16;
+
+    /** Without hot VMAs: every written page is protected again at every checkpoint. */
+    public UffdDirtyTracker() {
+        this(Double.POSITIVE_INFINITY);
+    }
+
+    /**
+     * @param hotShare the share of its present pages an interval must write for a VMA to run hot
+     *                 ({@code memory.hot.share}); above 1, none does
+     */
+    public UffdDirtyTracker(double hotShare) {
+        if (!(hotShare > 0)) {
+            throw new IllegalArgumentException("memory.hot.share must be positive, not " + hotShare);
+        }
+        this.hotShare = hotShare;
+    }
+
+    /**
+     * Checkpoints a VMA with {@code pages} present pages runs hot: up to {@link #HOT_RUN_MAX}, fewer
+     * for a big one, which copies all its written pages at each (at least one).
+     */
+    public static int hotRun(long pages) {
+        return (int) Math.max(1, Math.min(HOT_RUN_MAX, HOT_RUN_PAGES / Math.max(1, pages)));
+    }
 
     @Override
     public String name() { return "uffd-wp-async"; }
@@ -93,6 +154,51 @@ public final class UffdDirtyTracker implements DirtyTracker {
     }
 
     @Override
+    public Dirty dirty(int pid, Vma vma, long knownPages) {
+        if (hotShare > 1 || !pagemaps.containsKey(pid)) {
+            return dirty(pid, vma);
+        }
+        Map<Long, Heat> mine = heat.computeIfAbsent(pid, k -> new HashMap<>());
+        Heat h = mine.get(vma.start());
+        if (h == null || h.end != vma.end()) {
+            h = new Heat(vma.end());
+            mine.put(vma.start(), h);
+        }
+        if (h.hotLeft > 0) {
+            Dirty d = presentAndWritten(pid, vma, false);
+            if (d == null) {
+                mine.remove(vma.start());
+                return null;
+            }
+            if (--h.hotLeft == 0) {
+                h.rearmed = true;
+            }
+            return d;
+        }
+        Dirty d = h.rearmed ? presentAndWritten(pid, vma, true) : dirty(pid, vma);
+        if (d == null) {
+            mine.remove(vma.start());
+            return null;
+        }
+        if (h.rearmed) {
+            h.rearmed = false; // written since before the hot run: says nothing of one interval
+            return d;
+        }
+        long written = d.written().pages();
+        if (knownPages > 0 && written >= hotShare * knownPages) {
+            if (++h.streak >= 2) {
+                h.streak = 1; // after the run, one more hot interval starts the next
+                h.hotLeft = hotRun(knownPages);
+                log.debug("pid {}: {} runs hot for {} checkpoints ({} of {} pages written)", pid, vma, h.hotLeft,
+                        written, knownPages);
+            }
+        } else {
+            h.streak = 0;
+        }
+        return d;
+    }
+
+    @Override
     public Dirty dirty(int pid, Vma vma) {
         // anonymous memory: zapped pages lose their protection and show up as written (read back as
         // zeros); a zapped copy-on-write page of a private file mapping keeps a protection marker
@@ -101,7 +207,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
             PageRanges w = written(pid, vma);
             return w == null ? null : new Dirty(null, w);
         }
-        return presentAndWritten(pid, vma);
+        return presentAndWritten(pid, vma, true);
     }
 
     /**
@@ -123,7 +229,8 @@ public final class UffdDirtyTracker implements DirtyTracker {
         }
     }
 
-    private Dirty presentAndWritten(int pid, Vma vma) {
+    /** Walks the categories of every page of the VMA; {@code protect}: the written ones are protected again. */
+    private Dirty presentAndWritten(int pid, Vma vma, boolean protect) {
         PageMap pm = pagemaps.get(pid);
         if (pm == null) {
             return null;
@@ -133,7 +240,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
         PageRanges swappedClean = new PageRanges();
         long here = PageMap.PAGE_IS_PRESENT | PageMap.PAGE_IS_SWAPPED;
         long notData = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
-        long r = pm.scanAll(vma.start(), vma.end(), PageMap.WP_MATCHING | PageMap.CHECK_WPASYNC,
+        long r = pm.scanAll(vma.start(), vma.end(), (protect ? PageMap.WP_MATCHING : 0) | PageMap.CHECK_WPASYNC,
                 here | notData | PageMap.PAGE_IS_WRITTEN, (s, e, cat) -> {
                     if ((cat & here) != 0 && (cat & notData) == 0) {
                         present.add(s, e);
@@ -180,6 +287,7 @@ public final class UffdDirtyTracker implements DirtyTracker {
     @Override
     public void forget(int pid) {
         stamps.remove(pid);
+        heat.remove(pid);
         Userfaultfd u = uffds.remove(pid);
         if (u != null) {
             u.close();

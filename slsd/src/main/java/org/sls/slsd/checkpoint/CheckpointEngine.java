@@ -80,6 +80,8 @@ public final class CheckpointEngine implements AutoCloseable {
     private static final int STAGING_IDLE = 2;
     /** Default bound of {@link #stagingMaxBytes}. */
     public static final long DEFAULT_STAGING_MAX = 512L << 20;
+    /** Default of {@code memory.hot.share}: a VMA half of whose pages each interval writes runs hot. */
+    public static final double DEFAULT_MEMORY_HOT_SHARE = 0.5;
 
     private final Slos store;
     private final KernelFeatures features;
@@ -96,6 +98,8 @@ public final class CheckpointEngine implements AutoCloseable {
      * always proceeds, however large).
      */
     private final long stagingMaxBytes;
+    /** The share of a VMA's pages an interval must write for it to run hot (see {@link UffdDirtyTracker}). */
+    private final double memoryHotShare;
     private final Object budget = new Object();
     private long stagingInUse;
     /**
@@ -153,7 +157,7 @@ public final class CheckpointEngine implements AutoCloseable {
 
         DirtyTracker tracker() {
             if (tracker == null) {
-                tracker = features.incrementalCheckpoints() ? new UffdDirtyTracker() : new FullDirtyTracker();
+                tracker = features.incrementalCheckpoints() ? new UffdDirtyTracker(memoryHotShare) : new FullDirtyTracker();
             }
             return tracker;
         }
@@ -170,10 +174,23 @@ public final class CheckpointEngine implements AutoCloseable {
 
     /** With a bound on the staging memory of checkpoints waiting to be written ({@code staging.max.bytes}). */
     public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper, long stagingMaxBytes) {
+        this(store, features, reaper, stagingMaxBytes, DEFAULT_MEMORY_HOT_SHARE);
+    }
+
+    /**
+     * With the share of a VMA's pages an interval must write for it to run hot ({@code
+     * memory.hot.share}, see {@link UffdDirtyTracker}; above 1: never).
+     */
+    public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper, long stagingMaxBytes,
+                            double memoryHotShare) {
         if (stagingMaxBytes <= 0) {
             throw new IllegalArgumentException("staging.max.bytes must be positive, not " + stagingMaxBytes);
         }
+        if (!(memoryHotShare > 0)) {
+            throw new IllegalArgumentException("memory.hot.share must be positive, not " + memoryHotShare);
+        }
         this.stagingMaxBytes = stagingMaxBytes;
+        this.memoryHotShare = memoryHotShare;
         this.store = store;
         this.features = features;
         this.ownReaper = reaper == null;

@@ -76,6 +76,14 @@ class DirtyTrackerTest {
     }
 
     @Test
+    void hotRunsAreShorterForBigRegions() {
+        assertEquals(UffdDirtyTracker.HOT_RUN_MAX, UffdDirtyTracker.hotRun(128));
+        assertEquals(8, UffdDirtyTracker.hotRun(8192), "32 MiB: 256 MiB copied over the run");
+        assertEquals(1, UffdDirtyTracker.hotRun(1 << 20), "4 GiB: measured every other checkpoint");
+        assertThrows(IllegalArgumentException.class, () -> new UffdDirtyTracker(0));
+    }
+
+    @Test
     void fullTrackerKnowsNothing() {
         try (FullDirtyTracker f = new FullDirtyTracker()) {
             Vma v = new Vma(0x1000, 0x3000, "rw-p", 0, 0, 0, 0, "", java.util.Set.of());
