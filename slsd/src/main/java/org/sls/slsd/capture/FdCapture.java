@@ -53,7 +53,7 @@ public final class FdCapture {
         long pos = Long.parseLong(info.getOrDefault("pos", "0"));
         int mode = 0;
         String identity = "";
-        long[] st = ProcFs.fdStat(pid, fd);
+        long[] st = ctx.fdStat(pid, fd);
         if (st != null) { // else the link text decides below
             mode = (int) st[0];
             identity = Long.toHexString(st[1]) + ":" + st[2];

@@ -4,6 +4,7 @@ import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.linux.FdCalls;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NetworkLock;
+import org.sls.slsd.linux.ProcFs;
 
 import java.io.IOException;
 import java.nio.file.DirectoryStream;
@@ -336,6 +337,23 @@ public final class CaptureContext {
             cached.put(key, v);
         }
         return (T) v;
+    }
+
+    private static final long[] NO_STAT = new long[0];
+    private final Map<Long, long[]> stats = new HashMap<>();
+
+    /**
+     * {@link ProcFs#fdStat} of fd {@code fd} of {@code pid}, made once per checkpoint: every fd is
+     * stat'ed when it is read, and an epoll's watched fds (a server's every connection) again.
+     */
+    public long[] fdStat(int pid, int fd) {
+        long key = ((long) pid << 32) | (fd & 0xffffffffL);
+        long[] st = stats.get(key);
+        if (st == null) {
+            st = ProcFs.fdStat(pid, fd);
+            stats.put(key, st == null ? NO_STAT : st);
+        }
+        return st == NO_STAT ? null : st;
     }
 
     /** True the first time an identity is met in this checkpoint: its shared state is saved with that fd. */

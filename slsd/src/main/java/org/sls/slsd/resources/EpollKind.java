@@ -49,7 +49,8 @@ final class EpollKind implements FdKind {
         while (m.find()) {
             int tfd = Integer.parseInt(m.group(1));
             long ino = Long.parseLong(m.group(4), 16);
-            if (inode(p.pid(), tfd) != ino) {
+            long[] st = ctx.fdStat(p.pid(), tfd); // one raw stat each (an epoll may watch thousands), shared with the fd's own read
+            if ((st == null ? -1 : st[2]) != ino) {
                 throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, "pid " + p.pid() + " fd "
                         + p.fd() + " (" + p.link() + "): watches fd " + tfd + " (inode " + ino
                         + "), which the process has closed or reused since: not supported");
@@ -59,12 +60,6 @@ final class EpollKind implements FdKind {
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx),
                 Map.of("targets", targets.toString()));
-    }
-
-    /** The inode fd {@code fd} of {@code pid} refers to now, -1 if none (one raw stat: an epoll may watch thousands). */
-    private static long inode(int pid, int fd) {
-        long[] st = ProcFs.fdStat(pid, fd);
-        return st == null ? -1 : st[2];
     }
 
     /** The interest list: {fd, events, data} per entry. */
