@@ -168,6 +168,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                         log.warn("partition {}: periodic checkpoint failed: {}", name, e.getMessage());
                         lastLogged = e.getMessage();
                     }
+                    log.debug("partition {}: periodic checkpoint failed", name, e);
                 } catch (RuntimeException e) {
                     partitions.stats(name).recordFailure(String.valueOf(e.getMessage()));
                     log.error("partition {}: periodic checkpoint failed", name, e);

@@ -53,6 +53,7 @@ public final class PageMap implements AutoCloseable {
     private long scanRaw(long start, long end, long flags, long inverted, long mask, long anyOf, long returnMask,
                          PageRanges out) {
         long cur = start;
+        long reported = start;
         while (cur < end) {
             mem.putLong(0, ARG);
             mem.putLong(8, flags);
@@ -72,15 +73,38 @@ public final class PageMap implements AutoCloseable {
             }
             for (int i = 0; i < n; i++) {
                 long off = ARG + i * 24L;
-                out.add(mem.getLong(off), mem.getLong(off + 8));
+                long s = Math.max(mem.getLong(off), reported);
+                long e = mem.getLong(off + 8);
+                if (e > s) { // not told already (see next)
+                    out.add(s, e);
+                    reported = e;
+                }
             }
-            long walkEnd = mem.getLong(32);
-            if (walkEnd <= cur) {
-                throw new IllegalStateException("PAGEMAP_SCAN made no progress at " + Long.toHexString(cur));
+            long next = next(cur, end, n);
+            if (next < 0) {
+                return 0;
             }
-            cur = walkEnd;
+            cur = next;
         }
         return 0;
+    }
+
+    /**
+     * Where the next call of a scan resumes, or -1 when the walk reached {@code end}: only a full
+     * vector stops it early. Its walk_end is not trusted otherwise: when the walk filled the
+     * kernel's own buffer (512 runs) and went on to the end, this kernel still reports where
+     * that buffer filled, and a call from there would report the rest again (out of order, and
+     * after PM_SCAN_WP_MATCHING with the pages protected meanwhile).
+     */
+    private long next(long cur, long end, long n) {
+        if (n < VEC) {
+            return -1;
+        }
+        long walkEnd = mem.getLong(32);
+        if (walkEnd <= cur) {
+            throw new IllegalStateException("PAGEMAP_SCAN made no progress at " + Long.toHexString(cur));
+        }
+        return walkEnd < end ? walkEnd : -1;
     }
 
     /** Pages whose category is WRITTEN, with the kernel's fast path (mask and return mask WRITTEN only). */
@@ -101,6 +125,7 @@ public final class PageMap implements AutoCloseable {
      */
     public long scanAll(long start, long end, long flags, long returnMask, RunSink sink) {
         long cur = start;
+        long reported = start;
         while (cur < end) {
             mem.putLong(0, ARG);
             mem.putLong(8, flags);
@@ -120,13 +145,18 @@ public final class PageMap implements AutoCloseable {
             }
             for (int i = 0; i < n; i++) {
                 long off = ARG + i * 24L;
-                sink.run(mem.getLong(off), mem.getLong(off + 8), mem.getLong(off + 16));
+                long s = Math.max(mem.getLong(off), reported);
+                long e = mem.getLong(off + 8);
+                if (e > s) { // not told already (see next)
+                    sink.run(s, e, mem.getLong(off + 16));
+                    reported = e;
+                }
             }
-            long walkEnd = mem.getLong(32);
-            if (walkEnd <= cur) {
-                throw new IllegalStateException("PAGEMAP_SCAN made no progress at " + Long.toHexString(cur));
+            long next = next(cur, end, n);
+            if (next < 0) {
+                return 0;
             }
-            cur = walkEnd;
+            cur = next;
         }
         return 0;
     }

@@ -260,6 +260,31 @@ class LinuxLayerTest {
         }
     }
 
+    /**
+     * More runs than the kernel buffers in one walk (512): each page told once, in order. This
+     * kernel's walk_end then says where its buffer first filled, not where the walk ended.
+     */
+    @Test
+    void pagemapScanOfManyRunsTellsEachPageOnce() {
+        int pages = 4096;
+        try (NativeMemory m = NativeMemory.map(pages * 4096L, false, false); PageMap pm = PageMap.open(Linux.getpid())) {
+            for (int i = 0; i < pages; i += 2) {
+                m.buffer(i * 4096L, 8).putLong(0, i + 1);
+            }
+            PageRanges present = new PageRanges();
+            PageRanges absent = new PageRanges();
+            assertEquals(0, pm.scanAll(m.address(), m.address() + m.size(), 0, PageMap.PAGE_IS_PRESENT, (s, e, cat) -> {
+                ((cat & PageMap.PAGE_IS_PRESENT) != 0 ? present : absent).add(s, e);
+            }));
+            assertEquals(pages / 2, present.pages());
+            assertEquals(pages / 2, absent.pages());
+            assertEquals(pages / 2, present.size(), "every other page");
+            PageRanges scanned = new PageRanges();
+            pm.scanOrThrow(m.address(), m.address() + m.size(), 0, 0, 0, PageMap.PAGE_IS_PRESENT, scanned);
+            assertEquals(present.toString(), scanned.toString());
+        }
+    }
+
     @Test
     void spawnTracedStopsBeforeTheFirstInstruction() throws Exception {
         Path bin = programs.compile("sleeper");
