@@ -52,6 +52,15 @@ public final class PageMap implements AutoCloseable {
 
     private long scanRaw(long start, long end, long flags, long inverted, long mask, long anyOf, long returnMask,
                          PageRanges out) {
+        return walk(start, end, flags, inverted, mask, anyOf, returnMask, (s, e, categories) -> out.add(s, e));
+    }
+
+    /**
+     * The ioctl calls of one scan over [start, end): each run of pages is told to {@code sink}
+     * once, in order (see {@link #next}). Returns 0 or -errno.
+     */
+    private long walk(long start, long end, long flags, long inverted, long mask, long anyOf, long returnMask,
+                      RunSink sink) {
         long cur = start;
         long reported = start;
         while (cur < end) {
@@ -76,7 +85,7 @@ public final class PageMap implements AutoCloseable {
                 long s = Math.max(mem.getLong(off), reported);
                 long e = mem.getLong(off + 8);
                 if (e > s) { // not told already (see next)
-                    out.add(s, e);
+                    sink.run(s, e, mem.getLong(off + 16));
                     reported = e;
                 }
             }
@@ -124,41 +133,7 @@ public final class PageMap implements AutoCloseable {
      * Returns 0 or -errno (EPERM with {@link #CHECK_WPASYNC} on an unregistered VMA).
      */
     public long scanAll(long start, long end, long flags, long returnMask, RunSink sink) {
-        long cur = start;
-        long reported = start;
-        while (cur < end) {
-            mem.putLong(0, ARG);
-            mem.putLong(8, flags);
-            mem.putLong(16, cur);
-            mem.putLong(24, end);
-            mem.putLong(32, 0);
-            mem.putLong(40, mem.address() + ARG);
-            mem.putLong(48, VEC);
-            mem.putLong(56, 0);
-            mem.putLong(64, 0);
-            mem.putLong(72, 0);
-            mem.putLong(80, 0);
-            mem.putLong(88, returnMask);
-            long n = Sys.raw(SYS_IOCTL, fd, PAGEMAP_SCAN, mem.address(), 0, 0, 0);
-            if (n < 0) {
-                return n;
-            }
-            for (int i = 0; i < n; i++) {
-                long off = ARG + i * 24L;
-                long s = Math.max(mem.getLong(off), reported);
-                long e = mem.getLong(off + 8);
-                if (e > s) { // not told already (see next)
-                    sink.run(s, e, mem.getLong(off + 16));
-                    reported = e;
-                }
-            }
-            long next = next(cur, end, n);
-            if (next < 0) {
-                return 0;
-            }
-            cur = next;
-        }
-        return 0;
+        return walk(start, end, flags, 0, 0, 0, returnMask, sink);
     }
 
     /** Like {@link #scan} but throws on failure. */
