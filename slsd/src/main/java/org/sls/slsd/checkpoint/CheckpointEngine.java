@@ -25,6 +25,7 @@ import org.sls.slsd.checkpoint.manifest.ProcessImage;
 import org.sls.slsd.checkpoint.manifest.RegionImage;
 import org.sls.slsd.checkpoint.manifest.SharedMemoryImage;
 import org.sls.slsd.linux.Errno;
+import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.KernelFeatures;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NativeException;
@@ -140,6 +141,8 @@ public final class CheckpointEngine implements AutoCloseable {
          * null; set by the ptrace and the writer threads.
          */
         volatile Map<String, Set<Integer>> pipeHolders;
+        /** What never changes of the sockets the newest capture met, by inode (see CaptureContext#carrySocketFacts). */
+        volatile Map<Long, InetCalls.Facts> socketFacts = Map.of();
 
         Partition(String name) {
             this.name = name;
@@ -864,6 +867,7 @@ public final class CheckpointEngine implements AutoCloseable {
             // everything that can refuse comes first, before any side effect
             fdContext = new CaptureContext(pids, external, kill != null, selfCall);
             fdContext.keepSocketCopies(); // closed once the fds are read, below or on failure
+            fdContext.carrySocketFacts(p.socketFacts);
             if (p.pipeHolders != null && kill == null) {
                 fdContext.holdersFromEarlierScan(p.pipeHolders);
             }
@@ -988,6 +992,7 @@ public final class CheckpointEngine implements AutoCloseable {
             if (failure != null) {
                 throw failure;
             }
+            p.socketFacts = fdContext.socketFacts();
             if (selfCall != null && !fdContext.selfCallWasMet()) {
                 throw new CheckpointException(Kind.NO_SUCH_PROCESS, "partition " + p.name + ": no process of the checkpoint ("
                         + pids + ") holds the caller's connection to slsd (slsd's socket " + selfCall.connection() + ")");

@@ -42,6 +42,7 @@ public final class InetCalls {
 
     /** How many host-wide dumps {@link #inetSockets} made since slsd started (for diagnostics and tests). */
     private static final AtomicLong DUMPS = new AtomicLong();
+    private static final AtomicLong FACTS = new AtomicLong();
 
     private InetCalls() {}
 
@@ -68,6 +69,11 @@ public final class InetCalls {
             }
         }
         return out;
+    }
+
+    /** How many sockets' {@link Facts} were read in this JVM. */
+    public static long factsRead() {
+        return FACTS.get();
     }
 
     /** How many times {@link #inetSockets} ran in this JVM. */
@@ -108,16 +114,43 @@ public final class InetCalls {
      * dump would not list either). Never walks the host's sockets.
      */
     public static Optional<InetSocket> fromFd(int fd, long ino, String what) {
+        return fromFd(fd, ino, facts(fd, what), what);
+    }
+
+    /**
+     * What a socket is for as long as it exists, whatever is done with it: its family, protocol and
+     * type, and whether it lives in slsd's network namespace. A socket of another family has
+     * protocol and type -1 (not read: such a socket is no inet one either way).
+     */
+    public record Facts(int family, int protocol, int type, boolean ownNetns) {
+        /** Whether {@link #fromFd} describes such a socket: TCP or UDP over IPv4 or IPv6, in slsd's namespace. */
+        public boolean inet() {
+            return (family == AF_INET || family == AF_INET6) && ownNetns
+                    && (protocol == IPPROTO_TCP && type == SOCK_STREAM || protocol == IPPROTO_UDP && type == SOCK_DGRAM);
+        }
+    }
+
+    /** The {@link Facts} of the socket behind slsd's fd {@code fd}: SO_DOMAIN, then SO_PROTOCOL, SO_TYPE and SO_NETNS_COOKIE for an inet one. */
+    public static Facts facts(int fd, String what) {
+        FACTS.incrementAndGet();
         int family = getInt(fd, SOL_SOCKET, SO_DOMAIN, what);
         if (family != AF_INET && family != AF_INET6) {
+            return new Facts(family, -1, -1, false);
+        }
+        return new Facts(family, getInt(fd, SOL_SOCKET, SO_PROTOCOL, what), getInt(fd, SOL_SOCKET, SO_TYPE, what),
+                netnsCookie(fd, what) == OwnNetns.COOKIE);
+    }
+
+    /**
+     * As {@link #fromFd(int, long, String)}, given the socket's {@link Facts} (read at an earlier
+     * checkpoint: they never change), so that only what may have changed is read.
+     */
+    public static Optional<InetSocket> fromFd(int fd, long ino, Facts facts, String what) {
+        if (!facts.inet()) {
             return Optional.empty();
         }
-        int proto = getInt(fd, SOL_SOCKET, SO_PROTOCOL, what);
-        int type = getInt(fd, SOL_SOCKET, SO_TYPE, what);
-        if (!(proto == IPPROTO_TCP && type == SOCK_STREAM || proto == IPPROTO_UDP && type == SOCK_DGRAM)
-                || netnsCookie(fd, what) != OwnNetns.COOKIE) {
-            return Optional.empty();
-        }
+        int family = facts.family();
+        int proto = facts.protocol();
         InetSocketAddress local = sockname(fd, what);
         InetSocketAddress remote = peerOrAny(fd, family, what);
         int state;

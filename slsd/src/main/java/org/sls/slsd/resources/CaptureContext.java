@@ -2,6 +2,7 @@ package org.sls.slsd.resources;
 
 import org.sls.slsd.capture.fd.FdProbe;
 import org.sls.slsd.linux.FdCalls;
+import org.sls.slsd.linux.InetCalls;
 import org.sls.slsd.linux.Linux;
 import org.sls.slsd.linux.NetworkLock;
 import org.sls.slsd.linux.ProcFs;
@@ -327,6 +328,36 @@ public final class CaptureContext {
     }
 
     private final Map<String, Object> cached = new HashMap<>();
+
+    private Map<Long, InetCalls.Facts> earlierFacts = Map.of();
+    private final Map<Long, InetCalls.Facts> facts = new HashMap<>();
+
+    /**
+     * The {@link InetCalls.Facts} of the partition's sockets as the previous checkpoint read them,
+     * by socket inode: a socket seen then is not asked again. Only the sockets met by the previous
+     * checkpoint are carried, so an inode number would have to be handed to a new socket between two
+     * checkpoints for one to be taken for another: sockfs numbers its inodes with a counter that
+     * comes back to a number only after 2^32 new inodes (of sockets, pipes, anonymous files...).
+     */
+    public void carrySocketFacts(Map<Long, InetCalls.Facts> earlier) {
+        earlierFacts = earlier;
+    }
+
+    /** The facts of socket {@code ino}: carried from the previous checkpoint, or {@code read}. */
+    InetCalls.Facts socketFacts(long ino, java.util.function.Supplier<InetCalls.Facts> read) {
+        InetCalls.Facts f = facts.get(ino);
+        if (f == null) {
+            f = earlierFacts.get(ino);
+            facts.put(ino, f != null ? f : read.get());
+            f = facts.get(ino);
+        }
+        return f;
+    }
+
+    /** The facts of the sockets this checkpoint met, for the next one ({@link #carrySocketFacts}). */
+    public Map<Long, InetCalls.Facts> socketFacts() {
+        return Map.copyOf(facts);
+    }
 
     /** A value computed once per checkpoint (such as a sock_diag dump), made by {@code make} the first time. */
     @SuppressWarnings("unchecked")

@@ -82,7 +82,8 @@ final class InetSockets {
         int copy = Linux.pidfdGetfd(pidfd, fd);
         Optional<InetSocket> own;
         try {
-            own = InetCalls.fromFd(copy, ino, "pid " + pid + " fd " + fd + " (" + link + ")");
+            String what = "pid " + pid + " fd " + fd + " (" + link + ")";
+            own = InetCalls.fromFd(copy, ino, ctx.socketFacts(ino, () -> InetCalls.facts(copy, what)), what);
         } finally {
             if (!ctx.keepSocketCopy(pid, fd, copy)) {
                 Linux.close(copy);

@@ -153,6 +153,45 @@ class InetSocketsRestoreTest {
         assertEquals(java.util.Set.of(), left, "the program's sockets still open in slsd");
     }
 
+    /**
+     * A socket's family, protocol, type and namespace are read once and carried to the next
+     * checkpoint by inode: a delta of the same sockets reads none of them again, and an fd whose
+     * socket was replaced meanwhile (a TCP listener, then a UDP socket under the same number) is
+     * read afresh and saved as what it now is.
+     */
+    @Test
+    void socketFactsAreCarriedByInodeNotByFd() throws Exception {
+        Path go = tmp.resolve("go");
+        int pid = programs.startCommand(List.of("python3", "-c", "import os,socket,sys,time\n"
+                + "t=socket.socket(socket.AF_INET, socket.SOCK_STREAM); t.bind(('127.0.0.1', 0)); t.listen()\n"
+                + "print('tcp=%d' % t.fileno(), flush=True)\n"
+                + "while not os.path.exists(sys.argv[1]): time.sleep(0.01)\n"
+                + "u=socket.socket(socket.AF_INET6, socket.SOCK_DGRAM); u.bind(('::1', 0))\n"
+                + "os.dup2(u.fileno(), t.fileno()); u.close()\n"
+                + "print('udp', flush=True)\ntime.sleep(60)", go.toString()));
+        Path out = tmp.resolve("cmd.stdout");
+        int fd = Integer.parseInt(await(out, "tcp=").substring(4));
+        checkpoints.attach(PART, pid, 0);
+        CheckpointResult first = checkpoints.checkpoint(PART, false, "full", 0);
+        assertEquals(FdImage.Kind.TCP_SOCKET, fdOf(manifest(first.epoch()), fd).kind());
+        long read = InetCalls.factsRead();
+        CheckpointResult same = checkpoints.checkpoint(PART, false, "delta", 0);
+        assertEquals(read, InetCalls.factsRead(), "facts read again for an unchanged socket");
+        assertEquals(FdImage.Kind.TCP_SOCKET, fdOf(manifest(same.epoch()), fd).kind());
+        Files.writeString(go, "");
+        await(out, "udp");
+        CheckpointResult replaced = checkpoints.checkpoint(PART, false, "delta", 0);
+        assertEquals(read + 1, InetCalls.factsRead(), "the new socket's facts, read once");
+        FdImage img = fdOf(manifest(replaced.epoch()), fd);
+        assertEquals(FdImage.Kind.UDP_SOCKET, img.kind(), img.toString());
+        assertEquals(Integer.toString(InetCalls.AF_INET6), img.detail("family", ""), img.toString());
+    }
+
+    private static FdImage fdOf(Manifest m, int fd) {
+        return m.processes().get(0).fds().stream().filter(f -> f.fd() == fd).findFirst()
+                .orElseThrow(() -> new AssertionError("no fd " + fd + " in the manifest"));
+    }
+
     private static java.util.Set<String> socketLinks(Path fdDir) throws java.io.IOException {
         java.util.Set<String> out = new java.util.HashSet<>();
         try (var fds = Files.list(fdDir)) {
