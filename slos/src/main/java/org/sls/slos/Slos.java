@@ -541,9 +541,35 @@ public final class Slos implements AutoCloseable {
      * prunes its oldest epochs.
      */
     public EpochWriter beginEpoch(String partitionName, long parentEpoch) {
+        return beginEpoch(partitionName, parentEpoch, true);
+    }
+
+    /**
+     * As {@link #beginEpoch(String, long)}; without {@code pruneOnCommit} the commit returns as soon
+     * as the epoch is durable, and the caller prunes when it suits it ({@link #pruneKept}): a
+     * daemon tells the epoch's waiters first, for whom pruning is no part of durability.
+     */
+    public EpochWriter beginEpoch(String partitionName, long parentEpoch, boolean pruneOnCommit) {
         PartitionRecord r = require(partitionName);
         EpochWriter w = engineFor(r).begin(partitionName, parentEpoch);
-        return new PruningWriter(w, partitionName);
+        return pruneOnCommit ? new PruningWriter(w, partitionName) : w;
+    }
+
+    /**
+     * Prunes the partition down to its {@code keep} setting (none without one); returns the epochs
+     * deleted. A failure is logged, not thrown: the epochs that stay are deleted by a later prune.
+     */
+    public List<Long> pruneKept(String partitionName) {
+        PartitionRecord r = partitions.get(partitionName);
+        if (r == null || r.keep() <= 0) {
+            return List.of();
+        }
+        try {
+            return prune(partitionName, r.keep());
+        } catch (StoreException e) {
+            log.warn("store {}: pruning partition {} failed: {}", name, partitionName, e.getMessage());
+            return List.of();
+        }
     }
 
     /** Committed epochs of the partition, ascending. */
@@ -683,14 +709,7 @@ public final class Slos implements AutoCloseable {
         @Override
         public EpochInfo commit() {
             EpochInfo info = w.commit();
-            PartitionRecord r = partitions.get(partitionName);
-            if (r != null && r.keep() > 0) {
-                try {
-                    prune(partitionName, r.keep());
-                } catch (StoreException e) {
-                    log.warn("store {}: epoch {} committed; pruning partition {} failed: {}", name, info.epoch(), partitionName, e.getMessage());
-                }
-            }
+            pruneKept(partitionName);
             return info;
         }
 

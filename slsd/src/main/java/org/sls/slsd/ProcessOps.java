@@ -300,6 +300,9 @@ public final class ProcessOps {
                 // before the engine counts the write done, so that the next capture sees this head
                 heads.put(name, r.epoch());
                 partitions.stats(name).record(r.frozenMicros(), r.bytes(), r.commitMicros());
+                synchronized (inFlight) {
+                    inFlight.notifyAll(); // epochwait: durable now, whatever still follows (pruning)
+                }
             });
         } catch (CheckpointException e) {
             end(name);

@@ -489,6 +489,7 @@ public final class CheckpointEngine implements AutoCloseable {
                     }
                 }
                 long frozen = kill(p, c.tree(), c.fdContext(), lock, c.lockInstalled(), r.epoch(), c.locked());
+                prune(p);
                 return new CheckpointResult(r.epoch(), frozen, r.pages(), r.bytes(), r.commitMicros(), r.pids(), true,
                         c.locked().stream().map(Object::toString).toList(), r.phasesMicros(), r.parentEpoch());
             } finally {
@@ -549,6 +550,7 @@ public final class CheckpointEngine implements AutoCloseable {
                     } catch (RuntimeException e) {
                         log.warn("partition {}: after epoch {}: {}", p.name, r.epoch(), e.toString());
                     }
+                    prune(p);
                 } catch (RuntimeException e) {
                     failure = e;
                 } finally {
@@ -1057,6 +1059,16 @@ public final class CheckpointEngine implements AutoCloseable {
     }
 
     /** Writes a captured checkpoint and commits it; on the partition's writer thread, in capture order. */
+    /**
+     * Deletes the partition's epochs beyond its {@code --keep}, after an epoch was made durable and
+     * its waiters were told (deleting merges records and syncs the metadata: several milliseconds
+     * that are no part of the new epoch's durability). Before the checkpoint's caller hears of it,
+     * so that what it lists next is already pruned.
+     */
+    private void prune(Partition p) {
+        store.pruneKept(p.name);
+    }
+
     private CheckpointResult write(Partition p, Captured c, LongOperations.Operation op) {
         CaptureTimings t = c.timings();
         long parentEpoch;
@@ -1072,7 +1084,7 @@ public final class CheckpointEngine implements AutoCloseable {
         t.enter(Phase.WRITE);
         long t0 = System.nanoTime();
         boolean written = false;
-        try (EpochWriter w = store.beginEpoch(p.name, parentEpoch)) {
+        try (EpochWriter w = store.beginEpoch(p.name, parentEpoch, false)) { // pruned once the waiters know: prune()
             stepHook.accept("resumed");
             c.plan().writeTo(w, c.staging(), op::add);
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch,

@@ -103,6 +103,32 @@ class PipelineTest {
         }
     }
 
+    /**
+     * With --keep, the epochs beyond it are deleted after those waiting for an epoch were told it
+     * is durable (deleting is no part of its durability), and before the checkpoint's caller hears
+     * of it (what it lists next is pruned already).
+     */
+    @Test
+    void keptEpochsArePrunedAfterTheWaitersHearAndBeforeTheCaller() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.store.createPartition(new org.sls.slos.PartitionRecord("k", org.sls.slos.PartitionRecord.BACKEND_SLOS,
+                    "delta", 0, 2, System.currentTimeMillis()));
+            Path out = tmp.resolve("c.out");
+            int pid = fx.programs.start("counter", List.of(out.toString(), "512", "20"), -1);
+            TestPrograms.awaitLine(out, l -> l.startsWith("counter="), Duration.ofSeconds(10));
+            fx.engine.attach("k", pid, 0);
+            for (int i = 1; i <= 4; i++) {
+                int[] atDurable = new int[1];
+                CheckpointResult r = fx.engine.checkpointAsync("k", false, "delta", () -> 0, false,
+                        d -> atDurable[0] = fx.store.epochs("k").size()).get(60, TimeUnit.SECONDS);
+                List<Long> epochs = fx.store.epochs("k").stream().map(org.sls.slos.EpochInfo::epoch).toList();
+                assertEquals(Math.min(i, 3), atDurable[0], "epochs when the waiters heard of epoch " + r.epoch());
+                assertEquals(Math.min(i, 2), epochs.size(), "epochs kept after epoch " + r.epoch() + ": " + epochs);
+                assertEquals(r.epoch(), epochs.get(epochs.size() - 1));
+            }
+        }
+    }
+
     @Test
     void aPipePickedUpOutsideSinceTheLastCheckpointIsRefused() throws Exception {
         try (EngineFixture fx = new EngineFixture(tmp)) {
