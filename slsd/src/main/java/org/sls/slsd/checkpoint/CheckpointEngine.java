@@ -1058,7 +1058,6 @@ public final class CheckpointEngine implements AutoCloseable {
                 shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled, holdersScan);
     }
 
-    /** Writes a captured checkpoint and commits it; on the partition's writer thread, in capture order. */
     /**
      * Deletes the partition's epochs beyond its {@code --keep}, after an epoch was made durable and
      * its waiters were told (deleting merges records and syncs the metadata: several milliseconds
@@ -1069,6 +1068,7 @@ public final class CheckpointEngine implements AutoCloseable {
         store.pruneKept(p.name);
     }
 
+    /** Writes a captured checkpoint and commits it; on the partition's writer thread, in capture order. */
     private CheckpointResult write(Partition p, Captured c, LongOperations.Operation op) {
         CaptureTimings t = c.timings();
         long parentEpoch;

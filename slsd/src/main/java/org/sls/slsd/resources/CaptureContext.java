@@ -345,13 +345,10 @@ public final class CaptureContext {
 
     /** The facts of socket {@code ino}: carried from the previous checkpoint, or {@code read}. */
     InetCalls.Facts socketFacts(long ino, java.util.function.Supplier<InetCalls.Facts> read) {
-        InetCalls.Facts f = facts.get(ino);
-        if (f == null) {
-            f = earlierFacts.get(ino);
-            facts.put(ino, f != null ? f : read.get());
-            f = facts.get(ino);
-        }
-        return f;
+        return facts.computeIfAbsent(ino, i -> {
+            InetCalls.Facts earlier = earlierFacts.get(i);
+            return earlier != null ? earlier : read.get();
+        });
     }
 
     /** The facts of the sockets this checkpoint met, for the next one ({@link #carrySocketFacts}). */
