@@ -1,6 +1,7 @@
 package org.sls.slos;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
@@ -18,6 +19,7 @@ import org.rocksdb.Slice;
 import org.rocksdb.TablePropertiesCollectorFactory;
 import org.rocksdb.WriteBatch;
 import org.rocksdb.WriteOptions;
+import org.rocksdb.util.Environment;
 
 /**
  * The RocksDB side of a store. Every value is framed as {@code payload, CRC32C(key, payload)};
@@ -26,8 +28,24 @@ import org.rocksdb.WriteOptions;
  * Thread-safe (RocksDB is).
  */
 final class MetaStore implements AutoCloseable {
+    /**
+     * Where the distribution unpacked RocksDB's native library ({@code lib/native}, set by the
+     * launchers). Without it RocksDB copies the library from its jar into {@code java.io.tmpdir}
+     * at every start and deletes it at exit: 17 MB left behind each time a daemon is killed.
+     * {@code RocksDB.loadLibrary(paths)} looks there for the file that
+     * {@code Environment.getJniLibraryFileName("rocksdbjni")} names ({@code librocksdbjnijni-linux64.so}
+     * on x86-64: the "jni" doubled), so the build unpacks the library under that name; when the
+     * file is missing (another architecture, a RocksDB that fixed the name) the jar's way applies.
+     */
+    static final String NATIVE_DIR_PROPERTY = "sls.native.dir";
+
     static {
-        RocksDB.loadLibrary();
+        String dir = System.getProperty(NATIVE_DIR_PROPERTY);
+        if (dir != null && Files.isRegularFile(Path.of(dir, Environment.getJniLibraryFileName("rocksdbjni")))) {
+            RocksDB.loadLibrary(List.of(dir));
+        } else {
+            RocksDB.loadLibrary();
+        }
     }
 
     private final String name;

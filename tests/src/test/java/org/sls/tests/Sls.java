@@ -121,8 +121,10 @@ public final class Sls implements AutoCloseable {
     public Process launchDaemon(Path socketPath, String... extraArgs) {
         daemonStarts++;
         daemonLog = dir.resolve("slsd-" + daemonStarts + ".log");
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
-                "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString()));
+        // java.io.tmpdir in the test's directory: RocksDB copies its native library there, and a
+        // daemon that a test kills cannot delete its copy (17 MB) at exit.
+        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + dir,
+                "-cp", CLASSPATH, "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString()));
         cmd.addAll(extraDaemonArgs);
         cmd.addAll(Arrays.asList(extraArgs));
         if (!cmd.contains("--mount")) {
