@@ -133,6 +133,8 @@ public final class HostFds {
                 long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + LINK_OFF, LINK_MAX, 0, 0);
                 if (len > 0) {
                     v.visit(fd, (int) len);
+                } else if (len == -Errno.EACCES || len == -Errno.EPERM) {
+                    return; // not ours to look at: every other link of the process says the same
                 }
             }
         }

@@ -220,6 +220,11 @@ class InetSocketsRestoreTest {
         CheckpointResult cp = checkpoints.checkpoint(PART, false, "full", 0);
         Map<String, Long> tcp = roles(manifest(cp.epoch()), FdImage.Kind.TCP_SOCKET);
         assertEquals(1L, tcp.get("closed"), "S's accepted end: " + tcp);
+        FdImage closed = manifest(cp.epoch()).processes().stream().flatMap(p -> p.fds().stream())
+                .filter(f -> "closed".equals(f.detail("role", null))).findFirst().orElseThrow();
+        // it comes back with neither connection nor bind, so only what makes the socket is kept
+        assertEquals("2", closed.detail("family", null), "closed: " + closed.details());
+        assertNull(closed.detail("so_keepalive", null), "options of a socket that comes back closed: " + closed.details());
         // S, and the parent and C outside, which hold S's listeners and its client: all gone
         killAndWaitGone(List.of(s, c, pid));
         RestoreResult r = restores.restore(PART, cp.epoch(), false, true, 0);
