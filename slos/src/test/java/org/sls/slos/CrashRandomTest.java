@@ -3,6 +3,7 @@ package org.sls.slos;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -15,6 +16,7 @@ import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.rocksdb.util.Environment;
 
 /**
  * Random crash safety: a child JVM ({@link CrashChild}) writes, deletes and cleans epochs on an
@@ -40,8 +42,17 @@ class CrashRandomTest {
         Set<Long> deleting = new HashSet<>();
         Set<Long> deleted = new HashSet<>();
         int killedAfterCommits = 0;
+        // The children load RocksDB's library from here, as the distribution's launchers have it
+        // (else each copies it into java.io.tmpdir, and a killed child leaves its 17 MB copy there)
+        Path nativeDir = Files.createDirectories(dir.resolve("native"));
+        try (InputStream lib = org.rocksdb.RocksDB.class.getResourceAsStream("/" + Environment.getJniLibraryFileName("rocksdb"))) {
+            if (lib != null) {
+                Files.copy(lib, nativeDir.resolve(Environment.getJniLibraryFileName("rocksdbjni")));
+            }
+        }
         for (int round = 0; round < rounds; round++) {
             List<String> cmd = new ArrayList<>(List.of(java, "--enable-native-access=ALL-UNNAMED", "-Xmx256m",
+                    "-D" + MetaStore.NATIVE_DIR_PROPERTY + "=" + nativeDir, "-Djava.io.tmpdir=" + dir,
                     "-Dlogback.configurationFile=none", "-cp", System.getProperty("java.class.path"),
                     CrashChild.class.getName(), img.toString(), Long.toString(seed + round), log.toString()));
             Process child = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(dir.resolve("child.out").toFile()).start();
