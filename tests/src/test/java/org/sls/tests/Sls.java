@@ -21,6 +21,8 @@ import java.util.concurrent.TimeUnit;
 public final class Sls implements AutoCloseable {
     private static final String JAVA = ProcessHandle.current().info().command().orElse("java");
     private static final String CLASSPATH = System.getProperty("java.class.path");
+    /** Where the JVMs of every test load RocksDB's library from (as the launchers' lib/native); see {@link #nativeDir}. */
+    private static Path nativeDir;
 
     private final Path dir;
     private final Path store;
@@ -121,10 +123,9 @@ public final class Sls implements AutoCloseable {
     public Process launchDaemon(Path socketPath, String... extraArgs) {
         daemonStarts++;
         daemonLog = dir.resolve("slsd-" + daemonStarts + ".log");
-        // java.io.tmpdir in the test's directory: RocksDB copies its native library there, and a
-        // daemon that a test kills cannot delete its copy (17 MB) at exit.
+        // java.io.tmpdir in the test's directory: whatever a daemon that a test kills leaves there goes with it
         List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-Djava.io.tmpdir=" + dir,
-                "-cp", CLASSPATH, "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString()));
+                "-Dsls.native.dir=" + nativeDir(), "-cp", CLASSPATH, "org.sls.slsd.Main", "--store", store.toString(), "--socket", socketPath.toString()));
         cmd.addAll(extraDaemonArgs);
         cmd.addAll(Arrays.asList(extraArgs));
         if (!cmd.contains("--mount")) {
@@ -196,17 +197,46 @@ public final class Sls implements AutoCloseable {
 
     /** The command line that runs slsctl against this installation's socket. */
     public List<String> ctlCommand(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH,
-                "org.sls.slsctl.Slsctl", args[0], "--socket=" + socket));
+        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED",
+                "-Dsls.native.dir=" + nativeDir(), "-cp", CLASSPATH, "org.sls.slsctl.Slsctl", args[0], "--socket=" + socket));
         cmd.addAll(Arrays.asList(args).subList(1, args.length));
         return cmd;
     }
 
     /** Runs slsctl with exactly {@code args}. */
     public CliResult ctlNoSocket(String... args) {
-        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED", "-cp", CLASSPATH, "org.sls.slsctl.Slsctl"));
+        List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED",
+                "-Dsls.native.dir=" + nativeDir(), "-cp", CLASSPATH, "org.sls.slsctl.Slsctl"));
         cmd.addAll(Arrays.asList(args));
         return run(cmd, Duration.ofMinutes(2));
+    }
+
+    /**
+     * RocksDB's native library unpacked once for the whole test run, under the build directory,
+     * where the daemons and slsctl of every test load it from (sls.native.dir, as the launchers
+     * pass lib/native): without it each JVM that opens a store writes its own 17 MB copy first.
+     */
+    static synchronized Path nativeDir() {
+        if (nativeDir == null) {
+            try {
+                Path d = Files.createDirectories(Path.of("target", "sls-native").toAbsolutePath());
+                Path lib = d.resolve(org.rocksdb.util.Environment.getJniLibraryFileName("rocksdbjni"));
+                try (java.io.InputStream in = org.rocksdb.RocksDB.class.getResourceAsStream(
+                        "/" + org.rocksdb.util.Environment.getJniLibraryFileName("rocksdb"))) {
+                    if (in != null) {
+                        // written beside, then renamed: a JVM loading it never sees half a library
+                        Path part = Files.createTempFile(d, "lib", ".part");
+                        Files.copy(in, part, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+                        Files.move(part, lib, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                    }
+                }
+                nativeDir = d;
+            } catch (IOException e) {
+                throw new IllegalStateException("cannot unpack RocksDB's native library: " + e.getMessage(), e);
+            }
+        }
+        return nativeDir;
     }
 
     /** Runs a command, returns its exit code and output; kills it (by pid) when it overruns. */
