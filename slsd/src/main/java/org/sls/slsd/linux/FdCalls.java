@@ -222,8 +222,16 @@ public final class FdCalls {
      */
     public record UnixSocket(long ino, int type, int state, String name, long peer, long rqueue, long wqueue) {}
 
+    private static final java.util.concurrent.atomic.AtomicLong UNIX_DUMPS = new java.util.concurrent.atomic.AtomicLong();
+
+    /** How many times {@link #unixSockets} dumped the host's unix sockets (for tests). */
+    public static long unixDumps() {
+        return UNIX_DUMPS.get();
+    }
+
     /** Every unix socket of the host's network namespace, by inode (NETLINK_SOCK_DIAG dump). */
     public static java.util.Map<Long, UnixSocket> unixSockets() {
+        UNIX_DUMPS.incrementAndGet();
         java.util.Map<Long, UnixSocket> out = new java.util.HashMap<>();
         int nl = (int) Sys.call("socket", "AF_NETLINK", SYS_SOCKET, AF_NETLINK, SOCK_RAW | O_CLOEXEC, NETLINK_SOCK_DIAG);
         try {

@@ -351,6 +351,17 @@ public final class CaptureContext {
         });
     }
 
+    /**
+     * Whether socket {@code ino} is known, from this checkpoint or the previous one, to be of the
+     * inet families: then it is no unix socket, and the host's unix sockets need not be dumped
+     * (once per checkpoint, in the frozen time: a host has hundreds) to tell.
+     */
+    boolean knownInet(long ino) {
+        InetCalls.Facts f = facts.get(ino);
+        f = f != null ? f : earlierFacts.get(ino);
+        return f != null && (f.family() == InetCalls.AF_INET || f.family() == InetCalls.AF_INET6);
+    }
+
     /** The facts of the sockets this checkpoint met, for the next one ({@link #carrySocketFacts}). */
     public Map<Long, InetCalls.Facts> socketFacts() {
         return Map.copyOf(facts);

@@ -49,8 +49,8 @@ final class UnixSocketKind implements FdKind {
 
     @Override
     public boolean supports(FdProbe p, CaptureContext ctx) {
-        if (!p.link().startsWith("socket:[")) {
-            return false;
+        if (!p.link().startsWith("socket:[") || ctx.knownInet(ino(p))) {
+            return false; // a TCP or UDP socket met before: no need to dump the host's unix sockets to tell
         }
         UnixSocket s = ctx.unixSockets().get(ino(p));
         // std streams on a socket to the outside stay STD_SOCKET (/dev/null at restore), as before

@@ -155,7 +155,8 @@ class InetSocketsRestoreTest {
 
     /**
      * A socket's family, protocol, type and namespace are read once and carried to the next
-     * checkpoint by inode: a delta of the same sockets reads none of them again, and an fd whose
+     * checkpoint by inode: a delta of the same sockets reads none of them again (nor dumps the
+     * host's unix sockets to tell that they are none of those), and an fd whose
      * socket was replaced meanwhile (a TCP listener, then a UDP socket under the same number) is
      * read afresh and saved as what it now is.
      */
@@ -175,8 +176,11 @@ class InetSocketsRestoreTest {
         CheckpointResult first = checkpoints.checkpoint(PART, false, "full", 0);
         assertEquals(FdImage.Kind.TCP_SOCKET, fdOf(manifest(first.epoch()), fd).kind());
         long read = InetCalls.factsRead();
+        long unixDumps = org.sls.slsd.linux.FdCalls.unixDumps();
         CheckpointResult same = checkpoints.checkpoint(PART, false, "delta", 0);
         assertEquals(read, InetCalls.factsRead(), "facts read again for an unchanged socket");
+        assertEquals(unixDumps, org.sls.slsd.linux.FdCalls.unixDumps(),
+                "the host's unix sockets dumped to tell that a TCP socket met before is none of theirs");
         assertEquals(FdImage.Kind.TCP_SOCKET, fdOf(manifest(same.epoch()), fd).kind());
         Files.writeString(go, "");
         await(out, "udp");
