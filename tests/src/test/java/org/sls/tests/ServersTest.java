@@ -132,6 +132,17 @@ class ServersTest {
 
     private record Ack(String key, long millis) {}
 
+    /** When the partition's newest epoch was committed (ms since the epoch), 0 when none is. */
+    private static long lastCommitted(Sls sls) throws IOException {
+        CliResult snaps = sls.ctl("listsnaps", "-o", "redis", "--json");
+        assertEquals(0, snaps.exit(), snaps.all());
+        long last = 0;
+        for (JsonNode s : Codec.MAPPER.readTree(snaps.out())) {
+            last = Math.max(last, s.get("committedMillis").longValue());
+        }
+        return last;
+    }
+
     @Test
     void redisUnderLoadKeepsEveryKeyAcknowledgedBeforeTheLastDurableEpoch(@TempDir Path tmp) throws Exception {
         int port = freePort();
@@ -166,7 +177,18 @@ class ServersTest {
                 th.start();
                 load.add(th);
             }
-            Sls.sleep(3000);
+            // killed once an epoch made more than a second after the hundredth acknowledged key is
+            // durable, however long that takes on a busy machine (a long freeze stretches the
+            // period through the frozen-time budget): then some keys must come back
+            long loadDeadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
+            while (acks.size() < 100 && System.nanoTime() < loadDeadline) {
+                Sls.sleep(50);
+            }
+            long hundredth = acks.stream().limit(100).mapToLong(Ack::millis).max().orElse(Long.MAX_VALUE);
+            while (lastCommitted(sls) <= hundredth + 1000 && System.nanoTime() < loadDeadline) {
+                Sls.sleep(200);
+            }
+            Sls.sleep(300);
             long killMillis = System.currentTimeMillis();
             Workloads.kill(pid);
             stop.set(true);
@@ -188,7 +210,7 @@ class ServersTest {
             long bound = committed - 1000;
             List<String> mustHave = acks.stream().filter(a -> a.millis() < bound).map(Ack::key).toList();
             assertTrue(mustHave.size() > 100, "keys acknowledged a second before the last durable epoch: " + mustHave.size()
-                    + " of " + acks.size());
+                    + " of " + acks.size() + "; epochs: " + snaps.out() + sls.daemonLog());
 
             CliResult r = sls.ctl("restore", "-o", "redis", "--json");
             assertEquals(0, r.exit(), r.all() + sls.daemonLog());
