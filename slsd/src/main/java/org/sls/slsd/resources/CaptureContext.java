@@ -389,7 +389,9 @@ public final class CaptureContext {
         long key = ((long) pid << 32) | (fd & 0xffffffffL);
         long[] st = stats.get(key);
         if (st == null) {
-            st = ProcFs.fdStat(pid, fd);
+            // a socket this checkpoint has already taken a copy of (see keepSocketCopies): stat'ed through it
+            int copy = socketCopy(pid, fd);
+            st = copy >= 0 ? ProcFs.fdStat(copy) : ProcFs.fdStat(pid, fd);
             stats.put(key, st == null ? NO_STAT : st);
         }
         return st == NO_STAT ? null : st;
