@@ -21,6 +21,8 @@ public final class HostFds {
     private static final int AT_FDCWD = -100;
     private static final int DIRENT_BUF = 32 << 10;
     private static final int LINK_MAX = 4096;
+    /** The largest linux_dirent64: 19 bytes of header, a name of up to 255 bytes and its NUL, padded to 8. */
+    private static final int MAX_DIRENT = 280;
     /** Where in the thread's buffer a process's fd directory is listed, and a link read. */
     private static final long LIST_OFF = DIRENT_BUF, LINK_OFF = 2L * DIRENT_BUF;
     /** One native buffer per scanning thread: a directory listing, a link, a path. */
@@ -50,6 +52,7 @@ public final class HostFds {
                 if (n == 0) {
                     break;
                 }
+                boolean last = n <= DIRENT_BUF - MAX_DIRENT; // see forEachLink
                 for (long off = 0; off < n; ) {
                     int reclen = Short.toUnsignedInt(buf.getShort(off + 16));
                     int pid = number(buf, off + 19);
@@ -69,6 +72,9 @@ public final class HostFds {
                     } finally {
                         Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
                     }
+                }
+                if (last) {
+                    break;
                 }
             }
         } finally {
@@ -136,6 +142,12 @@ public final class HostFds {
                 } else if (len == -Errno.EACCES || len == -Errno.EPERM) {
                     return; // not ours to look at: every other link of the process says the same
                 }
+            }
+            if (n <= DIRENT_BUF - MAX_DIRENT) {
+                // procfs fills the buffer until an entry does not fit: room for one more means
+                // the listing is over, and the call that would return 0 is spared (one per
+                // process of the host, at every scan)
+                return;
             }
         }
     }

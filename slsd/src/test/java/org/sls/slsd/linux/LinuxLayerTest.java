@@ -220,12 +220,15 @@ class LinuxLayerTest {
         assertNull(HostFds.links(pid, "pipe:").get(pipe), "the skipped pid holds nothing");
     }
 
-    /** fdinfo longer than one read (an epoll watching 400 pipes) is read whole, and links per fd. */
+    /**
+     * fdinfo longer than one read (an epoll watching 400 pipes) is read whole, and links per fd,
+     * more of them (2400) than one getdents64 lists.
+     */
     @Test
     void procFilesLongerThanOneReadAndFdLinks() throws Exception {
         int pid = programs.startCommand(List.of("python3", "-c", "import os,select,time\n"
-                + "e=select.epoll()\nps=[os.pipe() for _ in range(400)]\n"
-                + "[e.register(r, select.EPOLLIN) for r,w in ps]\n"
+                + "e=select.epoll()\nps=[os.pipe() for _ in range(1200)]\n"
+                + "[e.register(r, select.EPOLLIN) for r,w in ps[:400]]\n"
                 + "print('epfd=%d' % e.fileno(), flush=True)\ntime.sleep(60)"));
         String line = TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), l -> l.startsWith("epfd="), Duration.ofSeconds(20));
         int epfd = Integer.parseInt(line.substring(5));
@@ -235,7 +238,9 @@ class LinuxLayerTest {
         java.util.SortedMap<Integer, String> links = HostFds.of(pid);
         assertEquals(ProcFs.fds(pid), List.copyOf(links.keySet()));
         assertEquals("anon_inode:[eventpoll]", links.get(epfd));
-        assertEquals(800, links.values().stream().filter(l -> l.startsWith("pipe:")).count());
+        assertEquals(2400, links.values().stream().filter(l -> l.startsWith("pipe:")).count());
+        assertEquals(1200, HostFds.links(Linux.getpid(), "pipe:").entrySet().stream()
+                .filter(e -> e.getValue().contains(pid)).count(), "the host-wide scan finds every pipe too (both ends read alike)");
         assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.fdinfoText(0x3ffffff0, 0));
     }
 
