@@ -19,8 +19,8 @@ import java.util.concurrent.TimeUnit;
  * bound ({@code staging.max.bytes}, or a few checkpoints per partition) and the next capture waits:
  * the period stretches instead of memory growing (back-pressure), and {@link #effectivePeriodMs}
  * shows by how much. The period also stretches to keep the processes frozen at most a share of the
- * time ({@code frozen.share.max}, 10% by default: a checkpoint that froze them 5 ms is followed by
- * the next one 50 ms later at the earliest), so that a server checkpointed more often than its
+ * time ({@code frozen.share.max}, 5% by default: a checkpoint that froze them 5 ms is followed by
+ * the next one 100 ms later at the earliest), so that a server checkpointed more often than its
  * size allows still serves; {@link #stretchedBy} says which of the two held the period back.
  * Periodic checkpoints include every descendant of the attached processes. A checkpoint
  * that keeps failing is retried with a growing delay (up to 5 s), and status counts the failures.

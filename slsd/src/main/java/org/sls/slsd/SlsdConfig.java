@@ -22,7 +22,7 @@ import java.util.Set;
  * @param stagingMaxBytes bound on the staging memory of checkpoints captured and not yet written
  *                        ({@code staging.max.bytes}; with K, M or G suffixes)
  * @param frozenShareMax  the largest share of the time a partition's processes may spend frozen by
- *                        periodic checkpoints ({@code frozen.share.max}: "10%" or 0.1; 1 for no bound):
+ *                        periodic checkpoints ({@code frozen.share.max}: "5%" or 0.05; 1 for no bound):
  *                        beyond, the period stretches
  * @param memoryHotShare  the share of a memory region's present pages that the interval between two
  *                        checkpoints must write for the region to run hot: copied whole at each
@@ -31,8 +31,12 @@ import java.util.Set;
  */
 public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
                          long stagingMaxBytes, double frozenShareMax, double memoryHotShare) {
-    /** Default of {@code frozen.share.max}. */
-    public static final double DEFAULT_FROZEN_SHARE_MAX = 0.1;
+    /**
+     * Default of {@code frozen.share.max}: 5%, so that freezing alone takes at most a twentieth of
+     * a busy server's time and slsd's own CPU has room within a tenth (under redis-benchmark on two
+     * cores 10% took a quarter to a third of redis's throughput, 5% about a tenth; README, Benchmarks).
+     */
+    public static final double DEFAULT_FROZEN_SHARE_MAX = 0.05;
 
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
