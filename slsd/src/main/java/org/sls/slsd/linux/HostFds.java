@@ -52,7 +52,7 @@ public final class HostFds {
                 if (n == 0) {
                     break;
                 }
-                boolean last = n <= DIRENT_BUF - MAX_DIRENT; // see forEachLink
+                boolean last = listingOver(n);
                 for (long off = 0; off < n; ) {
                     int reclen = Short.toUnsignedInt(buf.getShort(off + 16));
                     int pid = number(buf, off + 19);
@@ -143,13 +143,20 @@ public final class HostFds {
                     return; // not ours to look at: every other link of the process says the same
                 }
             }
-            if (n <= DIRENT_BUF - MAX_DIRENT) {
-                // procfs fills the buffer until an entry does not fit: room for one more means
-                // the listing is over, and the call that would return 0 is spared (one per
-                // process of the host, at every scan)
+            if (listingOver(n)) {
                 return;
             }
         }
+    }
+
+    /**
+     * Whether a getdents64 of a /proc directory that returned {@code n} bytes listed its last
+     * entry: procfs fills the buffer until an entry does not fit, so room for one more means the
+     * listing is over, and the call that would return 0 is spared (one per process of the host,
+     * at every scan).
+     */
+    private static boolean listingOver(long n) {
+        return n <= DIRENT_BUF - MAX_DIRENT;
     }
 
     private static String link(Pointer buf, int len) {

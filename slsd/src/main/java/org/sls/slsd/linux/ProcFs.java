@@ -377,12 +377,7 @@ public final class ProcFs {
      */
     public static long[] fdStat(int pid, int fd) {
         jnr.ffi.Pointer b = smallPath("/proc/" + pid + "/fd/" + fd); // always short enough
-        // struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode (32 bits) at 24; 144 bytes
-        long r = Sys.raw(LinuxSyscalls.SYS_NEWFSTATAT, -100, b.address(), b.address() + 256, 0, 0, 0);
-        if (r < 0) {
-            return null;
-        }
-        return new long[] {b.getInt(256 + 24) & 0xffffffffL, b.getLong(256), b.getLong(256 + 8)};
+        return statAt(b, Sys.raw(LinuxSyscalls.SYS_NEWFSTATAT, -100, b.address(), b.address() + 256, 0, 0, 0));
     }
 
     /**
@@ -391,10 +386,15 @@ public final class ProcFs {
      */
     public static long[] fdStat(int ownFd) {
         jnr.ffi.Pointer b = SMALL.get();
-        long r = Sys.raw(LinuxSyscalls.SYS_FSTAT, ownFd, b.address() + 256, 0, 0, 0, 0);
+        return statAt(b, Sys.raw(LinuxSyscalls.SYS_FSTAT, ownFd, b.address() + 256, 0, 0, 0, 0));
+    }
+
+    /** {st_mode, st_dev, st_ino} of the struct stat a call returning {@code r} left at offset 256 of {@code b}; null when it failed. */
+    private static long[] statAt(jnr.ffi.Pointer b, long r) {
         if (r < 0) {
             return null;
         }
+        // struct stat (x86-64): st_dev at 0, st_ino at 8, st_mode (32 bits) at 24; 144 bytes
         return new long[] {b.getInt(256 + 24) & 0xffffffffL, b.getLong(256), b.getLong(256 + 8)};
     }
 

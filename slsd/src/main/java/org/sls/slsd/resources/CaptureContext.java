@@ -255,6 +255,15 @@ public final class CaptureContext {
         return unix;
     }
 
+    /**
+     * The host's unix socket {@code ino}, or null when it is none: a socket this checkpoint or the
+     * previous one found to be TCP or UDP ({@link #knownInet}) is answered without dumping the
+     * host's unix sockets.
+     */
+    public org.sls.slsd.linux.FdCalls.UnixSocket unixSocket(long ino) {
+        return knownInet(ino) ? null : unixSockets().get(ino);
+    }
+
     /** Whether a process of the partition holds an fd whose /proc link reads {@code link}. */
     public boolean heldInPartition(String link) {
         if (partitionLinks == null) {
@@ -356,7 +365,7 @@ public final class CaptureContext {
      * inet families: then it is no unix socket, and the host's unix sockets need not be dumped
      * (once per checkpoint, in the frozen time: a host has hundreds) to tell.
      */
-    boolean knownInet(long ino) {
+    private boolean knownInet(long ino) {
         InetCalls.Facts f = facts.get(ino);
         f = f != null ? f : earlierFacts.get(ino);
         return f != null && (f.family() == InetCalls.AF_INET || f.family() == InetCalls.AF_INET6);

@@ -44,10 +44,10 @@ final class SlsControlKind implements FdKind {
 
     @Override
     public boolean supports(FdProbe p, CaptureContext ctx) {
-        if (!p.link().startsWith("socket:[") || ctx.knownInet(ino(p))) {
-            return false; // a TCP or UDP socket met before: no need to dump the host's unix sockets to tell
+        if (!p.link().startsWith("socket:[")) {
+            return false;
         }
-        UnixSocket s = ctx.unixSockets().get(ino(p));
+        UnixSocket s = ctx.unixSocket(ino(p));
         if (s == null || s.type() != FdCalls.SOCK_STREAM || s.peer() == 0 || !ctx.slsdSockets().contains(s.peer())) {
             return false;
         }

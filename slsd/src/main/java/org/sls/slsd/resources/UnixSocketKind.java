@@ -49,10 +49,10 @@ final class UnixSocketKind implements FdKind {
 
     @Override
     public boolean supports(FdProbe p, CaptureContext ctx) {
-        if (!p.link().startsWith("socket:[") || ctx.knownInet(ino(p))) {
-            return false; // a TCP or UDP socket met before: no need to dump the host's unix sockets to tell
+        if (!p.link().startsWith("socket:[")) {
+            return false;
         }
-        UnixSocket s = ctx.unixSockets().get(ino(p));
+        UnixSocket s = ctx.unixSocket(ino(p));
         // std streams on a socket to the outside stay STD_SOCKET (/dev/null at restore), as before
         return s != null && !(p.stdStream() && !(s.peer() != 0 && ctx.heldInPartition("socket:[" + s.peer() + "]")));
     }
