@@ -164,16 +164,6 @@ class MultiProcessServersTest {
         }
     }
 
-    private static long newestEpoch(Sls sls) throws IOException {
-        CliResult snaps = sls.ctl("listsnaps", "-o", "nginx", "--json");
-        assertEquals(0, snaps.exit(), snaps.all());
-        long newest = 0;
-        for (JsonNode s : Codec.MAPPER.readTree(snaps.out())) {
-            newest = Math.max(newest, s.get("epoch").longValue());
-        }
-        return newest;
-    }
-
     /** Restores partition nginx; asserts the tree came back as it was; returns the epoch restored. */
     private long restoreTree(Sls sls, long master, List<Long> workers) throws IOException {
         CliResult r = sls.ctl("restore", "-o", "nginx", "--json");
@@ -262,10 +252,10 @@ class MultiProcessServersTest {
             }
             // serve under checkpoints for a while: a few epochs committed and requests answered
             deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-            while (System.nanoTime() < deadline && (newestEpoch(sls) < 10 || served.get() < 200)) {
+            while (System.nanoTime() < deadline && (sls.newestSnapshot("nginx", "epoch") < 10 || served.get() < 200)) {
                 Sls.sleep(200);
             }
-            assertTrue(newestEpoch(sls) >= 10, "periodic checkpoints of nginx: " + sls.ctl("status").all() + sls.daemonLog());
+            assertTrue(sls.newestSnapshot("nginx", "epoch") >= 10, "periodic checkpoints of nginx: " + sls.ctl("status").all() + sls.daemonLog());
             assertTrue(served.get() >= 200, "requests served under checkpoints: " + served.get());
 
             // the crash, with requests in flight: the whole tree, the master first so that it cannot respawn a worker
@@ -336,10 +326,10 @@ class MultiProcessServersTest {
 
             // the restored tree is checkpointed again, and comes back from such a checkpoint after a second crash
             deadline = System.nanoTime() + WAIT.toNanos();
-            while (newestEpoch(sls) < restoredEpoch + 3 && System.nanoTime() < deadline) {
+            while (sls.newestSnapshot("nginx", "epoch") < restoredEpoch + 3 && System.nanoTime() < deadline) {
                 Sls.sleep(100);
             }
-            assertTrue(newestEpoch(sls) >= restoredEpoch + 3, "checkpoints after the restore of epoch " + restoredEpoch + ": "
+            assertTrue(sls.newestSnapshot("nginx", "epoch") >= restoredEpoch + 3, "checkpoints after the restore of epoch " + restoredEpoch + ": "
                     + sls.ctl("status").all() + sls.daemonLog());
             crash(master, workers);
             Workloads.awaitGone(master, WAIT);

@@ -132,17 +132,6 @@ class ServersTest {
 
     private record Ack(String key, long millis) {}
 
-    /** When the partition's newest epoch was committed (ms since the epoch), 0 when none is. */
-    private static long lastCommitted(Sls sls) throws IOException {
-        CliResult snaps = sls.ctl("listsnaps", "-o", "redis", "--json");
-        assertEquals(0, snaps.exit(), snaps.all());
-        long last = 0;
-        for (JsonNode s : Codec.MAPPER.readTree(snaps.out())) {
-            last = Math.max(last, s.get("committedMillis").longValue());
-        }
-        return last;
-    }
-
     @Test
     void redisUnderLoadKeepsEveryKeyAcknowledgedBeforeTheLastDurableEpoch(@TempDir Path tmp) throws Exception {
         int port = freePort();
@@ -185,7 +174,7 @@ class ServersTest {
                 Sls.sleep(50);
             }
             long hundredth = acks.stream().limit(100).mapToLong(Ack::millis).max().orElse(Long.MAX_VALUE);
-            while (lastCommitted(sls) <= hundredth + 1000 && System.nanoTime() < loadDeadline) {
+            while (sls.newestSnapshot("redis", "committedMillis") <= hundredth + 1000 && System.nanoTime() < loadDeadline) {
                 Sls.sleep(200);
             }
             Sls.sleep(300);

@@ -203,6 +203,27 @@ public final class Sls implements AutoCloseable {
         return cmd;
     }
 
+    /**
+     * The greatest {@code field} ("epoch", "committedMillis") among partition {@code part}'s
+     * committed checkpoints as {@code slsctl listsnaps --json} lists them, 0 when there is none;
+     * throws when listsnaps fails.
+     */
+    public long newestSnapshot(String part, String field) {
+        CliResult snaps = ctl("listsnaps", "-o", part, "--json");
+        if (snaps.exit() != 0) {
+            throw new IllegalStateException("listsnaps -o " + part + " failed: " + snaps.all());
+        }
+        long newest = 0;
+        try {
+            for (com.fasterxml.jackson.databind.JsonNode s : org.sls.libsls.protocol.Codec.MAPPER.readTree(snaps.out())) {
+                newest = Math.max(newest, s.get(field).longValue());
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException("listsnaps -o " + part + ": not JSON: " + snaps.out(), e);
+        }
+        return newest;
+    }
+
     /** Runs slsctl with exactly {@code args}. */
     public CliResult ctlNoSocket(String... args) {
         List<String> cmd = new ArrayList<>(List.of(JAVA, "--enable-native-access=ALL-UNNAMED",
