@@ -61,7 +61,10 @@ final class LinuxSyscalls {
     // wait
     static final int WNOHANG = 1, WUNTRACED = 2, WSTOPPED = 2, WEXITED = 4, WCONTINUED = 8, WNOWAIT = 0x01000000,
             __WNOTHREAD = 0x20000000, __WALL = 0x40000000;
-    static final int P_PID = 1;
+    static final int P_ALL = 0, P_PID = 1;
+    // poll(2)
+    static final long SYS_POLL = 7;
+    static final short POLLIN = 1;
     static final int CLD_EXITED = 1, CLD_KILLED = 2, CLD_DUMPED = 3, CLD_TRAPPED = 4, CLD_STOPPED = 5, CLD_CONTINUED = 6;
 
     // ptrace requests

@@ -9,7 +9,6 @@ import jnr.ffi.Pointer;
  * terminal. Stateless, thread-safe.
  */
 public final class PtyCalls {
-    static final long SYS_POLL = 7;
     /** ioctl's syscall number, for injecting the tty ioctls into a husk. */
     public static final long SYS_IOCTL = 16;
     /** x86-64 tty ioctls (asm-generic/ioctls.h). */
@@ -113,7 +112,7 @@ public final class PtyCalls {
         Pointer p = Sys.alloc(8);
         p.putInt(0, fd);
         p.putShort(4, POLLIN);
-        long r = Sys.raw(SYS_POLL, p.address(), 1, timeoutMs, 0, 0, 0);
+        long r = Sys.raw(LinuxSyscalls.SYS_POLL, p.address(), 1, timeoutMs, 0, 0, 0);
         if (r == -Errno.EINTR || r == 0) {
             return false;
         }

@@ -323,6 +323,22 @@ class LinuxLayerTest {
         TestPrograms.awaitLine(out, "ready"::equals, Duration.ofSeconds(10));
     }
 
+    @Test
+    void reaperReportsEachWatchedChildsExitWithoutPolling() throws Exception {
+        // the reaper sleeps in poll(2) on pidfds: an exit must still be seen at once, and a pid
+        // watched while the reaper sleeps must be taken into that sleep
+        int exits = Spawner.spawn(Spawner.Spec.of(List.of("/bin/sh", "-c", "sleep 0.3; exit 7")), programs.reaper());
+        programs.track(exits);
+        int killed = Spawner.spawn(Spawner.Spec.of(List.of("/bin/sleep", "600")), programs.reaper());
+        programs.track(killed);
+        assertTrue(programs.reaper().watching(killed));
+        assertEquals(7 << 8, programs.reaper().watch(exits).get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertTrue(programs.reaper().watching(killed), "still running");
+        Linux.killIfAlive(killed, 9);
+        assertEquals(9, programs.reaper().watch(killed).get(10, java.util.concurrent.TimeUnit.SECONDS));
+        assertFalse(ProcFs.exists(killed), "reaped, not left a zombie");
+    }
+
     static String sigState(int pid) {
         Map<String, String> s = ProcFs.status(pid);
         return s.get("SigPnd") + " " + s.get("ShdPnd") + " " + s.get("SigBlk") + " " + s.get("SigCgt");
