@@ -189,12 +189,15 @@ public final class Freezer {
     }
 
     private static void awaitInterruptStop(FrozenTree tree, int pid, int tid) {
-        long deadline = System.nanoTime() + timeoutNanos;
+        long start = System.nanoTime();
+        long deadline = start + timeoutNanos;
+        long exitCheck = start + 1_000_000;
         long pause = 0;
         while (true) {
             WaitStatus st = Ptrace.wait(tid, 1 /* WNOHANG */);
             if (st == null) {
-                if (System.nanoTime() > deadline) {
+                long now = System.nanoTime();
+                if (now > deadline) {
                     // seized and interrupted, but stuck (uninterruptible sleep, vfork): it will stop later
                     tree.threads.get(pid).remove((Integer) tid);
                     tree.stragglers.add(tid);
@@ -207,16 +210,22 @@ public final class Freezer {
                     throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
                             + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
                 }
-                if (tid == pid && pause >= 1_000_000 && ProcFs.taskExited(pid, pid)) {
-                    // killed: a leader's death is reported only after its other threads', which the
-                    // thaw reaps first
-                    throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                if (tid == pid && now - exitCheck >= 0) {
+                    if (ProcFs.taskExited(pid, pid)) {
+                        // killed: a leader's death is reported only after its other threads', which
+                        // the thaw reaps first
+                        throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
+                    }
+                    exitCheck = now + 1_000_000;
                 }
-                // stops come within microseconds; back off gently for a stuck one
+                // a running thread stops within microseconds, one waiting for a core when it gets
+                // one: back off, but by at most a tenth of a millisecond for the first 20 (a longer
+                // pause overslept the stop by as much on a busy machine, the whole process frozen
+                // meanwhile), then by a millisecond for a thread that is stuck
                 if (pause > 0) {
                     java.util.concurrent.locks.LockSupport.parkNanos(pause);
                 }
-                pause = Math.min(Math.max(pause * 2, 2_000), 1_000_000);
+                pause = Math.min(Math.max(pause * 2, 2_000), now - start < 20_000_000 ? 100_000 : 1_000_000);
                 continue;
             }
             pause = 0;

@@ -531,23 +531,34 @@ public final class SyscallInjector implements AutoCloseable {
             return Ptrace.wait(tid);
         }
         // a round trip takes about 18 us on an idle machine: spin that long, then sleep with growing
-        // pauses (spinning longer burns the core a tracee of a 2-core machine needs to get there)
-        long spinUntil = System.nanoTime() + 25_000;
+        // pauses (spinning longer burns the core a tracee of a 2-core machine needs to get there),
+        // of at most a tenth of a millisecond for the first 20: on a busy machine the tracee waits
+        // milliseconds for a core, and a longer pause overslept its stop by as much, with every
+        // thread of the process frozen meanwhile. Whether the leader died is read from /proc once
+        // a millisecond, not at every pause.
+        long now = System.nanoTime();
+        long start = now;
+        long spinUntil = now + 25_000;
+        long exitCheck = now + 1_000_000;
         long pause = 0;
         while (true) {
             WaitStatus st = Ptrace.wait(tid, WNOHANG);
             if (st != null) {
                 return st;
             }
-            if (System.nanoTime() < spinUntil) {
+            now = System.nanoTime();
+            if (now < spinUntil) {
                 Thread.onSpinWait();
                 continue;
             }
-            if (ProcFs.taskExited(tgid, tid)) {
-                closed = true;
-                throw new ProcFs.NoSuchProcessException(tid, null);
+            if (now - exitCheck >= 0) {
+                if (ProcFs.taskExited(tgid, tid)) {
+                    closed = true;
+                    throw new ProcFs.NoSuchProcessException(tid, null);
+                }
+                exitCheck = now + 1_000_000;
             }
-            pause = Math.min(Math.max(pause * 2, 10_000), 1_000_000);
+            pause = Math.min(Math.max(pause * 2, 10_000), now - start < 20_000_000 ? 100_000 : 1_000_000);
             java.util.concurrent.locks.LockSupport.parkNanos(pause);
         }
     }
