@@ -178,10 +178,9 @@ public final class InetCalls {
 
     /** getpeername, or the any address of {@code family} with port 0 when the socket has no peer (ENOTCONN). */
     private static InetSocketAddress peerOrAny(int fd, int family, String what) {
-        Pointer sa = Sys.alloc(128);
-        Pointer len = Sys.alloc(4);
-        len.putInt(0, 128);
-        long r = Sys.raw(SYS_GETPEERNAME, fd, sa.address(), len.address(), 0, 0, 0);
+        Pointer sa = ADDR.get();
+        sa.putInt(ADDR_LEN, ADDR_LEN);
+        long r = Sys.raw(SYS_GETPEERNAME, fd, sa.address(), sa.address() + ADDR_LEN, 0, 0, 0);
         if (r == -Errno.ENOTCONN) {
             return new InetSocketAddress(addr(new byte[family == AF_INET ? 4 : 16]), 0);
         }
@@ -304,6 +303,15 @@ public final class InetCalls {
      */
     private static final ThreadLocal<Pointer> OPT = ThreadLocal.withInitial(() -> Sys.alloc(8));
 
+    /** Room in {@link #ADDR} for a socket address (or a short option value), its length after it. */
+    private static final int ADDR_LEN = 128;
+    /**
+     * Per thread, as {@link #OPT}, for getsockname, getpeername and options of up to
+     * {@link #ADDR_LEN} bytes (TCP_INFO's first 32): each socket of a frozen process is asked all
+     * three at every checkpoint. Used only by those leaf calls.
+     */
+    private static final ThreadLocal<Pointer> ADDR = ThreadLocal.withInitial(() -> Sys.alloc(ADDR_LEN + 4));
+
     public static int getInt(int fd, int level, int opt, String what) {
         Pointer v = OPT.get();
         v.putInt(4, 4);
@@ -324,11 +332,14 @@ public final class InetCalls {
     }
 
     public static byte[] getBytes(int fd, int level, int opt, int max, String what) {
-        Pointer v = Sys.alloc(max);
-        Pointer len = Sys.alloc(4);
-        len.putInt(0, max);
-        Sys.call("getsockopt(" + level + ", " + opt + ")", what, SYS_GETSOCKOPT, fd, level, opt, v.address(), len.address(), 0);
-        byte[] b = new byte[len.getInt(0)];
+        Pointer v = max <= ADDR_LEN ? ADDR.get() : Sys.alloc(max + 4L);
+        long len = v.address() + (max <= ADDR_LEN ? ADDR_LEN : max);
+        v.putInt(len - v.address(), max);
+        long r = Sys.raw(SYS_GETSOCKOPT, fd, level, opt, v.address(), len, 0);
+        if (r < 0) {
+            throw new NativeException("getsockopt(" + level + ", " + opt + ")", (int) -r, what);
+        }
+        byte[] b = new byte[v.getInt(len - v.address())];
         v.get(0, b, 0, b.length);
         return b;
     }
@@ -339,20 +350,23 @@ public final class InetCalls {
         Sys.call("setsockopt(" + level + ", " + opt + ")", what, SYS_SETSOCKOPT, fd, level, opt, v.address(), val.length, 0);
     }
 
-    private static int ioctlInt(int fd, long req, String what) {
+    private static int ioctlInt(int fd, long req, String name, String what) {
         Pointer p = OPT.get();
-        Linux.ioctl(fd, req, p.address(), what);
+        long r = Linux.ioctlRaw(fd, req, p.address());
+        if (r < 0) {
+            throw new NativeException("ioctl", (int) -r, name + " " + what);
+        }
         return p.getInt(0);
     }
 
     /** Bytes waiting to be read. */
-    public static int inq(int fd, String what) { return ioctlInt(fd, SIOCINQ, "SIOCINQ " + what); }
+    public static int inq(int fd, String what) { return ioctlInt(fd, SIOCINQ, "SIOCINQ", what); }
 
     /** Bytes in the send queue, sent or not. */
-    public static int outq(int fd, String what) { return ioctlInt(fd, SIOCOUTQ, "SIOCOUTQ " + what); }
+    public static int outq(int fd, String what) { return ioctlInt(fd, SIOCOUTQ, "SIOCOUTQ", what); }
 
     /** Bytes in the send queue never sent. */
-    public static int outqNotSent(int fd, String what) { return ioctlInt(fd, SIOCOUTQNSD, "SIOCOUTQNSD " + what); }
+    public static int outqNotSent(int fd, String what) { return ioctlInt(fd, SIOCOUTQNSD, "SIOCOUTQNSD", what); }
 
     /** Exactly {@code len} bytes peeked from the socket (in repair mode: from the selected queue). */
     public static byte[] peek(int fd, int len, String what) {
@@ -389,10 +403,12 @@ public final class InetCalls {
     }
 
     private static InetSocketAddress name(long nr, int fd, String what) {
-        Pointer sa = Sys.alloc(128);
-        Pointer len = Sys.alloc(4);
-        len.putInt(0, 128);
-        Sys.call(nr == SYS_GETSOCKNAME ? "getsockname" : "getpeername", what, nr, fd, sa.address(), len.address());
+        Pointer sa = ADDR.get();
+        sa.putInt(ADDR_LEN, ADDR_LEN);
+        long r = Sys.raw(nr, fd, sa.address(), sa.address() + ADDR_LEN, 0, 0, 0);
+        if (r < 0) {
+            throw new NativeException(nr == SYS_GETSOCKNAME ? "getsockname" : "getpeername", (int) -r, what);
+        }
         return fromSockaddr(sa);
     }
 

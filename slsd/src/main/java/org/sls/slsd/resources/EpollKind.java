@@ -11,8 +11,6 @@ import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * An epoll instance and its interest list (target fd, events, data) from fdinfo. The kernel keys
@@ -23,8 +21,6 @@ import java.util.regex.Pattern;
  * reused since it was added) cannot be rebuilt and is refused. Stateless, thread-safe.
  */
 final class EpollKind implements FdKind {
-    private static final Pattern TFD = Pattern.compile(
-            "tfd:\\s*(\\d+)\\s+events:\\s*([0-9a-f]+)\\s+data:\\s*([0-9a-f]+)\\s+pos:\\s*\\d+\\s+ino:\\s*([0-9a-f]+)");
     private static final long SYS_EPOLL_CREATE1 = 291, SYS_EPOLL_CTL = 233;
     private static final int EPOLL_CTL_ADD = 1;
 
@@ -44,22 +40,69 @@ final class EpollKind implements FdKind {
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
         String info = p.fdinfo();
-        Matcher m = TFD.matcher(info);
         StringBuilder targets = new StringBuilder();
-        while (m.find()) {
-            int tfd = Integer.parseInt(m.group(1));
-            long ino = Long.parseLong(m.group(4), 16);
+        // one "tfd: N events: HEX data: HEX pos: N ino: HEX sdev: HEX" line per watched fd: read by
+        // hand, not by a regular expression, as a server's epoll has a line per client and is read
+        // at every checkpoint while the process is frozen
+        for (int at = info.startsWith("tfd:") ? 0 : lineStarting(info, 0); at >= 0; at = lineStarting(info, at + 4)) {
+            int end = info.indexOf('\n', at);
+            end = end < 0 ? info.length() : end;
+            String line = info.substring(at, end);
+            String tfdText = field(p, line, "tfd:");
+            String events = field(p, line, "events:");
+            String data = field(p, line, "data:");
+            int tfd;
+            long ino;
+            try {
+                tfd = Integer.parseInt(tfdText);
+                ino = Long.parseLong(field(p, line, "ino:"), 16);
+                Long.parseLong(events, 16);
+                Long.parseUnsignedLong(data, 16);
+            } catch (NumberFormatException e) {
+                throw unreadable(p, line);
+            }
             long[] st = ctx.fdStat(p.pid(), tfd); // one raw stat each (an epoll may watch thousands), shared with the fd's own read
             if ((st == null ? -1 : st[2]) != ino) {
                 throw new CheckpointException(CheckpointException.Kind.UNSUPPORTED_RESOURCE, "pid " + p.pid() + " fd "
                         + p.fd() + " (" + p.link() + "): watches fd " + tfd + " (inode " + ino
                         + "), which the process has closed or reused since: not supported");
             }
-            targets.append(targets.length() == 0 ? "" : ";").append(tfd).append(',').append(m.group(2)).append(',')
-                    .append(m.group(3));
+            targets.append(targets.length() == 0 ? "" : ";").append(tfd).append(',').append(events).append(',')
+                    .append(data);
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx),
                 Map.of("targets", targets.toString()));
+    }
+
+    /** Where the next line that starts with "tfd:" begins, looking from {@code from}; -1 for none. */
+    private static int lineStarting(String info, int from) {
+        int at = info.indexOf("\ntfd:", from);
+        return at < 0 ? -1 : at + 1;
+    }
+
+    /** The value after {@code key} in a tfd line (spaces after the key skipped, up to the next space). */
+    private static String field(FdProbe p, String line, String key) {
+        int k = line.indexOf(key);
+        if (k < 0) {
+            throw unreadable(p, line);
+        }
+        int b = k + key.length();
+        while (b < line.length() && (line.charAt(b) == ' ' || line.charAt(b) == '\t')) {
+            b++;
+        }
+        int e = b;
+        while (e < line.length() && line.charAt(e) != ' ' && line.charAt(e) != '\t') {
+            e++;
+        }
+        if (e == b) {
+            throw unreadable(p, line);
+        }
+        return line.substring(b, e);
+    }
+
+    private static CheckpointException unreadable(FdProbe p, String line) {
+        return new CheckpointException(CheckpointException.Kind.INTERNAL, "pid " + p.pid() + " fd " + p.fd() + " ("
+                + p.link() + "): unreadable fdinfo line '" + line + "'");
     }
 
     /** The interest list: {fd, events, data} per entry. */

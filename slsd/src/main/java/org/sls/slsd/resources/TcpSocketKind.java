@@ -74,7 +74,6 @@ final class TcpSocketKind implements FdKind {
     @Override
     public FdImage capture(FdProbe p, CaptureContext ctx) {
         InetSocket s = InetSockets.socket(p, ctx, InetCalls.IPPROTO_TCP).orElseThrow();
-        String what = "pid " + p.pid() + " fd " + p.fd() + " (" + InetSockets.describe(s) + ")";
         Map<String, String> d = new LinkedHashMap<>();
         InetSockets.putAddress(d, "local", s.local());
         if (s.state() == InetCalls.TCP_LISTEN) {
@@ -96,6 +95,7 @@ final class TcpSocketKind implements FdKind {
                 }
                 d.put("dropped", Integer.toString(dropped));
             }
+            String what = what(p, s);
             InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         } else if (s.remote().getPort() != 0) {
             InetSockets.putAddress(d, "remote", s.remote());
@@ -107,6 +107,7 @@ final class TcpSocketKind implements FdKind {
                 }
                 d.put("role", "locked");
                 d.put("boot_id", bootId());
+                String what = what(p, s);
                 InetSockets.withCopy(p, ctx, fd -> {
                     InetSockets.captureOptions(fd, s, d, what);
                     captureRepair(fd, d, what);
@@ -127,6 +128,7 @@ final class TcpSocketKind implements FdKind {
                         + " (only established ones are restored)");
             } else {
                 d.put("role", "repair");
+                String what = what(p, s);
                 InetSockets.withCopy(p, ctx, fd -> {
                     InetSockets.captureOptions(fd, s, d, what);
                     captureRepair(fd, d, what);
@@ -138,9 +140,18 @@ final class TcpSocketKind implements FdKind {
             }
         } else {
             d.put("role", "alone");
+            String what = what(p, s);
             InetSockets.withCopy(p, ctx, fd -> { InetSockets.captureOptions(fd, s, d, what); return null; });
         }
         return new FdImage(p.fd(), kind(), p.link(), p.flags(), 0, p.mode(), identity(p, ctx), d);
+    }
+
+    /**
+     * How errors name the socket: made only where options or repair state are read (a connection
+     * that comes back closed reads neither, and a server has one per client at every checkpoint).
+     */
+    private static String what(FdProbe p, InetSocket s) {
+        return "pid " + p.pid() + " fd " + p.fd() + " (" + InetSockets.describe(s) + ")";
     }
 
     /**
