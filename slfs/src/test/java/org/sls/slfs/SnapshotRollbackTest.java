@@ -159,7 +159,8 @@ class SnapshotRollbackTest {
             writer.waitFor();
             for (long e : epochs) {
                 // bash writes one line per write(2): a snapshot holds lines 1..n, whole, in order
-                String check = m.sh("awk 'NR != $0 { bad = 1 } END { print (bad ? \"bad\" : \"ok\") }' .snapshots/db/" + e + "/files/log");
+                // (on failure: the first line out of place, what it reads, and how many lines there are)
+                String check = m.sh("awk 'NR != $0 && !bad { bad = NR; got = $0 } END { if (bad) printf \"bad: line %d reads [%s] of %d lines\\n\", bad, got, NR; else print \"ok\" }' .snapshots/db/" + e + "/files/log");
                 assertEquals("ok\n", check, "epoch " + e);
                 m.sh("test \"$(tail -c 1 .snapshots/db/" + e + "/files/log | od -An -c | tr -d ' ')\" = '\\n' || test ! -s .snapshots/db/" + e + "/files/log");
             }
