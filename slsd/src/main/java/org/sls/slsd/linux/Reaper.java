@@ -23,7 +23,8 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
 /**
  * Reaps slsd's own children that exited, each by its specific pid: never {@code waitpid(-1)},
  * which would steal ptrace stops from the checkpoint engine and children from the JDK. A child that
- * is in a ptrace stop is only looked at ({@code WNOWAIT}), never consumed. Thread-safe; one daemon
+ * is in a ptrace stop is only looked at ({@code WNOWAIT}), never consumed, nor is a dead one that
+ * slsd still traces (its tracer reaps it). Thread-safe; one daemon
  * thread waits in poll(2) on a pidfd per watched child (readable once it has exited) and an
  * eventfd that {@link #watch} writes, so an idle slsd does not wake up to poll: slsd checkpointing
  * a server every 10 ms spent a tenth of its CPU time here when this thread polled every pid, and
@@ -243,10 +244,24 @@ public final class Reaper implements AutoCloseable {
         if (code != CLD_EXITED && code != CLD_KILLED && code != CLD_DUMPED) {
             return; // stopped or traced: not ours to consume
         }
+        if (tracedBySlsd(pid)) {
+            // dead, but its tracer (a thread of slsd: the spawner, a freeze) waits for that death
+            // itself and reaps it; taken here, that thread's wait would fail with ECHILD
+            return;
+        }
         int status = info.getInt(24);
         r = Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | __WALL, 0, 0);
         log.debug("reaped pid {} (code {}, status {})", pid, code, status);
         f.complete(code == CLD_EXITED ? status << 8 : status);
+    }
+
+    /** Whether a thread of slsd traces {@code pid} (its zombie still names the tracer until reaped). */
+    private static boolean tracedBySlsd(int pid) {
+        try {
+            return ProcFs.tracerPid(pid) != 0;
+        } catch (RuntimeException gone) {
+            return false; // reaped meanwhile: the wait says so
+        }
     }
 
     @Override

@@ -339,6 +339,21 @@ class LinuxLayerTest {
         assertFalse(ProcFs.exists(killed), "reaped, not left a zombie");
     }
 
+    @Test
+    void reaperLeavesATracedChildsDeathToItsTracer() throws Exception {
+        // the wrapper of a traced spawn dies before its exec (it may not open the stream), while the
+        // spawning thread, its tracer, waits for it: the reaper, woken by the same death, must not
+        // take it from that wait (which then failed with ECHILD instead of saying what happened)
+        Path forbidden = Path.of("/root/sls-reaper-test-" + System.nanoTime() + ".out");
+        for (int i = 0; i < 10; i++) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> Spawner.spawnTraced(
+                    new Spawner.Spec(List.of("/bin/true"), Map.of(), tmp.toString(), null, forbidden.toString(),
+                            forbidden.toString(), 65534), programs.reaper()));
+            assertTrue(e.getMessage().contains("ended before it started"), e.getMessage());
+        }
+        assertFalse(Files.exists(forbidden));
+    }
+
     static String sigState(int pid) {
         Map<String, String> s = ProcFs.status(pid);
         return s.get("SigPnd") + " " + s.get("ShdPnd") + " " + s.get("SigBlk") + " " + s.get("SigCgt");
