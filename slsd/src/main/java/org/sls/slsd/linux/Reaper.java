@@ -23,8 +23,8 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
 /**
  * Reaps slsd's own children that exited, each by its specific pid: never {@code waitpid(-1)},
  * which would steal ptrace stops from the checkpoint engine and children from the JDK. A child that
- * is in a ptrace stop is only looked at ({@code WNOWAIT}), never consumed, nor is a dead one that
- * slsd still traces (its tracer reaps it). Thread-safe; one daemon
+ * is in a ptrace stop is only looked at ({@code WNOWAIT}), never consumed, and a dead one that
+ * is still traced is left to its tracer for a while. Thread-safe; one daemon
  * thread waits in poll(2) on a pidfd per watched child (readable once it has exited) and an
  * eventfd that {@link #watch} writes, so an idle slsd does not wake up to poll: slsd checkpointing
  * a server every 10 ms spent a tenth of its CPU time here when this thread polled every pid, and
@@ -38,6 +38,8 @@ public final class Reaper implements AutoCloseable {
     private static final long ORPHAN_SCAN_MS = 500;
     /** Poll interval for a child that has no pidfd, or whose pidfd says exited before it can be reaped. */
     private static final long FALLBACK_POLL_MS = 10;
+    /** How long a dead child that slsd traces is left to its tracer before this thread reaps it. */
+    private static final long TRACER_GRACE_NANOS = 50_000_000;
     private final Map<Integer, CompletableFuture<Integer>> watched = new ConcurrentHashMap<>();
     private final int wake;
     private boolean wakeClosed;
@@ -97,7 +99,11 @@ public final class Reaper implements AutoCloseable {
     }
 
     /** A watched child and the pidfd that tells when it has exited (-1: none, polled instead). */
-    private record Watch(int pid, CompletableFuture<Integer> future, int pidfd) {}
+    /**
+     * A watched child, the pidfd that tells when it has exited (-1: none, polled instead), and
+     * when it was first seen dead but still traced by a thread of slsd (0: not so).
+     */
+    private record Watch(int pid, CompletableFuture<Integer> future, int pidfd, long tracedDeadSince) {}
 
     private void loop() {
         Pointer info = Sys.alloc(256);
@@ -119,13 +125,15 @@ public final class Reaper implements AutoCloseable {
                     }
                     if (w == null && !e.getValue().isDone()) {
                         long fd = Sys.raw(SYS_PIDFD_OPEN, e.getKey(), 0, 0, 0, 0, 0);
-                        open.put(e.getKey(), new Watch(e.getKey(), e.getValue(), (int) Math.max(fd, -1)));
+                        open.put(e.getKey(), new Watch(e.getKey(), e.getValue(), (int) Math.max(fd, -1), 0));
                     }
                 }
                 List<Watch> live = new ArrayList<>();
                 for (Watch w : open.values()) {
                     if (w.pidfd() < 0) {
-                        poll(w.pid(), w.future(), info); // gone already (ECHILD), or not a pidfd's to tell
+                        // gone already (ECHILD), not a pidfd's to tell, or dead and left to its tracer a while
+                        poll(w.pid(), w.future(), info,
+                                w.tracedDeadSince() == 0 || System.nanoTime() - w.tracedDeadSince() > TRACER_GRACE_NANOS);
                         pollSoon |= !w.future().isDone();
                     }
                     if (!w.future().isDone() && w.pidfd() >= 0) {
@@ -158,11 +166,12 @@ public final class Reaper implements AutoCloseable {
                 for (int i = 0; n > 0 && i < live.size(); i++) {
                     if (fds.getShort(8L * (i + 1) + 6) != 0) {
                         Watch w = live.get(i);
-                        poll(w.pid(), w.future(), info);
+                        poll(w.pid(), w.future(), info, false);
                         if (!w.future().isDone()) {
-                            // exited, but not ours to reap yet (another tracer holds it): poll it on a timer
+                            // exited, but traced: its tracer may be waiting for that death (see
+                            // poll); or not ours to reap yet (another tracer holds it): on a timer
                             close(open.remove(w.pid()));
-                            open.put(w.pid(), new Watch(w.pid(), w.future(), -1));
+                            open.put(w.pid(), new Watch(w.pid(), w.future(), -1, System.nanoTime()));
                         }
                     }
                 }
@@ -230,7 +239,14 @@ public final class Reaper implements AutoCloseable {
         return zombies;
     }
 
-    private void poll(int pid, CompletableFuture<Integer> f, Pointer info) {
+    /**
+     * Reaps {@code pid} if it has exited. A dead child that a thread of slsd still traces is left
+     * alone unless {@code evenIfTraced}: its tracer may be blocked waiting for that death (a traced
+     * spawn whose wrapper dies before its exec), and taking it would fail that wait with ECHILD; a
+     * tracer that does not wait (the process was killed while frozen, between two of the engine's
+     * waits) leaves it to this thread once {@link #TRACER_GRACE_NANOS} have passed.
+     */
+    private void poll(int pid, CompletableFuture<Integer> f, Pointer info, boolean evenIfTraced) {
         info.setMemory(0, 128, (byte) 0);
         long r = Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | WNOWAIT | __WALL, 0, 0);
         if (r == -Errno.ECHILD) {
@@ -244,9 +260,7 @@ public final class Reaper implements AutoCloseable {
         if (code != CLD_EXITED && code != CLD_KILLED && code != CLD_DUMPED) {
             return; // stopped or traced: not ours to consume
         }
-        if (tracedBySlsd(pid)) {
-            // dead, but its tracer (a thread of slsd: the spawner, a freeze) waits for that death
-            // itself and reaps it; taken here, that thread's wait would fail with ECHILD
+        if (!evenIfTraced && traced(pid)) {
             return;
         }
         int status = info.getInt(24);
@@ -255,8 +269,8 @@ public final class Reaper implements AutoCloseable {
         f.complete(code == CLD_EXITED ? status << 8 : status);
     }
 
-    /** Whether a thread of slsd traces {@code pid} (its zombie still names the tracer until reaped). */
-    private static boolean tracedBySlsd(int pid) {
+    /** Whether {@code pid} is traced (a zombie still names its tracer until that has waited for it). */
+    private static boolean traced(int pid) {
         try {
             return ProcFs.tracerPid(pid) != 0;
         } catch (RuntimeException gone) {
