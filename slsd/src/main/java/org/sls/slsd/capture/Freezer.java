@@ -218,14 +218,10 @@ public final class Freezer {
                     }
                     exitCheck = now + 1_000_000;
                 }
-                // a running thread stops within microseconds, one waiting for a core when it gets
-                // one: back off, but by at most a tenth of a millisecond for the first 20 (a longer
-                // pause overslept the stop by as much on a busy machine, the whole process frozen
-                // meanwhile), then by a millisecond for a thread that is stuck
                 if (pause > 0) {
                     java.util.concurrent.locks.LockSupport.parkNanos(pause);
                 }
-                pause = Math.min(Math.max(pause * 2, 2_000), now - start < 20_000_000 ? 100_000 : 1_000_000);
+                pause = Ptrace.nextPause(pause, 2_000, now - start);
                 continue;
             }
             pause = 0;

@@ -332,14 +332,15 @@ public final class InetCalls {
     }
 
     public static byte[] getBytes(int fd, int level, int opt, int max, String what) {
+        // the value, then its length (at ADDR_LEN in the per-thread buffer, after the value otherwise)
+        int lenAt = max <= ADDR_LEN ? ADDR_LEN : max;
         Pointer v = max <= ADDR_LEN ? ADDR.get() : Sys.alloc(max + 4L);
-        long len = v.address() + (max <= ADDR_LEN ? ADDR_LEN : max);
-        v.putInt(len - v.address(), max);
-        long r = Sys.raw(SYS_GETSOCKOPT, fd, level, opt, v.address(), len, 0);
+        v.putInt(lenAt, max);
+        long r = Sys.raw(SYS_GETSOCKOPT, fd, level, opt, v.address(), v.address() + lenAt, 0);
         if (r < 0) {
             throw new NativeException("getsockopt(" + level + ", " + opt + ")", (int) -r, what);
         }
-        byte[] b = new byte[v.getInt(len - v.address())];
+        byte[] b = new byte[v.getInt(lenAt)];
         v.get(0, b, 0, b.length);
         return b;
     }

@@ -146,6 +146,17 @@ public final class Ptrace {
     /** rseq registration: abi pointer 0 when the thread has none. */
     public record RseqConfig(long pointer, int size, int signature, int flags) {}
 
+    /**
+     * The next pause, in ns, between two WNOHANG waits for a tracee's stop: {@code pause} doubled,
+     * at least {@code floor}, and at most a tenth of a millisecond for the first 20 ms of waiting
+     * ({@code waitedNanos}), a millisecond after. A running thread stops within microseconds, one
+     * waiting for a core when it gets one: on a busy machine a longer pause overslept the stop by
+     * as much, the whole process frozen meanwhile; a thread that is stuck is looked at less often.
+     */
+    public static long nextPause(long pause, long floor, long waitedNanos) {
+        return Math.min(Math.max(pause * 2, floor), waitedNanos < 20_000_000 ? 100_000 : 1_000_000);
+    }
+
     /** wait4(tid, __WALL | extra); null with WNOHANG when nothing happened. */
     public static WaitStatus wait(int tid, int extraOptions) {
         Pointer p = SCRATCH.get();

@@ -98,7 +98,6 @@ public final class Reaper implements AutoCloseable {
         Linux.close(wake);
     }
 
-    /** A watched child and the pidfd that tells when it has exited (-1: none, polled instead). */
     /**
      * A watched child, the pidfd that tells when it has exited (-1: none, polled instead), and
      * when it was first seen dead but still traced by a thread of slsd (0: not so).

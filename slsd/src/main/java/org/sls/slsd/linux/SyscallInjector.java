@@ -531,11 +531,9 @@ public final class SyscallInjector implements AutoCloseable {
             return Ptrace.wait(tid);
         }
         // a round trip takes about 18 us on an idle machine: spin that long, then sleep with growing
-        // pauses (spinning longer burns the core a tracee of a 2-core machine needs to get there),
-        // of at most a tenth of a millisecond for the first 20: on a busy machine the tracee waits
-        // milliseconds for a core, and a longer pause overslept its stop by as much, with every
-        // thread of the process frozen meanwhile. Whether the leader died is read from /proc once
-        // a millisecond, not at every pause.
+        // pauses (Ptrace.nextPause; spinning longer burns the core a tracee of a 2-core machine
+        // needs to get there). Whether the leader died is read from /proc once a millisecond, not
+        // at every pause.
         long now = System.nanoTime();
         long start = now;
         long spinUntil = now + 25_000;
@@ -558,7 +556,7 @@ public final class SyscallInjector implements AutoCloseable {
                 }
                 exitCheck = now + 1_000_000;
             }
-            pause = Math.min(Math.max(pause * 2, 10_000), now - start < 20_000_000 ? 100_000 : 1_000_000);
+            pause = Ptrace.nextPause(pause, 10_000, now - start);
             java.util.concurrent.locks.LockSupport.parkNanos(pause);
         }
     }
