@@ -122,7 +122,8 @@ if sv:
           "SET/s", [("checkpointed (5% frozen budget)", "#4a7bb7", ps)]
           + [("unattached, just before", "#27ae60", un)]
           + ([("no frozen budget", "#8e44ad", [(10, sv["period10msNoBudget"]["setPerSecond"])])] if "period10msNoBudget" in sv else [])
-          + ([("10% frozen budget", "#16a085", [(10, sv["period10msBudget10"]["setPerSecond"])])] if "period10msBudget10" in sv else []),
+          + ([("10% frozen budget", "#16a085", [(10, sv["period10msBudget10"]["setPerSecond"])])] if "period10msBudget10" in sv else [])
+          + ([("3% frozen budget", "#d35400", [(10, sv["period10msBudget3"]["setPerSecond"])])] if "period10msBudget3" in sv else []),
           xs_log=True,
           hlines=[("goal: 90% of unattached", "#c0392b", 0.9 * sum(v for _, v in un) / len(un))] if un else [])
     fz = [(p, sv["period%dms" % p]["slsd"]["frozenMedianMicros"] / 1000) for p in (1, 10, 100) if "period%dms" % p in sv]
@@ -131,6 +132,8 @@ if sv:
           + ([("no frozen budget", "#8e44ad", [(10, sv["period10msNoBudget"]["slsd"]["frozenMedianMicros"] / 1000)])]
              if "period10msNoBudget" in sv else [])
           + ([("10% frozen budget", "#16a085", [(10, sv["period10msBudget10"]["slsd"]["frozenMedianMicros"] / 1000)])]
-             if "period10msBudget10" in sv else []), xs_log=True,
+             if "period10msBudget10" in sv else [])
+          + ([("3% frozen budget", "#d35400", [(10, sv["period10msBudget3"]["slsd"]["frozenMedianMicros"] / 1000)])]
+             if "period10msBudget3" in sv else []), xs_log=True,
           hlines=[("goal: 5 ms", "#c0392b", 5)] + ([("at rest, every 10 ms", "#27ae60", sv["idle10ms"]["frozenMedianMicros"] / 1000)]
                                                    if "idle10ms" in sv else []))
