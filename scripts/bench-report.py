@@ -116,25 +116,20 @@ if r:
 
 sv = parts.get("servers")
 if sv:
-    def ratio(key):
-        return [(10, sv[key]["ratioToUnattached"])] if key in sv else []
-    rs = [(p, sv["period%dms" % p]["ratioToUnattached"]) for p in (1, 10, 100) if "period%dms" % p in sv]
+    # the runs every 10 ms at other frozen-time budgets than the default: (label, colour, key)
+    budgets = [b for b in (("no frozen budget", "#8e44ad", "period10msNoBudget"),
+                           ("10% frozen budget", "#16a085", "period10msBudget10"),
+                           ("3% frozen budget", "#d35400", "period10msBudget3")) if b[2] in sv]
+    periods = [p for p in (1, 10, 100) if "period%dms" % p in sv]
+    ratio = lambda v: v["ratioToUnattached"]
+    frozen = lambda v: v["slsd"]["frozenMedianMicros"] / 1000
     lines("redis-throughput.svg", "redis SET throughput, checkpointed, as a share of unattached",
           "period (ms, log scale)", "share of unattached (median of 5 rounds)",
-          [("5% frozen budget (default)", "#4a7bb7", rs)]
-          + [(label, colour, ratio(key)) for label, colour, key in (
-              ("no frozen budget", "#8e44ad", "period10msNoBudget"),
-              ("10% frozen budget", "#16a085", "period10msBudget10"),
-              ("3% frozen budget", "#d35400", "period10msBudget3")) if key in sv],
+          [("5% frozen budget (default)", "#4a7bb7", [(p, ratio(sv["period%dms" % p])) for p in periods])]
+          + [(label, colour, [(10, ratio(sv[key]))]) for label, colour, key in budgets],
           xs_log=True, hlines=[("goal: 90% of unattached", "#c0392b", 0.9)])
-    fz = [(p, sv["period%dms" % p]["slsd"]["frozenMedianMicros"] / 1000) for p in (1, 10, 100) if "period%dms" % p in sv]
     lines("redis-frozen-by-period.svg", "redis (100k keys): median time frozen per checkpoint", "period (ms, log scale)",
-          "frozen (ms)", [("under load", "#e67e22", fz)]
-          + ([("no frozen budget", "#8e44ad", [(10, sv["period10msNoBudget"]["slsd"]["frozenMedianMicros"] / 1000)])]
-             if "period10msNoBudget" in sv else [])
-          + ([("10% frozen budget", "#16a085", [(10, sv["period10msBudget10"]["slsd"]["frozenMedianMicros"] / 1000)])]
-             if "period10msBudget10" in sv else [])
-          + ([("3% frozen budget", "#d35400", [(10, sv["period10msBudget3"]["slsd"]["frozenMedianMicros"] / 1000)])]
-             if "period10msBudget3" in sv else []), xs_log=True,
+          "frozen (ms)", [("under load", "#e67e22", [(p, frozen(sv["period%dms" % p])) for p in periods])]
+          + [(label, colour, [(10, frozen(sv[key]))]) for label, colour, key in budgets], xs_log=True,
           hlines=[("goal: 5 ms", "#c0392b", 5)] + ([("at rest, every 10 ms", "#27ae60", sv["idle10ms"]["frozenMedianMicros"] / 1000)]
                                                    if "idle10ms" in sv else []))
