@@ -73,7 +73,8 @@ public final class Daemon implements AutoCloseable {
         this.restorer = new RestoreEngine(store, kernel, reaper);
         this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);
-        this.periodic = new PeriodicCheckpoints(store, partitions, processes, config.frozenShareMax());
+        this.periodic = new PeriodicCheckpoints(store, partitions, processes, config.frozenShareMax(),
+                config.cpuShareMax());
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             Consoles consoles = new Consoles(partitions, restorer);

@@ -109,6 +109,7 @@ public final class Main implements Callable<Integer> {
                 metrics != null ? metrics : SlsdConfig.path(file, "metrics.file").orElse(null),
                 SlsdConfig.size(file, "staging.max.bytes", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_STAGING_MAX),
                 SlsdConfig.share(file, "frozen.share.max", SlsdConfig.DEFAULT_FROZEN_SHARE_MAX),
+                SlsdConfig.share(file, "cpu.share.max", SlsdConfig.DEFAULT_CPU_SHARE_MAX),
                 SlsdConfig.shareOrOff(file, "memory.hot.share", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_MEMORY_HOT_SHARE));
     }
 

@@ -9,6 +9,7 @@ import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
 
 /**
  * Checkpoints every partition that has a period, without anyone asking (Aurora's periodic
@@ -21,7 +22,13 @@ import java.util.concurrent.TimeUnit;
  * shows by how much. The period also stretches to keep the processes frozen at most a share of the
  * time ({@code frozen.share.max}, 5% by default: a checkpoint that froze them 5 ms is followed by
  * the next one 100 ms later at the earliest), so that a server checkpointed more often than its
- * size allows still serves; {@link #stretchedBy} says which of the two held the period back.
+ * size allows still serves. And it stretches to keep slsd's own CPU time at most a share of the
+ * machine's ({@code cpu.share.max}, 5% of all cores by default): the capture and the store writes
+ * take the cores the server and its clients would have had, and under load they cost a server more
+ * than its freezes do. That budget is slsd's, not a partition's: each loop spaces its checkpoints
+ * so that the CPU time of slsd's threads between two of them ({@link ThreadCpuClock}), whatever
+ * spent it, stays within the share of the time between them.
+ * {@link #stretchedBy} says which of the three held the period back.
  * Periodic checkpoints include every descendant of the attached processes. A checkpoint
  * that keeps failing is retried with a growing delay (up to 5 s), and status counts the failures.
  * Thread-safe.
@@ -33,22 +40,45 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     /** Longest wait between attempts while the same failure repeats (a refused fd does not go away by itself). */
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(5);
 
+    /** The longest the CPU budget stretches one interval: slsd busy with something else does not stop checkpoints. */
+    private static final long MAX_CPU_WAIT_NANOS = TimeUnit.SECONDS.toNanos(5);
+
     private final Slos store;
     private final Partitions partitions;
     private final ProcessOps processes;
     private final Map<String, Loop> loops = new HashMap<>();
     private final double frozenShareMax;
+    /** slsd's CPU time a second of the clock may hold (ns), all cores counted: {@code cpu.share.max} of them. */
+    private final double cpuNanosPerNano;
+    private final LongSupplier cpuClock;
 
-    /** With the largest share of the time ({@code (0, 1]}, 1 for no bound) the processes may spend frozen. */
-    public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax) {
+    /**
+     * With the largest share of the time ({@code (0, 1]}, 1 for no bound) the processes may spend
+     * frozen, and the largest share of the machine's CPU time slsd may use (same range).
+     */
+    public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax,
+                               double cpuShareMax) {
+        this(store, partitions, processes, frozenShareMax, cpuShareMax, Runtime.getRuntime().availableProcessors(),
+                new ThreadCpuClock()::nanos);
+    }
+
+    /** With the cores counted and the clock of slsd's CPU time (ns) given, for tests. */
+    PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax,
+                        double cpuShareMax, int cores, LongSupplier cpuClock) {
         if (!(frozenShareMax > 0 && frozenShareMax <= 1)) {
             throw new IllegalArgumentException("frozen.share.max must be above 0 and at most 1, not " + frozenShareMax);
+        }
+        if (!(cpuShareMax > 0 && cpuShareMax <= 1)) {
+            throw new IllegalArgumentException("cpu.share.max must be above 0 and at most 1, not " + cpuShareMax);
         }
         this.store = store;
         this.partitions = partitions;
         this.processes = processes;
         this.frozenShareMax = frozenShareMax;
+        this.cpuNanosPerNano = cpuShareMax >= 1 ? 0 : cpuShareMax * cores;
+        this.cpuClock = cpuClock;
     }
+
 
     /** Starts a loop for every partition with a period and stops loops whose partition is gone. */
     public synchronized void sync() {
@@ -92,15 +122,15 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     }
 
     /**
-     * Why the period achieved lately is longer than asked: "frozen-time budget", "checkpoint time"
-     * (captures or store writes take longer), or "" when it is not.
+     * Why the period achieved lately is longer than asked: "frozen-time budget", "CPU budget",
+     * "checkpoint time" (captures or store writes take longer), or "" when it is not.
      */
     public synchronized String stretchedBy(String partition) {
         Loop l = loops.get(partition);
         if (l == null || l.effectiveMs <= l.periodMs * 1.1) {
             return "";
         }
-        return l.budgetBound ? "frozen-time budget" : "checkpoint time";
+        return l.boundBy;
     }
 
     /** Stops every loop; a checkpoint in flight finishes first. */
@@ -119,8 +149,10 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         volatile double effectiveMs;
         /** Moving average of the frozen time of the checkpoints made durable (ns), 0 before the first. */
         volatile double frozenNanos;
-        /** Whether the frozen-time budget, not the period, set the start of the last checkpoint. */
-        volatile boolean budgetBound;
+        /** Moving average of slsd's CPU time between two starts of this loop's checkpoints (ns). */
+        double cpuNanos;
+        /** What set the start of the next checkpoint: a budget, or "checkpoint time" when neither did. */
+        volatile String boundBy = "checkpoint time";
         private String lastLogged = "";
 
         Loop(String name, long periodMs) {
@@ -135,6 +167,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
             long periodNanos = TimeUnit.MILLISECONDS.toNanos(periodMs);
             long next = System.nanoTime() + periodNanos;
             long lastStart = 0;
+            long lastCpu = -1;
             long backoff = 0;
             while (running) {
                 if (!sleepUntil(next)) {
@@ -144,8 +177,15 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 if (processes.engine().attached(name).isEmpty()) {
                     next = start + periodNanos; // nothing to checkpoint yet: not a failure
                     lastStart = 0;
+                    lastCpu = -1;
                     continue;
                 }
+                long cpu = cpuNanosPerNano > 0 ? cpuClock.getAsLong() : -1;
+                if (cpu >= 0 && lastCpu >= 0) {
+                    double spent = cpu - lastCpu;
+                    cpuNanos = cpuNanos == 0 ? spent : (1 - EWMA) * cpuNanos + EWMA * spent;
+                }
+                lastCpu = cpu;
                 checkpointing = true;
                 boolean failed = true;
                 try {
@@ -183,10 +223,14 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 // a failure that repeats is retried less and less often, so that a process holding
                 // something sls refuses is not frozen over and over for nothing
                 backoff = failed ? Math.min(MAX_BACKOFF_NANOS, backoff == 0 ? periodNanos : backoff * 2) : 0;
-                // frozen f out of every f / share at most
-                long budget = frozenShareMax >= 1 ? 0 : (long) (frozenNanos / frozenShareMax);
-                budgetBound = budget > periodNanos + backoff;
-                next = Math.max(start + Math.max(periodNanos + backoff, budget), System.nanoTime());
+                // frozen f out of every f / share at most; slsd's CPU time c out of every c / (share * cores)
+                long frozenBudget = frozenShareMax >= 1 ? 0 : (long) (frozenNanos / frozenShareMax);
+                long cpuBudget = cpuNanosPerNano == 0 ? 0
+                        : (long) Math.min(MAX_CPU_WAIT_NANOS, cpuNanos / cpuNanosPerNano);
+                long wait = Math.max(periodNanos + backoff, Math.max(frozenBudget, cpuBudget));
+                boundBy = wait == periodNanos + backoff ? "checkpoint time"
+                        : frozenBudget >= cpuBudget ? "frozen-time budget" : "CPU budget";
+                next = Math.max(start + wait, System.nanoTime());
             }
         }
 

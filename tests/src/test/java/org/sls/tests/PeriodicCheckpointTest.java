@@ -120,7 +120,8 @@ class PeriodicCheckpointTest {
             bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
                     () -> sls.startDaemon("--config", conf.toString()));
             assertTrue(bad.getMessage().contains("memory.hot.share = '0' is not a share above 0 and at most 1"), bad.getMessage());
-            Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = off\n");
+            // the CPU budget lifted: here the frozen-time one is the bound
+            Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = off\ncpu.share.max = 1\n");
             sls.startDaemon("--config", conf.toString());
             assertEquals(0, sls.ctl("partadd", "-o", "fast", "--period", "1").exit());
             assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "fast").exit());
@@ -133,6 +134,70 @@ class PeriodicCheckpointTest {
             CliResult table = sls.ctl("status");
             assertTrue(table.out().contains(": frozen-time budget)"), table.all());
         }
+    }
+
+    /**
+     * A period shorter than slsd's CPU budget allows (cpu.share.max) stretches: slsd's threads use
+     * at most that share of the machine's cores, measured here from /proc, and status says why the
+     * period is longer. Without the budget these checkpoints every millisecond take most of a core.
+     */
+    @Test
+    void thePeriodStretchesToKeepSlsdWithinItsCpuBudget(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        Process counter = startCounter(report);
+        Path conf = tmp.resolve("slsd.conf");
+        Files.writeString(conf, "cpu.share.max = none\n");
+        Sls sls = Sls.format(tmp, "512M");
+        try (sls) {
+            IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                    () -> sls.startDaemon("--config", conf.toString()));
+            assertTrue(bad.getMessage().contains("cpu.share.max = 'none' is not a share of the time"), bad.getMessage());
+            double share = 0.02;
+            Files.writeString(conf, "frozen.share.max = 1\ncpu.share.max = 2%\n");
+            sls.startDaemon("--config", conf.toString());
+            assertEquals(0, sls.ctl("partadd", "-o", "fast", "--period", "1").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(counter.pid()), "-o", "fast").exit());
+            JsonNode part = awaitCheckpoints(sls, "fast", 5, Duration.ofMinutes(2));
+            long slsd = Codec.MAPPER.readTree(sls.ctl("status", "--json").out()).get("pid").longValue();
+            long before = slsdThreadsCpuTicks(slsd);
+            long checkpointsBefore = part.get("checkpoints").longValue();
+            Sls.sleep(5_000);
+            long used = slsdThreadsCpuTicks(slsd) - before;
+            part = awaitCheckpoints(sls, "fast", checkpointsBefore + 1, Duration.ofMinutes(1));
+            assertEquals(0, part.get("failures").longValue(), part.toString());
+            assertEquals("CPU budget", part.get("stretchedBy").textValue(), part.toString());
+            // over 5 s, 2% of the cores, with room for the moving average's lag and the status calls
+            double allowed = 3 * share * Runtime.getRuntime().availableProcessors() * 5 * 100;
+            assertTrue(used <= allowed, "slsd's threads used " + used + " ticks of CPU in 5 s, more than "
+                    + allowed + ": " + part);
+            CliResult table = sls.ctl("status");
+            assertTrue(table.out().contains(": CPU budget)"), table.all());
+        }
+    }
+
+    /**
+     * The CPU time (clock ticks, 100 a second) of slsd's own threads (named sls-* and slos-*: not the
+     * JVM's compiler or collector), from /proc.
+     */
+    private static long slsdThreadsCpuTicks(long pid) throws Exception {
+        long ticks = 0;
+        try (var tasks = Files.list(Path.of("/proc/" + pid + "/task"))) {
+            for (Path t : tasks.toList()) {
+                String stat;
+                try {
+                    stat = Files.readString(t.resolve("stat"));
+                } catch (java.io.IOException gone) {
+                    continue;
+                }
+                String comm = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                if (!comm.startsWith("sls") && !comm.startsWith("slos")) {
+                    continue;
+                }
+                String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                ticks += Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
+            }
+        }
+        return ticks;
     }
 
     /** The counter workload, reporting to {@code report}, once it has reported. */
