@@ -26,9 +26,11 @@ import java.util.List;
  * @param durableMedianMicros  median time from resume to durable (µs)
  * @param checkpointsPerSecond checkpoints per second over the last 10 s
  * @param effectivePeriodMs    the period achieved (longer than asked when the store cannot keep up, or to keep
- *                             the processes within slsd's frozen-time budget), 0 without a period
+ *                             the processes within slsd's frozen-time budget and slsd within its CPU
+ *                             budget), 0 without a period
  * @param tracker              how dirty pages are found ({@code uffd-wp-async}, {@code full}), empty when unknown
  * @param stretchedBy          why the period achieved is longer than asked: {@code frozen-time budget},
+ *                             {@code CPU budget},
  *                             {@code checkpoint time} (captures or store writes take longer than the
  *                             period), or empty when it is not
  */

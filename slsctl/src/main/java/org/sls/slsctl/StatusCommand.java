@@ -29,7 +29,8 @@ final class StatusCommand implements Callable<Integer> {
             }
             boolean exact = output.exact;
             if (!output.noHeader) {
-                System.out.println("slsd " + s.version() + " (pid " + s.pid() + ")");
+                System.out.println("slsd " + s.version() + " (pid " + s.pid() + String.format(", CPU %.1f%% of the machine over 10 s, ",
+                        100 * s.cpuShare()) + (s.cpuShareMax() >= 1 ? "no budget" : String.format("budget %.1f%%", 100 * s.cpuShareMax())) + ")");
                 System.out.println("store " + s.store().path() + " (uuid " + s.store().uuid() + ", metadata " + s.store().metaDir() + ")");
                 System.out.println("  used " + Table.bytes(s.store().usedBytes(), exact) + " of " + Table.bytes(s.store().totalBytes(), exact)
                         + ", free " + Table.bytes(s.store().freeBytes(), exact));

@@ -61,6 +61,7 @@ public final class Daemon implements AutoCloseable {
     private final ControlServer server;
     private final Reaper reaper;
     private final CountDownLatch stopped = new CountDownLatch(1);
+    private final ThreadCpuClock cpu = new ThreadCpuClock(Runtime.getRuntime().availableProcessors());
 
     public Daemon(SlsdConfig config, Slos store, KernelFeatures kernel, List<KernelFeature> features) throws IOException {
         this.config = config;
@@ -74,7 +75,7 @@ public final class Daemon implements AutoCloseable {
         this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);
         this.periodic = new PeriodicCheckpoints(store, partitions, processes, config.frozenShareMax(),
-                config.cpuShareMax());
+                config.cpuShareMax(), cpu);
         this.metrics = config.metricsFile() == null ? null : new MetricsFile(config.metricsFile(), this::status);
         try {
             Consoles consoles = new Consoles(partitions, restorer);
@@ -199,7 +200,7 @@ public final class Daemon implements AutoCloseable {
         StoreUsage u = store.usage();
         StoreInfo s = new StoreInfo(store.dataPath().toString(), store.metaDir().toString(), store.uuid().toString(),
                 u.totalBytes(), u.usedBytes(), u.freeBytes());
-        return new Status(VERSION, ProcessHandle.current().pid(), s, partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs, periodic::stretchedBy));
+        return new Status(VERSION, ProcessHandle.current().pid(), cpu.share(), config.cpuShareMax(), s, partitions.describe(this::attached, this::tracker, periodic::effectivePeriodMs, periodic::stretchedBy));
     }
 
     private List<Integer> attached(String partition) {

@@ -74,6 +74,8 @@ public final class MetricsFile implements AutoCloseable {
         b.append("sls_store_bytes{kind=\"total\"} ").append(s.store().totalBytes()).append('\n');
         b.append("sls_store_bytes{kind=\"used\"} ").append(s.store().usedBytes()).append('\n');
         b.append("sls_store_bytes{kind=\"free\"} ").append(s.store().freeBytes()).append('\n');
+        metric(b, "sls_cpu_share", "gauge", "Share of the machine's CPU time slsd's threads used over the last 10 s.");
+        b.append("sls_cpu_share ").append(s.cpuShare()).append('\n');
         metric(b, "sls_checkpoints_total", "counter", "Checkpoints committed since slsd started.");
         each(b, s, "sls_checkpoints_total", p -> p.checkpoints());
         metric(b, "sls_checkpoint_failures_total", "counter", "Checkpoints that failed since slsd started.");

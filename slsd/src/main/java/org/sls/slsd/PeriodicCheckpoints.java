@@ -9,7 +9,6 @@ import org.slf4j.LoggerFactory;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.function.LongSupplier;
 
 /**
  * Checkpoints every partition that has a period, without anyone asking (Aurora's periodic
@@ -50,21 +49,14 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     private final double frozenShareMax;
     /** slsd's CPU time a second of the clock may hold (ns), all cores counted: {@code cpu.share.max} of them. */
     private final double cpuNanosPerNano;
-    private final LongSupplier cpuClock;
+    private final ThreadCpuClock cpuClock;
 
     /**
      * With the largest share of the time ({@code (0, 1]}, 1 for no bound) the processes may spend
      * frozen, and the largest share of the machine's CPU time slsd may use (same range).
      */
     public PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax,
-                               double cpuShareMax) {
-        this(store, partitions, processes, frozenShareMax, cpuShareMax, Runtime.getRuntime().availableProcessors(),
-                new ThreadCpuClock()::nanos);
-    }
-
-    /** With the cores counted and the clock of slsd's CPU time (ns) given, for tests. */
-    PeriodicCheckpoints(Slos store, Partitions partitions, ProcessOps processes, double frozenShareMax,
-                        double cpuShareMax, int cores, LongSupplier cpuClock) {
+                               double cpuShareMax, ThreadCpuClock cpuClock) {
         if (!(frozenShareMax > 0 && frozenShareMax <= 1)) {
             throw new IllegalArgumentException("frozen.share.max must be above 0 and at most 1, not " + frozenShareMax);
         }
@@ -75,7 +67,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         this.partitions = partitions;
         this.processes = processes;
         this.frozenShareMax = frozenShareMax;
-        this.cpuNanosPerNano = cpuShareMax >= 1 ? 0 : cpuShareMax * cores;
+        this.cpuNanosPerNano = cpuShareMax >= 1 || !cpuClock.supported() ? 0 : cpuShareMax * cpuClock.cores();
         this.cpuClock = cpuClock;
     }
 
@@ -180,7 +172,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                     lastCpu = -1;
                     continue;
                 }
-                long cpu = cpuNanosPerNano > 0 ? cpuClock.getAsLong() : -1;
+                long cpu = cpuNanosPerNano > 0 ? cpuClock.nanos() : -1;
                 if (cpu >= 0 && lastCpu >= 0) {
                     double spent = cpu - lastCpu;
                     cpuNanos = cpuNanos == 0 ? spent : (1 - EWMA) * cpuNanos + EWMA * spent;

@@ -37,8 +37,8 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
                          double memoryHotShare) {
     /**
      * Default of {@code frozen.share.max}: 5%, so that freezing alone takes at most a twentieth of
-     * a busy server's time and slsd's own CPU has room within a tenth (under redis-benchmark on two
-     * cores 10% took a quarter to a third of redis's throughput, 5% about a tenth; README, Benchmarks).
+     * a busy server's time (under redis-benchmark on two cores, with the CPU budget lifted, 5% cost
+     * redis 0.13 of its throughput, 10% a quarter to a third; README, Benchmarks).
      */
     public static final double DEFAULT_FROZEN_SHARE_MAX = 0.05;
 

@@ -59,6 +59,7 @@ class PeriodicCheckpointTest {
             assertTrue(text.contains("# TYPE sls_checkpoints_total counter"), text);
             assertTrue(text.lines().anyMatch(l -> l.startsWith("sls_checkpoints_total{partition=\"auto\"} ") && !l.endsWith(" 0")), text);
             assertTrue(text.contains("sls_frozen_seconds{partition=\"auto\",quantile=\"0.99\"}"), text);
+            assertTrue(text.lines().anyMatch(l -> l.matches("sls_cpu_share 0\\.\\d+(E-\\d+)?")), text);
 
             CliResult del = sls.ctl("partdel", "-o", "auto");
             assertEquals(0, del.exit(), "deleting a partition while it is being checkpointed: " + del.all());
@@ -170,8 +171,14 @@ class PeriodicCheckpointTest {
             double allowed = 3 * share * Runtime.getRuntime().availableProcessors() * 5 * 100;
             assertTrue(used <= allowed, "slsd's threads used " + used + " ticks of CPU in 5 s, more than "
                     + allowed + ": " + part);
+            // status's own figure: the same threads over about the last 10 s
+            JsonNode status = Codec.MAPPER.readTree(sls.ctl("status", "--json").out());
+            assertEquals(share, status.get("cpuShareMax").doubleValue(), 1e-9, status.toString());
+            assertTrue(status.get("cpuShare").doubleValue() > 0 && status.get("cpuShare").doubleValue() <= 3 * share,
+                    status.toString());
             CliResult table = sls.ctl("status");
             assertTrue(table.out().contains(": CPU budget)"), table.all());
+            assertTrue(table.out().contains("of the machine over 10 s, budget 2.0%)"), table.all());
         }
     }
 
