@@ -47,7 +47,7 @@ public final class PeriodicCheckpoints implements AutoCloseable {
     private final ProcessOps processes;
     private final Map<String, Loop> loops = new HashMap<>();
     private final double frozenShareMax;
-    /** slsd's CPU time a second of the clock may hold (ns), all cores counted: {@code cpu.share.max} of them. */
+    /** The CPU time slsd may use per unit of clock time: {@code cpu.share.max} of all cores; 0 for no bound. */
     private final double cpuNanosPerNano;
     private final ThreadCpuClock cpuClock;
 
@@ -70,7 +70,6 @@ public final class PeriodicCheckpoints implements AutoCloseable {
         this.cpuNanosPerNano = cpuShareMax >= 1 || !cpuClock.supported() ? 0 : cpuShareMax * cpuClock.cores();
         this.cpuClock = cpuClock;
     }
-
 
     /** Starts a loop for every partition with a period and stops loops whose partition is gone. */
     public synchronized void sync() {
