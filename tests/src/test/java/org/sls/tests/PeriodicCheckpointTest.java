@@ -111,16 +111,11 @@ class PeriodicCheckpointTest {
         Path report = tmp.resolve("counter.log");
         Process counter = startCounter(report);
         Path conf = tmp.resolve("slsd.conf");
-        Files.writeString(conf, "frozen.share.max = 150%\n");
         Sls sls = Sls.format(tmp, "512M");
         try (sls) {
-            IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                    () -> sls.startDaemon("--config", conf.toString()));
-            assertTrue(bad.getMessage().contains("frozen.share.max = '150%' is not a share of the time"), bad.getMessage());
-            Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = 0\n");
-            bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                    () -> sls.startDaemon("--config", conf.toString()));
-            assertTrue(bad.getMessage().contains("memory.hot.share = '0' is not a share above 0 and at most 1"), bad.getMessage());
+            assertRefused(sls, conf, "frozen.share.max = 150%\n", "frozen.share.max = '150%' is not a share of the time");
+            assertRefused(sls, conf, "frozen.share.max = 5%\nmemory.hot.share = 0\n",
+                    "memory.hot.share = '0' is not a share above 0 and at most 1");
             // the CPU budget lifted: here the frozen-time one is the bound
             Files.writeString(conf, "frozen.share.max = 5%\nmemory.hot.share = off\ncpu.share.max = 1\n");
             sls.startDaemon("--config", conf.toString());
@@ -147,12 +142,9 @@ class PeriodicCheckpointTest {
         Path report = tmp.resolve("counter.log");
         Process counter = startCounter(report);
         Path conf = tmp.resolve("slsd.conf");
-        Files.writeString(conf, "cpu.share.max = none\n");
         Sls sls = Sls.format(tmp, "512M");
         try (sls) {
-            IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
-                    () -> sls.startDaemon("--config", conf.toString()));
-            assertTrue(bad.getMessage().contains("cpu.share.max = 'none' is not a share of the time"), bad.getMessage());
+            assertRefused(sls, conf, "cpu.share.max = none\n", "cpu.share.max = 'none' is not a share of the time");
             double share = 0.02;
             Files.writeString(conf, "frozen.share.max = 1\ncpu.share.max = 2%\n");
             sls.startDaemon("--config", conf.toString());
@@ -205,6 +197,14 @@ class PeriodicCheckpointTest {
             }
         }
         return ticks;
+    }
+
+    /** slsd refuses to start with {@code conf} holding {@code text}, with an error that says {@code says}. */
+    private static void assertRefused(Sls sls, Path conf, String text, String says) throws Exception {
+        Files.writeString(conf, text);
+        IllegalStateException bad = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+                () -> sls.startDaemon("--config", conf.toString()));
+        assertTrue(bad.getMessage().contains(says), bad.getMessage());
     }
 
     /** The counter workload, reporting to {@code report}, once it has reported. */
