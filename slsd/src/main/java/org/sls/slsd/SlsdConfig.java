@@ -44,8 +44,8 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
 
     /**
      * Default of {@code cpu.share.max}: 5% of the machine. Under load, slsd's own CPU per checkpoint
-     * (about 30 to 40 ms for redis under redis-benchmark, against 8 ms frozen) took more from the
-     * server than the freezes did, and the frozen-time budget alone let it (README, Benchmarks).
+     * (about 25 ms of its threads for redis under redis-benchmark, against 9 ms frozen) took more from
+     * the server than the freezes did, and the frozen-time budget alone let it (README, Benchmarks).
      */
     public static final double DEFAULT_CPU_SHARE_MAX = 0.05;
 
