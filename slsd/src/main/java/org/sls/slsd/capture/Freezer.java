@@ -63,7 +63,7 @@ public final class Freezer {
                     }
                     changed |= seizeNewThreads(tree, pid, rootSet.contains(pid));
                     if (recursive) {
-                        for (int child : safeChildren(pid)) {
+                        for (int child : safeChildren(pid, tree.threads.get(pid))) {
                             if (!queue.contains(child) && !skipped.contains(child)) {
                                 queue.add(child);
                                 changed = true;
@@ -80,9 +80,10 @@ public final class Freezer {
         }
     }
 
-    private static List<Integer> safeChildren(int pid) {
+    /** The children of the threads of {@code pid} seized so far (a thread seized later is looked at in the next pass). */
+    private static List<Integer> safeChildren(int pid, List<Integer> tids) {
         try {
-            return ProcFs.children(pid);
+            return ProcFs.children(pid, tids);
         } catch (ProcFs.NoSuchProcessException e) {
             return List.of();
         }

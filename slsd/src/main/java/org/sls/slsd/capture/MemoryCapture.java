@@ -30,7 +30,8 @@ import java.util.function.LongSupplier;
  * last checkpoint; holes for pages gone since), copies them with process_vm_readv into
  * {@link Staging}, and records the plan of store writes. Shared memory is saved once per identity.
  * One instance per checkpoint; not thread-safe, but for {@link #noteFile}, which another thread
- * (the fd reader) may call while one thread captures the processes' memory.
+ * (the fd reader) may call while one thread checks and {@link #stamp}s the processes and another
+ * captures their memory.
  */
 public final class MemoryCapture implements AutoCloseable {
     private static final long NOT_FILE_NOT_ZERO = PageMap.PAGE_IS_FILE | PageMap.PAGE_IS_PFNZERO;
@@ -92,12 +93,14 @@ public final class MemoryCapture implements AutoCloseable {
      * process under this pid.
      */
     public void stamp(int pid, String stamp) {
-        String old = prev.stamp(pid);
-        if (old != null && !old.equals(stamp)) {
-            prev = prev.without(pid);
+        synchronized (sharedLock) { // the fd reader may note files meanwhile (noteFile reads prev)
+            String old = prev.stamp(pid);
+            if (old != null && !old.equals(stamp)) {
+                prev = prev.without(pid);
+            }
+            next.stamp(pid, stamp);
         }
         tracker.identify(pid, stamp);
-        next.stamp(pid, stamp);
     }
 
     /** The lineage after this checkpoint (valid once it commits). */

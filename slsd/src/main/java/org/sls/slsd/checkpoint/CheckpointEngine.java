@@ -851,6 +851,7 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         FrozenTree tree;
         CaptureContext fdContext = null;
+        Future<CaptureTimings> fdsRead = null;
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
         try {
@@ -885,33 +886,16 @@ public final class CheckpointEngine implements AutoCloseable {
                         lockedConnections.size(), lockedConnections);
             }
             fdContext.contents(mc::noteFile);
-            for (int pid : pids) {
-                t.enter(Phase.CHECKS);
-                checkCaller(p, pid, pids);
-                StateCapture.checkSupported(pid);
-                List<Vma> v = withFlags(pid, ProcFs.maps(pid), early.get(pid));
-                for (Vma vma : v) {
-                    MemoryCapture.kindOf(pid, vma);
-                }
-                vmas.put(pid, v);
-                ProcStat st = ProcFs.stat(pid);
-                mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
-                        + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()) + "/" + st.startTime());
-            }
-            // The fds are read by another thread while this one reads registers and injects
-            // syscalls (which mostly waits for the tracees to be scheduled). Not when a dirty
-            // tracker is set up (that briefly opens a userfaultfd in the process), nor for --kill.
+            // The fds are read by another thread from here on, while this one checks the processes,
+            // reads registers and injects syscalls (which mostly waits for the tracees to be
+            // scheduled): the other core has little else to do meanwhile. Reading an fd changes
+            // nothing a failed check would have to undo. Not when a dirty tracker is set up (that
+            // briefly opens a userfaultfd in the process), nor for --kill.
             boolean prepares = kill != null;
             for (int pid : pids) {
                 prepares |= delta && tracker.needsPreparation(pid);
             }
-            Future<CaptureTimings> fdsRead = null;
-            if (prepares) {
-                t.enter(Phase.FDS);
-                for (int pid : pids) {
-                    fds.put(pid, FdCapture.capture(pid, fdContext));
-                }
-            } else {
+            if (!prepares) {
                 CaptureContext ctx = fdContext;
                 fdsRead = FD_READERS.submit(() -> {
                     CaptureTimings ft = new CaptureTimings();
@@ -925,6 +909,25 @@ public final class CheckpointEngine implements AutoCloseable {
                     ft.stop();
                     return ft;
                 });
+            }
+            for (int pid : pids) {
+                t.enter(Phase.CHECKS);
+                checkCaller(p, pid, pids);
+                StateCapture.checkSupported(pid);
+                List<Vma> v = withFlags(pid, ProcFs.maps(pid), early.get(pid));
+                for (Vma vma : v) {
+                    MemoryCapture.kindOf(pid, vma);
+                }
+                vmas.put(pid, v);
+                ProcStat st = ProcFs.stat(pid);
+                mc.stamp(pid, ProcFs.link(pid, "exe").orElse("") + "@" + Long.toHexString(st.startCode()) + ":"
+                        + Long.toHexString(st.startStack()) + ":" + Long.toHexString(st.startBrk()) + "/" + st.startTime());
+            }
+            if (prepares) {
+                t.enter(Phase.FDS);
+                for (int pid : pids) {
+                    fds.put(pid, FdCapture.capture(pid, fdContext));
+                }
             }
             trackerTouched = delta;
             // Private memory is scanned and copied by another thread too, while this one waits for the
@@ -952,7 +955,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 for (int pid : pids) {
                     t.enter(Phase.PROC);
                     List<Integer> children = new ArrayList<>();
-                    for (int c : ProcFs.children(pid)) {
+                    for (int c : ProcFs.children(pid, tree.threads(pid))) {
                         if (pids.contains(c)) {
                             children.add(c);
                         }
@@ -1021,8 +1024,22 @@ public final class CheckpointEngine implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             t.stop();
+            if (fdsRead != null && !fdsRead.isDone()) {
+                // a check failed while the reader reads the frozen processes through the socket copies
+                try {
+                    fdsRead.get();
+                } catch (InterruptedException x) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException x) {
+                    // the check's failure is the one reported
+                }
+            }
             if (fdContext != null) {
-                fdContext.closeSocketCopies(); // none was taken yet, or none is left: see above
+                if (fdsRead == null || fdsRead.isDone()) {
+                    fdContext.closeSocketCopies();
+                } else {
+                    fdContext.abandonSocketCopies(); // interrupted (slsd stops) while the reader may use them
+                }
             }
             if (lockInstalled) {
                 removeLock(p, kill);

@@ -3,8 +3,10 @@ package org.sls.slsd.linux;
 import jnr.ffi.Pointer;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
@@ -25,8 +27,10 @@ public final class HostFds {
     private static final int MAX_DIRENT = 280;
     /** Where in the thread's buffer a process's fd directory is listed, and a link read. */
     private static final long LIST_OFF = DIRENT_BUF, LINK_OFF = 2L * DIRENT_BUF;
+    /** Room for a path in the thread's buffer (a /proc directory, with its NUL). */
+    private static final int PATH_MAX = 64;
     /** One native buffer per scanning thread: a directory listing, a link, a path. */
-    private static final ThreadLocal<Pointer> BUF = ThreadLocal.withInitial(() -> Sys.alloc(2L * DIRENT_BUF + LINK_MAX + 64));
+    private static final ThreadLocal<Pointer> BUF = ThreadLocal.withInitial(() -> Sys.alloc(2L * DIRENT_BUF + LINK_MAX + PATH_MAX));
 
     private HostFds() {}
 
@@ -105,6 +109,56 @@ public final class HostFds {
             Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
         }
         return out;
+    }
+
+    /**
+     * The entries of a /proc directory that are numbers (a process's tasks or fds), in listing
+     * order; null when the directory is gone (its process exited). Raw openat, getdents64 and
+     * close into the thread's buffer: three calls where a java.nio listing makes nine, and the
+     * freeze lists a process's tasks several times while it stops them.
+     */
+    static List<Integer> numbers(String dirPath) {
+        Pointer buf = BUF.get();
+        long base = buf.address();
+        long path = base + 2L * DIRENT_BUF + LINK_MAX;
+        byte[] p = dirPath.getBytes(StandardCharsets.US_ASCII);
+        if (p.length >= PATH_MAX) {
+            throw new IllegalArgumentException("path too long: " + dirPath);
+        }
+        buf.put(path - base, p, 0, p.length);
+        buf.putByte(path - base + p.length, (byte) 0);
+        long dir = Sys.raw(SYS_OPENAT, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+        if (dir == -Errno.ENOENT || dir == -Errno.ESRCH) {
+            return null;
+        }
+        if (dir < 0) {
+            throw new NativeException("open", (int) -dir, dirPath);
+        }
+        List<Integer> out = new ArrayList<>();
+        try {
+            while (true) {
+                long n = Sys.raw(SYS_GETDENTS64, dir, base + LIST_OFF, DIRENT_BUF, 0, 0, 0);
+                if (n == -Errno.ENOENT || n == -Errno.ESRCH) {
+                    return null;
+                }
+                if (n < 0) {
+                    throw new NativeException("getdents64", (int) -n, dirPath);
+                }
+                for (long off = 0; off < n; ) {
+                    int reclen = Short.toUnsignedInt(buf.getShort(LIST_OFF + off + 16));
+                    int v = number(buf, LIST_OFF + off + 19);
+                    off += reclen;
+                    if (v >= 0) {
+                        out.add(v);
+                    }
+                }
+                if (n == 0 || listingOver(n)) {
+                    return out;
+                }
+            }
+        } finally {
+            Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
+        }
     }
 
     private static void scanFds(Pointer buf, int dir, int pid, byte[][] pre, Map<String, Set<Integer>> out) {

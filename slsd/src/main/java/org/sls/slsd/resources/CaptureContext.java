@@ -319,17 +319,45 @@ public final class CaptureContext {
         return socketCopies != null && socketCopies.putIfAbsent(copyKey(pid, fd), copy) == null;
     }
 
-    /** Closes the copies kept since {@link #keepSocketCopies}; later reads make their own again. Idempotent. */
+    /** The pidfds the copies were taken through, by pid, while {@link #keepSocketCopies} holds. */
+    private Map<Integer, Integer> pidfds;
+
+    /**
+     * A pidfd of {@code pid}, opened once and kept with the socket copies (one per process, not one
+     * per socket: two system calls for each of a server's connections); -1 when copies are not kept,
+     * and the caller opens and closes its own.
+     */
+    int keptPidfd(int pid) {
+        if (socketCopies == null) {
+            return -1;
+        }
+        if (pidfds == null) {
+            pidfds = new HashMap<>();
+        }
+        Integer f = pidfds.get(pid);
+        if (f == null) {
+            f = org.sls.slsd.linux.Linux.pidfdOpen(pid);
+            pidfds.put(pid, f);
+        }
+        return f;
+    }
+
+    /** Closes the copies kept since {@link #keepSocketCopies}, and their pidfds; later reads make their own again. Idempotent. */
     public void closeSocketCopies() {
         if (socketCopies != null) {
             socketCopies.values().forEach(org.sls.slsd.linux.Linux::close);
             socketCopies = null;
         }
+        if (pidfds != null) {
+            pidfds.values().forEach(org.sls.slsd.linux.Linux::close);
+            pidfds = null;
+        }
     }
 
-    /** Forgets the kept copies without closing them: another thread may still use them (they go when slsd does). */
+    /** Forgets the kept copies and pidfds without closing them: another thread may still use them (they go when slsd does). */
     public void abandonSocketCopies() {
         socketCopies = null;
+        pidfds = null;
     }
 
     private static long copyKey(int pid, int fd) {

@@ -57,6 +57,10 @@ final class InetSockets {
         if (s != null) {
             return s;
         }
+        int kept = ctx.keptPidfd(pid);
+        if (kept >= 0) {
+            return of(kept, pid, fd, link, ctx);
+        }
         int pidfd = Linux.pidfdOpen(pid);
         try {
             return of(pidfd, pid, fd, link, ctx);
@@ -119,12 +123,17 @@ final class InetSockets {
             Map<Long, InetSocket> m = new LinkedHashMap<>();
             for (int pid : new TreeSet<>(ctx.pids())) {
                 int pidfd = -1;
+                boolean own = false;
                 try {
                     for (Map.Entry<Integer, String> e : ctx.fdLinks(pid).entrySet()) {
                         if (!e.getValue().startsWith("socket:[")) {
                             continue;
                         }
-                        pidfd = pidfd >= 0 ? pidfd : Linux.pidfdOpen(pid);
+                        if (pidfd < 0) {
+                            pidfd = ctx.keptPidfd(pid);
+                            own = pidfd < 0;
+                            pidfd = own ? Linux.pidfdOpen(pid) : pidfd;
+                        }
                         try {
                             of(pidfd, pid, e.getKey(), e.getValue(), ctx).ifPresent(s -> m.putIfAbsent(s.ino(), s));
                         } catch (NativeException x) {
@@ -140,7 +149,7 @@ final class InetSockets {
                     }
                     // exited since /proc was read (a process that is not frozen): it holds no peer
                 } finally {
-                    if (pidfd >= 0) {
+                    if (own) {
                         Linux.close(pidfd);
                     }
                 }

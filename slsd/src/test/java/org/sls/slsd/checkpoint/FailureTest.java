@@ -59,6 +59,39 @@ class FailureTest {
     }
 
     /**
+     * A check that refuses the process (another uts namespace) fails the checkpoint while its 400
+     * sockets are already being read beside the check: the error names the process, slsd keeps no
+     * copy of a socket and no pidfd, and the process runs on with its sockets.
+     */
+    @Test
+    void aRefusalWhileTheFdsAreBeingReadLeavesNothingOpenInSlsd() throws Exception {
+        try (EngineFixture fx = new EngineFixture(tmp)) {
+            fx.partition("p");
+            int pid = fx.programs.startCommand(List.of("python3", "-c", "import ctypes,socket,time\n"
+                    + "l=socket.socket(); l.bind(('127.0.0.1',0)); l.listen(300)\n"
+                    + "cs=[socket.create_connection(l.getsockname()) for _ in range(200)]\n"
+                    + "ss=[l.accept()[0] for _ in range(200)]\n"
+                    + "assert ctypes.CDLL(None).unshare(0x04000000) == 0\n" // CLONE_NEWUTS
+                    + "print('ready', flush=True)\ntime.sleep(120)"));
+            TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), "ready"::equals, Duration.ofSeconds(30));
+            fx.engine.attach("p", pid, 0);
+            long held = slsdSocketsAndPidfds();
+            CheckpointException e = assertThrows(CheckpointException.class, () -> fx.engine.checkpoint("p", false, "full", 0));
+            assertTrue(e.getMessage().contains("pid " + pid) && e.getMessage().contains("uts namespace"), e.getMessage());
+            assertEquals(held, slsdSocketsAndPidfds(), "sockets and pidfds slsd holds after the refusal");
+            assertTrue(fx.store.epochs("p").isEmpty());
+            assertEquals(401, ProcFs.fds(pid).size() - 3, "the process's listener and connections");
+            assertNotEquals('t', ProcFs.stat(pid).state(), "not left stopped");
+        }
+    }
+
+    /** The sockets and pidfds among this JVM's (slsd's) fds. */
+    private static long slsdSocketsAndPidfds() {
+        return org.sls.slsd.linux.HostFds.of(Linux.getpid()).values().stream()
+                .filter(l -> l.startsWith("socket:[") || l.equals("anon_inode:[pidfd]")).count();
+    }
+
+    /**
      * Killed right after the freeze (its registers then cannot be read) and while syscalls are
      * injected into its threads (a blocking wait for the killed leader would never return).
      */

@@ -245,6 +245,36 @@ class LinuxLayerTest {
     }
 
     /**
+     * The raw reads of /proc (three calls a small file, three a listing) answer as java.nio does:
+     * every thread of a process with 40, a file the kernel makes in one go and one longer than a
+     * read, and a process that is gone.
+     */
+    @Test
+    void rawProcReadsAnswerAsJavaNioDoes() throws Exception {
+        int pid = programs.startCommand(List.of("python3", "-c", "import threading,time\n"
+                + "[threading.Thread(target=time.sleep, args=(60,), daemon=True).start() for _ in range(39)]\n"
+                + "print('up', flush=True)\ntime.sleep(60)"));
+        TestPrograms.awaitLine(tmp.resolve("cmd.stdout"), l -> l.equals("up"), Duration.ofSeconds(20));
+        List<Integer> nio = new java.util.ArrayList<>();
+        try (java.nio.file.DirectoryStream<Path> ds = java.nio.file.Files.newDirectoryStream(Path.of("/proc/" + pid + "/task"))) {
+            ds.forEach(t -> nio.add(Integer.parseInt(t.getFileName().toString())));
+        }
+        nio.sort(null);
+        assertEquals(40, ProcFs.tasks(pid).size());
+        assertEquals(nio, ProcFs.tasks(pid));
+        assertEquals(40, ProcFs.stat(pid).numThreads());
+        assertEquals(java.nio.file.Files.readString(Path.of("/proc/" + pid + "/status")).lines()
+                .filter(l -> l.startsWith("Threads:")).findFirst().orElseThrow(), "Threads:\t" + ProcFs.status(pid).get("Threads"));
+        List<Vma> maps = ProcFs.maps(pid);
+        assertTrue(maps.size() > 100, "longer than one read: " + maps.size() + " mappings (a stack and a guard per thread)");
+        assertEquals(java.nio.file.Files.readAllLines(Path.of("/proc/" + pid + "/maps")).size(), maps.size());
+        int gone = 0x3ffffff0;
+        assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.tasks(gone));
+        assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.stat(gone));
+        assertThrows(ProcFs.NoSuchProcessException.class, () -> ProcFs.maps(gone));
+    }
+
+    /**
      * smaps, parsed in one pass: the same VMAs as maps (paths with spaces too), each with its
      * VmFlags, and the Anonymous total counts the pages the program wrote.
      */
