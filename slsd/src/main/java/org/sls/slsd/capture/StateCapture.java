@@ -158,7 +158,7 @@ public final class StateCapture {
                 count[i]++;
             }
             for (int i = 0; i < n; i++) {
-                injs.add(SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn));
+                injs.add(SyscallInjector.begin(pid, tids.get(i), gadget, sigIgn, regs[i], masks[i]));
             }
             // one stop per thread for all its calls where batch code can be put in (see mapBatchCode)
             code = injs.get(leader).mapBatchCode(vmas);

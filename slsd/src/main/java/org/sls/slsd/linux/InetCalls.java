@@ -50,11 +50,15 @@ public final class InetCalls {
      * One TCP or UDP socket as inet sock_diag tells it. Sockets no process holds yet (connections
      * waiting in a listener's accept queue) have inode 0.
      *
-     * @param rqueue for a listener: connections waiting to be accepted; otherwise bytes to read
-     * @param wqueue for a listener: its backlog; otherwise bytes not yet acknowledged / sent
+     * @param rqueue for a listener: connections waiting to be accepted; otherwise bytes to read;
+     *               {@link #NOT_READ} for a TCP connection read without its queues (see {@link #fromFd})
+     * @param wqueue for a listener: its backlog; otherwise bytes not yet acknowledged / sent; or {@link #NOT_READ}
      */
     public record InetSocket(long ino, int family, int protocol, int state, InetSocketAddress local,
                              InetSocketAddress remote, long rqueue, long wqueue) {}
+
+    /** The queues of a TCP connection read without them (see {@link #fromFd(int, long, Facts, boolean, String)}). */
+    public static final long NOT_READ = -1;
 
     /**
      * Every TCP and UDP socket (IPv4 and IPv6) of slsd's network namespace but TIME_WAIT and NEW_SYN_RECV ones.
@@ -114,7 +118,7 @@ public final class InetCalls {
      * dump would not list either). Never walks the host's sockets.
      */
     public static Optional<InetSocket> fromFd(int fd, long ino, String what) {
-        return fromFd(fd, ino, facts(fd, what), what);
+        return fromFd(fd, ino, facts(fd, what), true, what);
     }
 
     /**
@@ -146,6 +150,16 @@ public final class InetCalls {
      * checkpoint: they never change), so that only what may have changed is read.
      */
     public static Optional<InetSocket> fromFd(int fd, long ino, Facts facts, String what) {
+        return fromFd(fd, ino, facts, true, what);
+    }
+
+    /**
+     * As {@link #fromFd(int, long, Facts, String)}; without {@code connectionQueues} a TCP socket that
+     * is no listener has {@link #NOT_READ} queues, and its SIOCINQ and SIOCOUTQ are spared: a
+     * checkpoint reads every connection of a server in the frozen time, and saves the queues only
+     * of the connections it repairs, which it reads in repair mode.
+     */
+    public static Optional<InetSocket> fromFd(int fd, long ino, Facts facts, boolean connectionQueues, String what) {
         if (!facts.inet()) {
             return Optional.empty();
         }
@@ -162,9 +176,11 @@ public final class InetCalls {
             if (state == TCP_LISTEN) {
                 rq = b.getInt(24) & 0xffffffffL; // tcpi_unacked: sk_ack_backlog for a listener
                 wq = b.getInt(28) & 0xffffffffL; // tcpi_sacked: sk_max_ack_backlog for a listener
-            } else {
+            } else if (connectionQueues) {
                 rq = inq(fd, what) & 0xffffffffL;
                 wq = outq(fd, what) & 0xffffffffL;
+            } else {
+                rq = wq = NOT_READ;
             }
         } else {
             state = remote.getPort() != 0 ? TCP_ESTABLISHED : TCP_CLOSE;

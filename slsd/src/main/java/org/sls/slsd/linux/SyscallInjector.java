@@ -89,12 +89,12 @@ public final class SyscallInjector implements AutoCloseable {
     /** For the leader: whether its process has no other thread (null until first asked). */
     private Boolean leaderAlone;
 
-    private SyscallInjector(int tgid, int tid, long gadget, long ignoredSignals) {
+    private SyscallInjector(int tgid, int tid, long gadget, long ignoredSignals, Regs regs, long sigmask) {
         this.tgid = tgid;
         this.tid = tid;
         this.gadget = gadget;
-        this.saved = Ptrace.getRegs(tid);
-        this.savedMask = Ptrace.getSigmask(tid);
+        this.saved = regs;
+        this.savedMask = sigmask;
         this.stepping = (ignoredSignals & SIGTRAP_BIT) == 0;
         Ptrace.setSigmask(tid, stepping ? ALL_SIGNALS & ~SIGTRAP_BIT : ALL_SIGNALS);
     }
@@ -109,7 +109,15 @@ public final class SyscallInjector implements AutoCloseable {
      * its /proc status, as a mask), which the caller has read already.
      */
     public static SyscallInjector begin(int tgid, int tid, long gadget, long ignoredSignals) {
-        return new SyscallInjector(tgid, tid, gadget, ignoredSignals);
+        return new SyscallInjector(tgid, tid, gadget, ignoredSignals, Ptrace.getRegs(tid), Ptrace.getSigmask(tid));
+    }
+
+    /**
+     * As {@link #begin(int, int, long, long)}, given the thread's registers and signal mask, which
+     * the caller has just read in this same stop (two ptrace calls a thread spared).
+     */
+    public static SyscallInjector begin(int tgid, int tid, long gadget, long ignoredSignals, Regs regs, long sigmask) {
+        return new SyscallInjector(tgid, tid, gadget, ignoredSignals, regs.copy(), sigmask);
     }
 
     private static long ignoredSignals(int tgid) {

@@ -49,8 +49,9 @@ final class InetSockets {
      * The TCP or UDP socket behind fd {@code fd} (whose /proc link is {@code link}) of process
      * {@code pid}, or empty when it is none (or lives in another network namespace than slsd, as the
      * host-wide dump would have it): read once per checkpoint and socket from the socket itself
-     * through slsd's copy of it, without walking the host's sockets. Where the socket cannot tell
-     * exactly what the dump would, the dump's record is taken instead (see {@link #needsDump}).
+     * through slsd's copy of it, without walking the host's sockets, and without a TCP connection's
+     * queues ({@link InetCalls#NOT_READ}). Where the socket cannot tell exactly what the dump would,
+     * the dump's record is taken instead (see {@link #needsDump}).
      */
     static Optional<InetSocket> of(int pid, int fd, String link, CaptureContext ctx) {
         Optional<InetSocket> s = ctx.<Map<Long, Optional<InetSocket>>>cached("inet.byIno", HashMap::new).get(ino(link));
@@ -87,7 +88,8 @@ final class InetSockets {
         Optional<InetSocket> own;
         try {
             String what = "pid " + pid + " fd " + fd + " (" + link + ")";
-            own = InetCalls.fromFd(copy, ino, ctx.socketFacts(ino, () -> InetCalls.facts(copy, what)), what);
+            // a connection's queues are not read: only a repaired one saves them, and reads them then
+            own = InetCalls.fromFd(copy, ino, ctx.socketFacts(ino, () -> InetCalls.facts(copy, what)), false, what);
         } finally {
             if (!ctx.keepSocketCopy(pid, fd, copy)) {
                 Linux.close(copy);
