@@ -25,8 +25,8 @@ public final class HostFds {
     private static final int LINK_MAX = 4096;
     /** The largest linux_dirent64: 19 bytes of header, a name of up to 255 bytes and its NUL, padded to 8. */
     private static final int MAX_DIRENT = 280;
-    /** Where in the thread's buffer a process's fd directory is listed, and a link read. */
-    private static final long LIST_OFF = DIRENT_BUF, LINK_OFF = 2L * DIRENT_BUF;
+    /** Where in the thread's buffer a process's fd directory is listed, a link read, and a path put. */
+    private static final long LIST_OFF = DIRENT_BUF, LINK_OFF = 2L * DIRENT_BUF, PATH_OFF = LINK_OFF + LINK_MAX;
     /** Room for a path in the thread's buffer (a /proc directory, with its NUL). */
     private static final int PATH_MAX = 64;
     /** One native buffer per scanning thread: a directory listing, a link, a path. */
@@ -45,41 +45,32 @@ public final class HostFds {
             pre[i] = prefixes[i].getBytes(StandardCharsets.UTF_8);
         }
         Pointer buf = BUF.get();
-        long procList = buf.address();
-        long path = procList + LINK_OFF + LINK_MAX;
+        long path = buf.address() + PATH_OFF;
         Map<String, Set<Integer>> out = new HashMap<>();
         int proc = (int) Sys.call("open", "/proc", SYS_OPENAT, AT_FDCWD, Sys.cString("/proc").address(),
                 O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         try {
-            while (true) {
-                long n = Sys.call("getdents64", "/proc", SYS_GETDENTS64, proc, procList, DIRENT_BUF);
-                if (n == 0) {
-                    break;
+            // /proc is listed at offset 0 of the buffer, each process's fds at LIST_OFF meanwhile
+            long r = forEachNumbered(buf, proc, 0, (pid, name) -> {
+                if (pid == 0 || pid == skipPid) {
+                    return true;
                 }
-                boolean last = listingOver(n);
-                for (long off = 0; off < n; ) {
-                    int reclen = Short.toUnsignedInt(buf.getShort(off + 16));
-                    int pid = number(buf, off + 19);
-                    off += reclen;
-                    if (pid <= 0 || pid == skipPid) {
-                        continue;
-                    }
-                    byte[] p = (pid + "/fd").getBytes(StandardCharsets.US_ASCII);
-                    buf.put(path - procList, p, 0, p.length);
-                    buf.putByte(path - procList + p.length, (byte) 0);
-                    long dir = Sys.raw(SYS_OPENAT, proc, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
-                    if (dir < 0) {
-                        continue; // exited, or not ours to look at
-                    }
-                    try {
-                        scanFds(buf, (int) dir, pid, pre, out);
-                    } finally {
-                        Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
-                    }
+                byte[] p = (pid + "/fd").getBytes(StandardCharsets.US_ASCII);
+                buf.put(PATH_OFF, p, 0, p.length);
+                buf.putByte(PATH_OFF + p.length, (byte) 0);
+                long dir = Sys.raw(SYS_OPENAT, proc, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+                if (dir < 0) {
+                    return true; // exited, or not ours to look at
                 }
-                if (last) {
-                    break;
+                try {
+                    scanFds(buf, (int) dir, pid, pre, out);
+                } finally {
+                    Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
                 }
+                return true;
+            });
+            if (r < 0) {
+                throw new NativeException("getdents64", (int) -r, "/proc");
             }
         } finally {
             Sys.raw(SYS_CLOSE, proc, 0, 0, 0, 0, 0);
@@ -93,13 +84,8 @@ public final class HostFds {
      */
     public static java.util.SortedMap<Integer, String> of(int pid) {
         Pointer buf = BUF.get();
-        long base = buf.address();
-        long path = base + 2L * DIRENT_BUF + LINK_MAX;
-        byte[] p = ("/proc/" + pid + "/fd").getBytes(StandardCharsets.US_ASCII);
-        buf.put(path - base, p, 0, p.length);
-        buf.putByte(path - base + p.length, (byte) 0);
         java.util.SortedMap<Integer, String> out = new java.util.TreeMap<>();
-        long dir = Sys.raw(SYS_OPENAT, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+        long dir = openDir(buf, "/proc/" + pid + "/fd");
         if (dir < 0) {
             return out;
         }
@@ -119,15 +105,7 @@ public final class HostFds {
      */
     static List<Integer> numbers(String dirPath) {
         Pointer buf = BUF.get();
-        long base = buf.address();
-        long path = base + 2L * DIRENT_BUF + LINK_MAX;
-        byte[] p = dirPath.getBytes(StandardCharsets.US_ASCII);
-        if (p.length >= PATH_MAX) {
-            throw new IllegalArgumentException("path too long: " + dirPath);
-        }
-        buf.put(path - base, p, 0, p.length);
-        buf.putByte(path - base + p.length, (byte) 0);
-        long dir = Sys.raw(SYS_OPENAT, AT_FDCWD, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+        long dir = openDir(buf, dirPath);
         if (dir == -Errno.ENOENT || dir == -Errno.ESRCH) {
             return null;
         }
@@ -136,28 +114,61 @@ public final class HostFds {
         }
         List<Integer> out = new ArrayList<>();
         try {
-            while (true) {
-                long n = Sys.raw(SYS_GETDENTS64, dir, base + LIST_OFF, DIRENT_BUF, 0, 0, 0);
-                if (n == -Errno.ENOENT || n == -Errno.ESRCH) {
-                    return null;
-                }
-                if (n < 0) {
-                    throw new NativeException("getdents64", (int) -n, dirPath);
-                }
-                for (long off = 0; off < n; ) {
-                    int reclen = Short.toUnsignedInt(buf.getShort(LIST_OFF + off + 16));
-                    int v = number(buf, LIST_OFF + off + 19);
-                    off += reclen;
-                    if (v >= 0) {
-                        out.add(v);
-                    }
-                }
-                if (n == 0 || listingOver(n)) {
-                    return out;
-                }
+            long r = forEachNumbered(buf, dir, LIST_OFF, (v, name) -> {
+                out.add(v);
+                return true;
+            });
+            if (r == -Errno.ENOENT || r == -Errno.ESRCH) {
+                return null;
             }
+            if (r < 0) {
+                throw new NativeException("getdents64", (int) -r, dirPath);
+            }
+            return out;
         } finally {
             Sys.raw(SYS_CLOSE, dir, 0, 0, 0, 0, 0);
+        }
+    }
+
+    /** Opens directory {@code dirPath} through the path room of the thread's buffer: its fd, or the negative errno. */
+    private static long openDir(Pointer buf, String dirPath) {
+        byte[] p = dirPath.getBytes(StandardCharsets.US_ASCII);
+        if (p.length >= PATH_MAX) {
+            throw new IllegalArgumentException("path too long: " + dirPath);
+        }
+        buf.put(PATH_OFF, p, 0, p.length);
+        buf.putByte(PATH_OFF + p.length, (byte) 0);
+        return Sys.raw(SYS_OPENAT, AT_FDCWD, buf.address() + PATH_OFF, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0, 0, 0);
+    }
+
+    /** Told each entry of a listing whose name is a number, and where that name lies in the thread's buffer; false ends the listing. */
+    private interface NumberedVisitor {
+        boolean visit(int number, long nameOff);
+    }
+
+    /**
+     * Lists directory {@code dir} at offset {@code at} of the thread's buffer and tells {@code v}
+     * each entry whose name is a number ({@code .} and {@code ..} left out), until the listing is
+     * over or {@code v} says to stop: 0, or the negative errno of a getdents64 that failed.
+     */
+    private static long forEachNumbered(Pointer buf, long dir, long at, NumberedVisitor v) {
+        while (true) {
+            long n = Sys.raw(SYS_GETDENTS64, dir, buf.address() + at, DIRENT_BUF, 0, 0, 0);
+            if (n <= 0) {
+                return n;
+            }
+            for (long off = 0; off < n; ) {
+                int reclen = Short.toUnsignedInt(buf.getShort(at + off + 16));
+                long name = at + off + 19;
+                off += reclen;
+                int number = number(buf, name);
+                if (number >= 0 && !v.visit(number, name)) {
+                    return 0;
+                }
+            }
+            if (listingOver(n)) {
+                return 0;
+            }
         }
     }
 
@@ -177,30 +188,14 @@ public final class HostFds {
     /** Lists the fd directory {@code dir} at {@link #LIST_OFF} and reads each link (fds closed meanwhile left out). */
     private static void forEachLink(Pointer buf, long dir, LinkVisitor v) {
         long base = buf.address();
-        while (true) {
-            long n = Sys.raw(SYS_GETDENTS64, dir, base + LIST_OFF, DIRENT_BUF, 0, 0, 0);
-            if (n <= 0) {
-                return;
+        forEachNumbered(buf, dir, LIST_OFF, (fd, name) -> {
+            long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + LINK_OFF, LINK_MAX, 0, 0);
+            if (len > 0) {
+                v.visit(fd, (int) len);
             }
-            for (long off = 0; off < n; ) {
-                int reclen = Short.toUnsignedInt(buf.getShort(LIST_OFF + off + 16));
-                long name = LIST_OFF + off + 19;
-                off += reclen;
-                int fd = number(buf, name);
-                if (fd < 0) {
-                    continue; // . and ..
-                }
-                long len = Sys.raw(SYS_READLINKAT, dir, base + name, base + LINK_OFF, LINK_MAX, 0, 0);
-                if (len > 0) {
-                    v.visit(fd, (int) len);
-                } else if (len == -Errno.EACCES || len == -Errno.EPERM) {
-                    return; // not ours to look at: every other link of the process says the same
-                }
-            }
-            if (listingOver(n)) {
-                return;
-            }
-        }
+            // not ours to look at: every other link of the process says the same
+            return len != -Errno.EACCES && len != -Errno.EPERM;
+        });
     }
 
     /**

@@ -147,17 +147,11 @@ public final class InetCalls {
 
     /**
      * As {@link #fromFd(int, long, String)}, given the socket's {@link Facts} (read at an earlier
-     * checkpoint: they never change), so that only what may have changed is read.
-     */
-    public static Optional<InetSocket> fromFd(int fd, long ino, Facts facts, String what) {
-        return fromFd(fd, ino, facts, true, what);
-    }
-
-    /**
-     * As {@link #fromFd(int, long, Facts, String)}; without {@code connectionQueues} a TCP socket that
-     * is no listener has {@link #NOT_READ} queues, and its SIOCINQ and SIOCOUTQ are spared: a
-     * checkpoint reads every connection of a server in the frozen time, and saves the queues only
-     * of the connections it repairs, which it reads in repair mode.
+     * checkpoint: they never change), so that only what may have changed is read. Without
+     * {@code connectionQueues} a TCP socket that is no listener has {@link #NOT_READ} queues, and
+     * its SIOCINQ and SIOCOUTQ are spared: a checkpoint reads every connection of a server in the
+     * frozen time, and saves the queues only of the connections it repairs, which it reads in
+     * repair mode.
      */
     public static Optional<InetSocket> fromFd(int fd, long ino, Facts facts, boolean connectionQueues, String what) {
         if (!facts.inet()) {

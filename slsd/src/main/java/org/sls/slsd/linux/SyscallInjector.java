@@ -101,20 +101,13 @@ public final class SyscallInjector implements AutoCloseable {
 
     /** Starts injecting into {@code tid} (of process {@code tgid}), which must be in an interrupt stop. */
     public static SyscallInjector begin(int tgid, int tid, long gadget) {
-        return begin(tgid, tid, gadget, ignoredSignals(tgid));
+        return new SyscallInjector(tgid, tid, gadget, ignoredSignals(tgid), Ptrace.getRegs(tid), Ptrace.getSigmask(tid));
     }
 
     /**
-     * As {@link #begin(int, int, long)}, given the signals the process ignores ({@code SigIgn} of
-     * its /proc status, as a mask), which the caller has read already.
-     */
-    public static SyscallInjector begin(int tgid, int tid, long gadget, long ignoredSignals) {
-        return new SyscallInjector(tgid, tid, gadget, ignoredSignals, Ptrace.getRegs(tid), Ptrace.getSigmask(tid));
-    }
-
-    /**
-     * As {@link #begin(int, int, long, long)}, given the thread's registers and signal mask, which
-     * the caller has just read in this same stop (two ptrace calls a thread spared).
+     * As {@link #begin(int, int, long)}, given what the caller has read already: the signals the
+     * process ignores ({@code SigIgn} of its /proc status, as a mask), and the thread's registers and
+     * signal mask, read in this same stop (two ptrace calls a thread spared).
      */
     public static SyscallInjector begin(int tgid, int tid, long gadget, long ignoredSignals, Regs regs, long sigmask) {
         return new SyscallInjector(tgid, tid, gadget, ignoredSignals, regs.copy(), sigmask);
