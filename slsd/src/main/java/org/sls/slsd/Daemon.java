@@ -71,6 +71,7 @@ public final class Daemon implements AutoCloseable {
         this.slfs = new Slfs(store, new SnapshotView(store));
         this.reaper = new Reaper();
         this.engine = new CheckpointEngine(store, kernel, reaper, config.stagingMaxBytes(), config.memoryHotShare());
+        engine.precopy(config.memoryPrecopy());
         this.restorer = new RestoreEngine(store, kernel, reaper);
         this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);

@@ -110,7 +110,8 @@ public final class Main implements Callable<Integer> {
                 SlsdConfig.size(file, "staging.max.bytes", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_STAGING_MAX),
                 SlsdConfig.share(file, "frozen.share.max", SlsdConfig.DEFAULT_FROZEN_SHARE_MAX),
                 SlsdConfig.share(file, "cpu.share.max", SlsdConfig.DEFAULT_CPU_SHARE_MAX),
-                SlsdConfig.shareOrOff(file, "memory.hot.share", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_MEMORY_HOT_SHARE));
+                SlsdConfig.shareOrOff(file, "memory.hot.share", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_MEMORY_HOT_SHARE),
+                SlsdConfig.onOff(file, "memory.precopy", false));
     }
 
     private static void logAlsoTo(Path file) {

@@ -31,10 +31,14 @@ import java.util.Set;
  *                        checkpoints must write for the region to run hot: copied whole at each
  *                        checkpoint for a while, without write-protecting it again ({@code
  *                        memory.hot.share}: "50%" or 0.5; "off": never, as {@link Double#POSITIVE_INFINITY})
+ * @param memoryPrecopy   whether a periodic (delta) checkpoint copies the pages written since the last
+ *                        one before it freezes the processes, and while frozen only those written
+ *                        since ({@code memory.precopy}: on or off, default off; see
+ *                        {@link org.sls.slsd.capture.Precopy})
  */
 public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
                          long stagingMaxBytes, double frozenShareMax, double cpuShareMax,
-                         double memoryHotShare) {
+                         double memoryHotShare, boolean memoryPrecopy) {
     /**
      * Default of {@code frozen.share.max}: 5%, so that freezing alone takes at most a twentieth of
      * a busy server's time (under redis-benchmark on two cores, with the CPU budget lifted, 5% cost
@@ -52,7 +56,8 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
     /** The configuration file read when present and no {@code --config} is given. */
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
     static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file",
-            "staging.max.bytes", "frozen.share.max", "cpu.share.max", "memory.hot.share");
+            "staging.max.bytes", "frozen.share.max", "cpu.share.max", "memory.hot.share",
+            "memory.precopy");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {
@@ -127,6 +132,20 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
             throw new IllegalArgumentException("configuration: " + key + " = '" + v.trim()
                     + "' is not a share above 0 and at most 1 (such as 50% or 0.5) nor off");
         }
+    }
+
+    /** The value of {@code key} as "on" or "off" (also true/false, yes/no), or {@code dflt} when unset. */
+    static boolean onOff(Properties p, String key, boolean dflt) {
+        String v = p.getProperty(key);
+        if (v == null || v.isBlank()) {
+            return dflt;
+        }
+        return switch (v.trim().toLowerCase(java.util.Locale.ROOT)) {
+            case "on", "true", "yes" -> true;
+            case "off", "false", "no" -> false;
+            default -> throw new IllegalArgumentException("configuration: " + key + " = '" + v.trim()
+                    + "' is neither on nor off");
+        };
     }
 
     /** The value of {@code key} as a path, if set and not empty. */

@@ -103,6 +103,52 @@ class PeriodicCheckpointTest {
     }
 
     /**
+     * memory.precopy = on: a periodic delta checkpoint copies the written pages before it freezes
+     * the process, and while frozen only those written since. A process that checks its own memory
+     * page by page finds it, after a SIGKILL and a restore, as it was at one moment.
+     */
+    @Test
+    void pagesCopiedBeforeTheFreezeComeBackAsTheyWereAtTheFreeze(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("sweeper.log");
+        Process sweeper = new ProcessBuilder(Workloads.binary("sweeper", "-O2").toString(), report.toString())
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
+        started.add(sweeper.pid());
+        Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+        Path conf = tmp.resolve("slsd.conf");
+        Sls sls = Sls.format(tmp, "512M");
+        try (sls) {
+            assertRefused(sls, conf, "memory.precopy = sometimes\n", "memory.precopy = 'sometimes' is neither on nor off");
+            Files.writeString(conf, "memory.precopy = on\nfrozen.share.max = 1\ncpu.share.max = 1\n");
+            sls.startDaemon("--config", conf.toString());
+            assertEquals(0, sls.ctl("partadd", "-o", "sweep", "--period", "20", "--keep", "4").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(sweeper.pid()), "-o", "sweep").exit());
+            JsonNode part = awaitCheckpoints(sls, "sweep", 20, Duration.ofMinutes(2));
+            assertEquals(0, part.get("failures").longValue(), part + sls.daemonLog());
+            CliResult one = sls.ctl("checkpoint", "-o", "sweep", "--json");
+            assertEquals(0, one.exit(), one.all() + sls.daemonLog());
+            JsonNode phases = Codec.MAPPER.readTree(one.out()).get("phases");
+            assertTrue(phases.has("precopy") && phases.has("freeze"), "copied before the freeze: " + one.out());
+            // a few more periodic ones, so that the last is taken while the process runs on
+            long n = part.get("checkpoints").longValue();
+            awaitCheckpoints(sls, "sweep", n + 10, Duration.ofMinutes(2));
+            assertTrue(Workloads.lastLine(report).endsWith(" ok=1"), Workloads.lastLine(report));
+
+            Workloads.kill(sweeper.pid());
+            Workloads.awaitGone(sweeper.pid(), Duration.ofSeconds(30));
+            int before = Workloads.count(report);
+            CliResult restored = sls.ctl("restore", "-o", "sweep");
+            assertEquals(0, restored.exit(), restored.all() + sls.daemonLog());
+            // two full passes after the restore: every page read back once, and once more
+            Workloads.awaitGrowth(report, before + 2, Duration.ofSeconds(60));
+            List<String> after = Workloads.lines(report).subList(before, Workloads.count(report));
+            for (String l : after) {
+                assertTrue(l.startsWith("pid=" + sweeper.pid() + " pass=") && l.endsWith(" ok=1"),
+                        "the restored memory is that of one moment: " + after);
+            }
+        }
+    }
+
+    /**
      * A period shorter than the frozen-time budget allows (frozen.share.max) stretches: the
      * processes are frozen at most that share of the time, and status says why the period is longer.
      */

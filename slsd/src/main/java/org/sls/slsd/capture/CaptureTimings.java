@@ -11,7 +11,7 @@ import java.util.Map;
  */
 public final class CaptureTimings {
     /**
-     * The steps of a checkpoint, in the order they happen. SMAPS, STAGING_WAIT and RESERVE run
+     * The steps of a checkpoint, in the order they happen. SMAPS, STAGING_WAIT, RESERVE and PRECOPY run
      * before the freeze, VERIFY and WRITE after the thaw (VERIFY within WRITE), the rest frozen.
      */
     public enum Phase {
@@ -21,6 +21,11 @@ public final class CaptureTimings {
         STAGING_WAIT("stagingwait"),
         /** Mapping and pre-faulting staging memory for what the freeze will copy (before it). */
         RESERVE("reserve"),
+        /**
+         * Before the freeze: the written pages of tracked VMAs protected again and copied while the
+         * process runs ({@link Precopy}).
+         */
+        PRECOPY("precopy"),
         /** Seize and interrupt every thread, wait for the stops. */
         FREEZE("freeze"),
         /** Refusal checks: namespaces, seccomp, /proc maps matched with smaps, mapping kinds, stat. */

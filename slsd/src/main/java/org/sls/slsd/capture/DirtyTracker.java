@@ -58,6 +58,16 @@ public interface DirtyTracker extends AutoCloseable {
         return dirty(pid, vma);
     }
 
+    /**
+     * For an early copy before the freeze ({@link Precopy}): the pages of {@code vma} written since
+     * it was last protected, protected again, or null when this tracker cannot tell them without
+     * the freeze (then the VMA is left to it). The next {@link #dirty} of the VMA returns the pages
+     * written since this call.
+     */
+    default PageRanges writtenEarly(int pid, Vma vma) {
+        return null;
+    }
+
     /** Starts tracking writes to {@code vma} from now on; false when it cannot be tracked. */
     boolean track(int pid, Vma vma);
 

@@ -68,6 +68,7 @@ public final class MemoryCapture implements AutoCloseable {
     private int copyPid;
     private int copyChunk = -1;
     private CaptureTimings timings = new CaptureTimings();
+    private Precopy precopy;
 
     public MemoryCapture(Staging staging, EpochPlan plan, DirtyTracker tracker, boolean delta, boolean pagemapScan,
                          MemoryLineage prev, long epoch, LongSupplier newObjectId) {
@@ -79,6 +80,11 @@ public final class MemoryCapture implements AutoCloseable {
         this.prev = prev;
         this.next = new MemoryLineage(epoch);
         this.newObjectId = newObjectId;
+    }
+
+    /** Pages copied before the freeze, used where the freeze finds them unchanged. */
+    public void precopy(Precopy p) {
+        this.precopy = p;
     }
 
     /** Where to add the time of scanning, copying and tracking. */
@@ -202,7 +208,7 @@ public final class MemoryCapture implements AutoCloseable {
         return out;
     }
 
-    private static String key(Vma v, Kind kind) {
+    static String key(Vma v, Kind kind) {
         return kind + ":" + (v.fileBacked() ? v.identity() + "@" + v.offset() : "");
     }
 
@@ -214,21 +220,32 @@ public final class MemoryCapture implements AutoCloseable {
         }
         PageRanges present = null;
         PageRanges toCopy = null;
+        PageRanges early = null;
+        Precopy.Region pre = null;
         boolean tracked = false;
         timings.enter(CaptureTimings.Phase.SCAN);
         if (old != null && delta && old.tracked()) {
+            pre = precopy == null ? null : precopy.take(pid, v.start(), v.end());
             DirtyTracker.Dirty d = tracker.dirty(pid, v, old.present().pages());
             if (d != null) {
                 tracked = true;
+                // written since the previous checkpoint: before the early scan, or since
+                PageRanges written = pre == null ? d.written() : d.written().union(pre.written);
                 if (d.present() != null) {
                     // a write-protect marker on a page never populated reads as a clean swap entry:
                     // present only if it was before (a private copy swapped out since)
-                    present = d.present().minus(d.swappedClean().minus(old.present()));
-                    toCopy = d.written().intersect(present);
+                    PageRanges fresh = d.swappedClean().minus(old.present());
+                    present = d.present().minus(pre == null ? fresh : fresh.minus(pre.written));
+                    toCopy = written.intersect(present);
                 } else {
                     // zapped pages are among the written ones and read back as zeros (holes)
-                    present = old.present().union(d.written());
-                    toCopy = d.written();
+                    present = old.present().union(written);
+                    toCopy = written;
+                }
+                if (pre != null) {
+                    // copied before the freeze and not written since: the early copy is the content
+                    early = pre.copied.intersect(present).minus(d.written());
+                    toCopy = toCopy.minus(early);
                 }
             }
         }
@@ -259,6 +276,10 @@ public final class MemoryCapture implements AutoCloseable {
             }
         }
         saved += toCopy.pages();
+        if (early != null) {
+            pre.plan(early, obj, base, plan);
+            saved += early.pages();
+        }
         if (delta && !tracked && v.writable()) {
             timings.enter(CaptureTimings.Phase.TRACK);
             tracked = tracker.track(pid, v);

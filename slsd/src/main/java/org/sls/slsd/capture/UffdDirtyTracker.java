@@ -153,6 +153,25 @@ public final class UffdDirtyTracker implements DirtyTracker {
         return out;
     }
 
+    /**
+     * Anonymous VMAs without huge pages only (the fast scan). A VMA copied early is protected at
+     * every checkpoint, hot or not: its hot run, if any, ends here.
+     */
+    @Override
+    public PageRanges writtenEarly(int pid, Vma vma) {
+        if (thpPossible(vma) || vma.fileBacked()) {
+            return null;
+        }
+        PageRanges w = written(pid, vma);
+        if (w != null) {
+            Map<Long, Heat> mine = heat.get(pid);
+            if (mine != null) {
+                mine.remove(vma.start());
+            }
+        }
+        return w;
+    }
+
     @Override
     public Dirty dirty(int pid, Vma vma, long knownPages) {
         if (hotShare > 1 || !pagemaps.containsKey(pid)) {

@@ -5,6 +5,7 @@ import org.sls.slos.EpochWriter;
 import org.sls.slos.Slos;
 import org.sls.slos.StoreException;
 import org.sls.slsd.capture.CaptureTimings;
+import org.sls.slsd.capture.Precopy;
 import org.sls.slsd.capture.CaptureTimings.Phase;
 import org.sls.slsd.capture.DirtyTracker;
 import org.sls.slsd.capture.EpochPlan;
@@ -101,6 +102,8 @@ public final class CheckpointEngine implements AutoCloseable {
     private final long stagingMaxBytes;
     /** The share of a VMA's pages an interval must write for it to run hot (see {@link UffdDirtyTracker}). */
     private final double memoryHotShare;
+    /** {@code memory.precopy}: written pages copied before the freeze (see {@link Precopy}). */
+    private volatile boolean precopy;
     private final Object budget = new Object();
     private long stagingInUse;
     /**
@@ -202,6 +205,16 @@ public final class CheckpointEngine implements AutoCloseable {
             log.info("incremental checkpoints unavailable ({}): delta checkpoints will be full", fallbackReason());
             fallbackLogged = true;
         }
+    }
+
+    /**
+     * Whether delta checkpoints copy the pages written since the last one before they freeze the
+     * processes ({@code memory.precopy}, off by default): shorter freezes, at the price of
+     * protecting those pages twice per checkpoint, and of hot regions ({@code memory.hot.share}),
+     * which a copy before the freeze cannot have (README, Benchmarks). Applies from the next checkpoint.
+     */
+    public void precopy(boolean on) {
+        this.precopy = on;
     }
 
     /** "uffd-wp-async" when delta checkpoints track dirty pages, else "full". For {@code status}. */
@@ -844,6 +857,20 @@ public final class CheckpointEngine implements AutoCloseable {
         long frozenMicros;
         EpochParticipant.Pinned pinned = null;
         boolean trackerTouched = false;
+        Precopy copiedEarly = null;
+        if (precopy && delta && prev.epoch() != 0 && kill == null) {
+            t.enter(Phase.PRECOPY);
+            Map<Integer, List<Vma>> before = new LinkedHashMap<>();
+            early.forEach((pid, s) -> before.put(pid, s.vmas()));
+            trackerTouched = true; // pages protected again: a failure from here on leaves no parent
+            try {
+                copiedEarly = Precopy.run(before, prev, tracker, staging);
+                log.debug("partition {}: {} pages copied before the freeze", p.name, copiedEarly.pages());
+            } catch (RuntimeException e) {
+                failed(p, true);
+                throw e;
+            }
+        }
         t.enter(Phase.FREEZE);
         if (!Freezer.releaseStragglers(p.stragglers)) {
             throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": threads " + p.stragglers
@@ -856,12 +883,16 @@ public final class CheckpointEngine implements AutoCloseable {
         boolean lockInstalled = false;
         try {
             tree = Freezer.freeze(roots, recursive, p.stragglers);
+        } catch (RuntimeException e) {
+            failed(p, trackerTouched);
+            throw e;
         } finally {
             watchStragglers(p);
         }
         try (MemoryCapture mc = new MemoryCapture(staging, plan, tracker, delta, features.pagemapScan(), prev, 0,
                 store::newObjectId)) {
             mc.timings(t);
+            mc.precopy(copiedEarly);
             stepHook.accept("frozen");
             t.enter(Phase.CHECKS);
             List<Integer> pids = tree.pids();
