@@ -119,7 +119,8 @@ if sv:
     # the runs every 10 ms at other budgets than the default: (label, colour, key)
     budgets = [b for b in (("no budget", "#8e44ad", "period10msNoBudget"),
                            ("5% frozen, no CPU budget", "#d35400", "period10msFrozenOnly"),
-                           ("10% frozen, 10% CPU", "#16a085", "period10msBudget10")) if b[2] in sv]
+                           ("10% frozen, 10% CPU", "#16a085", "period10msBudget10"),
+                           ("default, memory.precopy on", "#7f8c8d", "period10msPrecopy")) if b[2] in sv]
     periods = [p for p in (1, 10, 100) if "period%dms" % p in sv]
     ratio = lambda v: v["ratioToUnattached"]
     frozen = lambda v: v["slsd"]["frozenMedianMicros"] / 1000
