@@ -16,8 +16,9 @@ import java.util.List;
  * @param killed       whether the processes were killed after the commit ({@code checkpoint --kill})
  * @param locked       with {@code killed}: the connections to peers outside the partition held by
  *                     the network lock until the restore ("local -> remote")
- * @param phases       microseconds per step of the checkpoint (smaps, stagingwait, reserve before the
- *                     freeze; freeze, checks, fds, fdwait, regs, proc, inject, scan, copy, track,
+ * @param phases       microseconds per step of the checkpoint (smaps, stagingwait, reserve and, with
+ *                     memory.precopy on, precopy before the freeze; freeze, checks, fds, fdwait,
+ *                     memwait, regs, proc, inject, scan, copy, track,
  *                     shared, thaw frozen; verify, write after the thaw); steps that took no time are
  *                     left out
  */
