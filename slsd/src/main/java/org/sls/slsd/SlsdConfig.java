@@ -31,7 +31,7 @@ import java.util.Set;
  *                        checkpoints must write for the region to run hot: copied whole at each
  *                        checkpoint for a while, without write-protecting it again ({@code
  *                        memory.hot.share}: "50%" or 0.5; "off": never, as {@link Double#POSITIVE_INFINITY})
- * @param memoryPrecopy   whether a periodic (delta) checkpoint copies the pages written since the last
+ * @param memoryPrecopy   whether a delta checkpoint copies the pages written since the last
  *                        one before it freezes the processes, and while frozen only those written
  *                        since ({@code memory.precopy}: on or off, default off; see
  *                        {@link org.sls.slsd.capture.Precopy})

@@ -208,16 +208,22 @@ public final class MemoryCapture implements AutoCloseable {
         return out;
     }
 
-    static String key(Vma v, Kind kind) {
+    private static String key(Vma v, Kind kind) {
         return kind + ":" + (v.fileBacked() ? v.identity() + "@" + v.offset() : "");
+    }
+
+    /**
+     * The region of {@code lineage} this VMA continues: one at the same range, of the same kind
+     * and file; null for none (its pages are then all saved anew).
+     */
+    static MemoryLineage.Region continued(MemoryLineage lineage, int pid, Vma v, Kind kind) {
+        MemoryLineage.Region old = lineage.region(pid, v.start());
+        return old != null && old.end() == v.end() && old.key().equals(key(v, kind)) ? old : null;
     }
 
     private RegionImage capturePrivate(int pid, Vma v, Kind kind, List<String> flags, PageMap pm) {
         String key = key(v, kind);
-        MemoryLineage.Region old = prev.region(pid, v.start());
-        if (old != null && (old.end() != v.end() || !old.key().equals(key))) {
-            old = null;
-        }
+        MemoryLineage.Region old = continued(prev, pid, v, kind);
         PageRanges present = null;
         PageRanges toCopy = null;
         PageRanges early = null;

@@ -81,8 +81,8 @@ public final class Precopy {
             for (Map.Entry<Integer, List<Vma>> e : vmas.entrySet()) {
                 int pid = e.getKey();
                 for (Vma v : e.getValue()) {
-                    MemoryLineage.Region old = prev.region(pid, v.start());
-                    if (old == null || old.end() != v.end() || !old.tracked() || !v.readable() || !sameKind(pid, v, old)) {
+                    MemoryLineage.Region old = v.readable() ? continued(prev, pid, v) : null;
+                    if (old == null || !old.tracked()) {
                         continue;
                     }
                     PageRanges w = tracker.writtenEarly(pid, v);
@@ -98,28 +98,28 @@ public final class Precopy {
         return out;
     }
 
-    private static boolean sameKind(int pid, Vma v, MemoryLineage.Region old) {
+    /** The private anonymous region of the previous checkpoint that {@code v} continues, or null. */
+    private static MemoryLineage.Region continued(MemoryLineage prev, int pid, Vma v) {
+        Kind kind;
         try {
-            Kind kind = MemoryCapture.kindOf(pid, v);
-            return (kind == Kind.ANON || kind == Kind.HEAP || kind == Kind.STACK)
-                    && old.key().equals(MemoryCapture.key(v, kind));
+            kind = MemoryCapture.kindOf(pid, v);
         } catch (RuntimeException e) {
-            return false; // refused while frozen
+            return null; // refused while frozen
         }
+        return kind == Kind.ANON || kind == Kind.HEAP || kind == Kind.STACK
+                ? MemoryCapture.continued(prev, pid, v, kind) : null;
     }
 
     /** Copies the written pages of one VMA, a batch of up to IOV_MAX runs at a time. */
     private void copy(int pid, Region r, Staging staging, IoVecs local, IoVecs remote) {
         List<long[]> batch = new ArrayList<>();
-        int chunk = -1;
         for (int i = 0; i < r.written.size(); i++) {
             long addr = r.written.start(i);
             long left = (r.written.end(i) - addr) >>> 12;
             while (left > 0) {
                 Staging.Slot s = staging.alloc(left);
-                if (s.chunk() != chunk || local.full()) {
+                if (local.full()) {
                     read(pid, r, batch, local, remote);
-                    chunk = s.chunk();
                 }
                 local.add(staging.address(s.chunk()) + s.offset(), s.pages() << 12);
                 remote.add(addr, s.pages() << 12);

@@ -857,20 +857,6 @@ public final class CheckpointEngine implements AutoCloseable {
         long frozenMicros;
         EpochParticipant.Pinned pinned = null;
         boolean trackerTouched = false;
-        Precopy copiedEarly = null;
-        if (precopy && delta && prev.epoch() != 0 && kill == null) {
-            t.enter(Phase.PRECOPY);
-            Map<Integer, List<Vma>> before = new LinkedHashMap<>();
-            early.forEach((pid, s) -> before.put(pid, s.vmas()));
-            trackerTouched = true; // pages protected again: a failure from here on leaves no parent
-            try {
-                copiedEarly = Precopy.run(before, prev, tracker, staging);
-                log.debug("partition {}: {} pages copied before the freeze", p.name, copiedEarly.pages());
-            } catch (RuntimeException e) {
-                failed(p, true);
-                throw e;
-            }
-        }
         t.enter(Phase.FREEZE);
         if (!Freezer.releaseStragglers(p.stragglers)) {
             throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": threads " + p.stragglers
@@ -881,7 +867,17 @@ public final class CheckpointEngine implements AutoCloseable {
         Future<CaptureTimings> fdsRead = null;
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
+        Precopy copiedEarly = null;
         try {
+            if (precopy && delta && prev.epoch() != 0 && kill == null) {
+                t.enter(Phase.PRECOPY);
+                Map<Integer, List<Vma>> before = new LinkedHashMap<>();
+                early.forEach((pid, s) -> before.put(pid, s.vmas()));
+                trackerTouched = true; // pages protected again: a failure from here on leaves no parent
+                copiedEarly = Precopy.run(before, prev, tracker, staging);
+                log.debug("partition {}: {} pages copied before the freeze", p.name, copiedEarly.pages());
+                t.enter(Phase.FREEZE);
+            }
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } catch (RuntimeException e) {
             failed(p, trackerTouched);
