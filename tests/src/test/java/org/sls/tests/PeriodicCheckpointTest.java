@@ -110,7 +110,10 @@ class PeriodicCheckpointTest {
     @Test
     void pagesCopiedBeforeTheFreezeComeBackAsTheyWereAtTheFreeze(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("sweeper.log");
+        // stdin from /dev/null, not a pipe from this JVM: see the note on issue 8 (a restore after
+        // checkpoints retried because that pipe's outside holders changed lost the process)
         Process sweeper = new ProcessBuilder(Workloads.binary("sweeper", "-O2").toString(), report.toString())
+                .redirectInput(new java.io.File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         started.add(sweeper.pid());
         Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
@@ -139,7 +142,13 @@ class PeriodicCheckpointTest {
             CliResult restored = sls.ctl("restore", "-o", "sweep");
             assertEquals(0, restored.exit(), restored.all() + sls.daemonLog());
             // two full passes after the restore: every page read back once, and once more
-            Workloads.awaitGrowth(report, before + 2, Duration.ofSeconds(60));
+            try {
+                Workloads.awaitGrowth(report, before + 2, Duration.ofSeconds(60));
+            } catch (AssertionError e) {
+                throw new AssertionError(e.getMessage() + "; after the restore: "
+                        + Workloads.lines(report).subList(before, Workloads.count(report)) + "; the process: "
+                        + processState(sweeper.pid()) + "\n" + sls.ctl("status").all() + sls.daemonLog(), e);
+            }
             List<String> after = Workloads.lines(report).subList(before, Workloads.count(report));
             for (String l : after) {
                 assertTrue(l.startsWith("pid=" + sweeper.pid() + " pass=") && l.endsWith(" ok=1"),
@@ -243,6 +252,13 @@ class PeriodicCheckpointTest {
             }
         }
         return ticks;
+    }
+
+    /** The State and TracerPid lines of a process's status, or "gone". */
+    private static String processState(long pid) throws Exception {
+        Path status = Path.of("/proc/" + pid + "/status");
+        return Files.exists(status) ? Files.readAllLines(status).stream()
+                .filter(l -> l.startsWith("State:") || l.startsWith("TracerPid:")).toList().toString() : "gone";
     }
 
     /** slsd refuses to start with {@code conf} holding {@code text}, with an error that says {@code says}. */
