@@ -264,7 +264,11 @@ public final class Reaper implements AutoCloseable {
         }
         int status = info.getInt(24);
         r = Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | __WALL, 0, 0);
-        log.debug("reaped pid {} (code {}, status {})", pid, code, status);
+        if (code == CLD_EXITED) {
+            log.debug("reaped pid {}: exited with status {}", pid, status);
+        } else {
+            log.info("reaped pid {}: killed by signal {}{}", pid, status, code == CLD_DUMPED ? " (core dumped)" : "");
+        }
         f.complete(code == CLD_EXITED ? status << 8 : status);
     }
 
