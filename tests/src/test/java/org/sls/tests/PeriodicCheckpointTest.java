@@ -103,6 +103,70 @@ class PeriodicCheckpointTest {
     }
 
     /**
+     * A checkpoint refused at its commit (a pipe's holders outside the partition changed: it is
+     * taken again) voids those captured after it, which hold only what changed since it; what
+     * follows builds on the epoch truly committed before. The process's stdin is a pipe whose
+     * write end a driver hands to a new child every 20 ms, so that such refusals come by the dozen
+     * while checkpoints run every 20 ms; after a SIGKILL the restored process finds its memory
+     * as it was at one moment. Twice, with a new process and driver each time (the restored one's
+     * stdin is /dev/null: the pipe's other end was outside).
+     */
+    @Test
+    void checkpointsVoidedByAFailedCommitLeaveEveryEpochOnItsTrueParent(@TempDir Path tmp) throws Exception {
+        Path driver = tmp.resolve("churn.py");
+        Files.writeString(driver, String.join("\n",
+                "import os, subprocess, sys",
+                "r, w = os.pipe()",
+                "p = subprocess.Popen(sys.argv[1:], stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
+                "os.close(r)",
+                "print(p.pid, flush=True)",
+                "while True:",
+                "    subprocess.run(['sleep', '0.02'], pass_fds=(w,))",
+                ""));
+        Path sweeperBinary = Workloads.binary("sweeper", "-O2");
+        Sls sls = Sls.format(tmp, "1G");
+        try (sls) {
+            Path conf = tmp.resolve("slsd.conf");
+            Files.writeString(conf, "frozen.share.max = 1\ncpu.share.max = 1\n");
+            sls.startDaemon("--config", conf.toString());
+            for (int round = 1; round <= 2; round++) {
+                String part = "churn" + round;
+                Path report = tmp.resolve("sweeper" + round + ".log");
+                Process churn = new ProcessBuilder("python3", driver.toString(), sweeperBinary.toString(), report.toString())
+                        .redirectError(ProcessBuilder.Redirect.DISCARD).start();
+                started.add(churn.pid());
+                long pid = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(churn.getInputStream())).readLine().trim());
+                started.add(pid);
+                Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
+                assertEquals(0, sls.ctl("partadd", "-o", part, "--period", "20", "--keep", "4").exit());
+                assertEquals(0, sls.ctl("attach", "-p", Long.toString(pid), "-o", part).exit());
+                JsonNode status = awaitCheckpoints(sls, part, 150, Duration.ofMinutes(3));
+                assertTrue(status.get("failures").longValue() > 0, "commits were refused and what followed voided: " + status);
+                Workloads.kill(churn.pid()); // first: the sweeper's parent, which would not reap it
+                Workloads.kill(pid);
+                Workloads.awaitGone(pid, Duration.ofSeconds(30));
+                int before = Workloads.count(report);
+                CliResult restored = sls.ctl("restore", "-o", part);
+                assertEquals(0, restored.exit(), restored.all() + sls.daemonLog());
+                try {
+                    Workloads.awaitGrowth(report, before + 2, Duration.ofSeconds(60));
+                } catch (AssertionError e) {
+                    throw new AssertionError(e.getMessage() + "; round " + round + ", after the restore: "
+                            + Workloads.lines(report).subList(before, Workloads.count(report)) + "; the process: "
+                            + processState(pid) + "\n" + sls.ctl("listsnaps", "-o", part).all() + sls.daemonLog(), e);
+                }
+                List<String> after = Workloads.lines(report).subList(before, Workloads.count(report));
+                for (String l : after) {
+                    assertTrue(l.startsWith("pid=" + pid + " pass=") && l.endsWith(" ok=1"),
+                            "round " + round + ": the restored memory is that of one moment: " + after);
+                }
+                Workloads.kill(pid);
+                Workloads.awaitGone(pid, Duration.ofSeconds(30));
+            }
+        }
+    }
+
+    /**
      * memory.precopy = on: a periodic delta checkpoint copies the written pages before it freezes
      * the process, and while frozen only those written since. A process that checks its own memory
      * page by page finds it, after a SIGKILL and a restore, as it was at one moment.
@@ -110,8 +174,7 @@ class PeriodicCheckpointTest {
     @Test
     void pagesCopiedBeforeTheFreezeComeBackAsTheyWereAtTheFreeze(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("sweeper.log");
-        // stdin from /dev/null, not a pipe from this JVM: see the note on issue 8 (a restore after
-        // checkpoints retried because that pipe's outside holders changed lost the process)
+        // stdin from /dev/null: refused commits, which a pipe from this JVM brings, are the next test's
         Process sweeper = new ProcessBuilder(Workloads.binary("sweeper", "-O2").toString(), report.toString())
                 .redirectInput(new java.io.File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();

@@ -543,14 +543,33 @@ public final class CheckpointEngine implements AutoCloseable {
         Partition p = partition(partition);
         LongOperations.Operation op = operations.begin(partition, "checkpoint");
         op.stage("capturing", 0);
-        Captured c;
+        CompletableFuture<CheckpointResult> f = new CompletableFuture<>();
         try {
-            c = run(p, () -> capture(p, recursive, mode, parentEpoch, external, op, null, selfCall));
+            // captured and queued for writing in one task of the partition's thread, so that the
+            // writer takes them in capture order whichever threads asked: a chained checkpoint
+            // holds only what changed since the one before it, and must be committed after it
+            run(p, () -> {
+                Captured c = capture(p, recursive, mode, parentEpoch, external, op, null, selfCall);
+                queueWrite(p, c, op, f, onDurable,
+                        () -> checkpointAsync(partition, recursive, mode, parentEpoch, external, selfCall, onDurable));
+                return null;
+            });
         } catch (RuntimeException e) {
             op.close();
             throw e;
         }
-        CompletableFuture<CheckpointResult> f = new CompletableFuture<>();
+        return f;
+    }
+
+    /**
+     * Hands a captured checkpoint to the partition's writer; on the partition's thread, right
+     * after its capture. {@code f} completes once it is durable; a checkpoint refused at the commit
+     * because a pipe's outside holders changed is taken once more ({@code again}).
+     */
+    private void queueWrite(Partition p, Captured c, LongOperations.Operation op,
+                            CompletableFuture<CheckpointResult> f,
+                            java.util.function.Consumer<CheckpointResult> onDurable,
+                            java.util.function.Supplier<CompletableFuture<CheckpointResult>> again) {
         try {
             p.writer.execute(() -> {
                 CheckpointResult r = null;
@@ -581,14 +600,13 @@ public final class CheckpointEngine implements AutoCloseable {
                     log.info("partition {}: {}; checkpointing again", p.name, failure.getMessage());
                     CompletableFuture.runAsync(() -> {
                         try {
-                            checkpointAsync(partition, recursive, mode, parentEpoch, external, selfCall, onDurable)
-                                    .whenComplete((again, e) -> {
-                                        if (e != null) {
-                                            f.completeExceptionally(e);
-                                        } else {
-                                            f.complete(again);
-                                        }
-                                    });
+                            again.get().whenComplete((r2, e) -> {
+                                if (e != null) {
+                                    f.completeExceptionally(e);
+                                } else {
+                                    f.complete(r2);
+                                }
+                            });
                         } catch (RuntimeException e) {
                             f.completeExceptionally(e);
                         }
@@ -609,7 +627,6 @@ public final class CheckpointEngine implements AutoCloseable {
             }
             throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": slsd is stopping");
         }
-        return f;
     }
 
     /** Bytes of staging memory held by checkpoints being captured or waiting to be written. For status. */
@@ -707,7 +724,7 @@ public final class CheckpointEngine implements AutoCloseable {
                             List<SharedMemoryImage> shared, MemoryLineage lineage, EpochParticipant.Pinned pinned,
                             long frozenMicros, CaptureTimings timings, FrozenTree tree, CaptureContext fdContext,
                             List<NetworkLock.Connection> locked, boolean lockInstalled,
-                            CompletableFuture<Map<String, Set<Integer>>> holdersScan) {}
+                            CompletableFuture<Map<String, Set<Integer>>> holdersScan, boolean builtOnLineage) {}
 
     /** Reads fds while the partition's thread injects syscalls (see capture). */
     private static final ExecutorService FD_READERS = Executors.newCachedThreadPool(r -> {
@@ -1095,11 +1112,14 @@ public final class CheckpointEngine implements AutoCloseable {
         // in flight: the next capture builds on this lineage ("epoch" -1 until committed)
         MemoryLineage captured = nextLineage.withEpoch(-1);
         synchronized (p) {
-            p.lineage = captured;
+            // a write that failed meanwhile voided what this capture builds on: it will fail in
+            // turn, and nothing may build on it
+            p.lineage = generation == p.generation ? captured : MemoryLineage.empty();
             p.inFlight++;
         }
         return new Captured(parentEpoch, chained, generation, delta, recursive, plan, staging, accounted[0], images,
-                shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled, holdersScan);
+                shared, captured, pinned, frozenMicros, t, tree, fdContext, lockedConnections, lockInstalled, holdersScan,
+                prev.epoch() != 0);
     }
 
     /**
@@ -1118,12 +1138,20 @@ public final class CheckpointEngine implements AutoCloseable {
         long parentEpoch;
         synchronized (p) {
             if (c.generation() != p.generation) {
+                // void, and so is what was captured after it: it may build on this one's lineage
+                voidInFlight(p);
                 c.pinned().abandon();
                 throw new CheckpointException(Kind.STORE, "partition " + p.name
                         + ": the checkpoint this one builds on failed to be written");
             }
             // the previous one, committed just before by this thread
             parentEpoch = c.chained() ? p.lastEpoch : c.requestedParent();
+            if (c.chained() && c.builtOnLineage() && parentEpoch == 0) {
+                voidInFlight(p);
+                c.pinned().abandon();
+                throw new CheckpointException(Kind.INTERNAL, "partition " + p.name
+                        + ": a delta captured after an earlier checkpoint found no committed epoch to build on");
+            }
         }
         t.enter(Phase.WRITE);
         long t0 = System.nanoTime();
@@ -1158,10 +1186,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 c.pinned().abandon();
             }
             synchronized (p) {
-                // what was captured after this one builds on it: void too, and the next starts afresh
-                p.generation++;
-                p.lineage = MemoryLineage.empty();
-                p.lastEpoch = 0;
+                voidInFlight(p);
             }
             if (e instanceof PipeHoldersChanged) {
                 throw e;
@@ -1171,6 +1196,17 @@ public final class CheckpointEngine implements AutoCloseable {
             }
             throw translate(e);
         }
+    }
+
+    /**
+     * After a checkpoint failed to be written: what was captured after it builds on it and fails
+     * too (its generation is older), and the next capture starts afresh: new objects, on no
+     * lineage. Under the partition's lock.
+     */
+    private static void voidInFlight(Partition p) {
+        p.generation++;
+        p.lineage = MemoryLineage.empty();
+        p.lastEpoch = 0;
     }
 
     /**
@@ -1289,12 +1325,15 @@ public final class CheckpointEngine implements AutoCloseable {
         return l.pids();
     }
 
-    /** After a failure the tracker's view is no longer that of the last epoch: start over with full copies. */
+    /**
+     * After a capture failed, the tracker's view is no longer that of the last epoch: the next
+     * capture starts over with full copies. The last epoch stays: a checkpoint still being written
+     * builds on it, and its own lineage is no longer published when it commits.
+     */
     private void failed(Partition p, boolean trackerTouched) {
         if (trackerTouched) {
             synchronized (p) {
                 p.lineage = MemoryLineage.empty();
-                p.lastEpoch = 0;
             }
         }
     }
