@@ -1,5 +1,6 @@
 package org.sls.slsd;
 
+import org.sls.libsls.protocol.ErrorCode;
 import org.sls.libsls.protocol.SlsException;
 import org.sls.slos.PartitionRecord;
 import org.sls.slos.Slos;
@@ -187,6 +188,9 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                         }
                         if (e != null) {
                             Throwable c = e.getCause() != null && !(e instanceof SlsException) ? e.getCause() : e;
+                            if (nothingLeft(c)) {
+                                return; // taken again after a refused commit, once the processes had gone
+                            }
                             partitions.stats(name).recordFailure(String.valueOf(c.getMessage()));
                             log.warn("partition {}: periodic checkpoint failed in the store: {}", name, c.getMessage());
                         }
@@ -194,6 +198,9 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                     failed = false;
                     lastLogged = "";
                 } catch (SlsException | IllegalStateException e) {
+                    if (nothingLeft(e)) {
+                        continue;
+                    }
                     partitions.stats(name).recordFailure(e.getMessage());
                     if (!e.getMessage().equals(lastLogged)) {
                         log.warn("partition {}: periodic checkpoint failed: {}", name, e.getMessage());
@@ -223,6 +230,20 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                         : frozenBudget >= cpuBudget ? "frozen-time budget" : "CPU budget";
                 next = Math.max(start + wait, System.nanoTime());
             }
+        }
+
+        /**
+         * Whether {@code e} says the partition had no live process, and none is attached now: its
+         * processes exited, or were detached, since the loop looked. Nothing to checkpoint is no
+         * failure; the loop waits for a process to be attached or restored.
+         */
+        private boolean nothingLeft(Throwable e) {
+            if (e instanceof SlsException se && se.code() == ErrorCode.NOT_FOUND
+                    && processes.engine().attached(name).isEmpty()) {
+                log.info("partition {}: no live process left to checkpoint ({})", name, e.getMessage());
+                return true;
+            }
+            return false;
         }
 
         private boolean sleepUntil(long deadline) {

@@ -247,6 +247,20 @@ class PeriodicCheckpointTest {
             assertTrue(part.get("effectivePeriodMs").doubleValue() >= 0.5 * frozenMs / 0.05, part.toString());
             CliResult table = sls.ctl("status");
             assertTrue(table.out().contains(": frozen-time budget)"), table.all());
+
+            // the process exits: the partition is left idle, which is no failure (one checkpoint
+            // that it dies in the middle of fails, as any would)
+            Workloads.kill(counter.pid());
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!part.get("attached").isEmpty() && System.nanoTime() < deadline) {
+                Sls.sleep(50);
+                part = awaitCheckpoints(sls, "fast", 0, Duration.ofSeconds(10));
+            }
+            assertTrue(part.get("attached").isEmpty(), "the dead process left the partition: " + part);
+            Sls.sleep(300);
+            part = awaitCheckpoints(sls, "fast", 0, Duration.ofSeconds(10));
+            assertTrue(part.get("failures").longValue() <= 1 && !part.get("lastFailure").textValue().contains("no live process"),
+                    "a partition whose process is gone is idle, not failing: " + part);
         }
     }
 

@@ -898,7 +898,7 @@ public final class CheckpointEngine implements AutoCloseable {
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } catch (RuntimeException e) {
             failed(p, trackerTouched);
-            throw e;
+            throw translate(e); // the early copy's scan of a process that died: ESRCH
         } finally {
             watchStragglers(p);
         }

@@ -98,8 +98,9 @@ final class InetSockets {
         if (own.isEmpty() || !needsDump(own.get())) {
             return own;
         }
-        log.debug("pid {} fd {} ({}): {} in state {}, queues {}/{}: taken from the host-wide dump", pid, fd, link,
-                describe(own.get()), own.get().state(), own.get().rqueue(), own.get().wqueue());
+        log.debug("pid {} fd {} ({}): {} in state {}, queues {}: taken from the host-wide dump", pid, fd, link,
+                describe(own.get()), own.get().state(),
+                own.get().rqueue() < 0 ? "not read" : own.get().rqueue() + "/" + own.get().wqueue());
         return Optional.ofNullable(dumped(ctx).get(ino));
     }
 
