@@ -106,8 +106,9 @@ class PeriodicCheckpointTest {
      * A checkpoint refused at its commit (a pipe's holders outside the partition changed: it is
      * taken again) voids those captured after it, which hold only what changed since it; what
      * follows builds on the epoch truly committed before. The process's stdin is a pipe whose
-     * write end a driver hands to a new child every 20 ms, so that such refusals come by the dozen
-     * while checkpoints run every 20 ms; after a SIGKILL the restored process finds its memory
+     * write end a driver hands to a new child every 20 ms, keeping none itself, so that no outside
+     * holder stays from one scan to the next and such refusals come by the dozen while checkpoints
+     * run every 20 ms; after a SIGKILL the restored process finds its memory
      * as it was at one moment. Twice, with a new process and driver each time (the restored one's
      * stdin is /dev/null: the pipe's other end was outside).
      */
@@ -115,13 +116,19 @@ class PeriodicCheckpointTest {
     void checkpointsVoidedByAFailedCommitLeaveEveryEpochOnItsTrueParent(@TempDir Path tmp) throws Exception {
         Path driver = tmp.resolve("churn.py");
         Files.writeString(driver, String.join("\n",
-                "import os, subprocess, sys",
+                "import os, socket, subprocess, sys",
                 "r, w = os.pipe()",
                 "p = subprocess.Popen(sys.argv[1:], stdin=r, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)",
                 "os.close(r)",
                 "print(p.pid, flush=True)",
+                "a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)",
                 "while True:",
-                "    subprocess.run(['sleep', '0.02'], pass_fds=(w,))",
+                "    # a new process holds the write end 20 ms, and no other: the driver parks it in a socket",
+                "    c = subprocess.Popen(['sleep', '0.02'], pass_fds=(w,))",
+                "    socket.send_fds(a, [b'w'], [w])",
+                "    os.close(w)",
+                "    c.wait()",
+                "    w = socket.recv_fds(b, 1, 1)[1][0]",
                 ""));
         Path sweeperBinary = Workloads.binary("sweeper", "-O2");
         Sls sls = Sls.format(tmp, "1G");
@@ -174,7 +181,7 @@ class PeriodicCheckpointTest {
     @Test
     void pagesCopiedBeforeTheFreezeComeBackAsTheyWereAtTheFreeze(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("sweeper.log");
-        // stdin from /dev/null: refused commits, which a pipe from this JVM brings, are the next test's
+        // stdin from /dev/null: refused commits, which some pipes bring, are the previous test's
         Process sweeper = new ProcessBuilder(Workloads.binary("sweeper", "-O2").toString(), report.toString())
                 .redirectInput(new java.io.File("/dev/null"))
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();

@@ -213,18 +213,29 @@ public final class CaptureContext {
     public Map<String, Set<Integer>> holders() { return holders; }
 
     /**
-     * After the thaw: whether a new scan gives the same outside holders for every pipe this
-     * checkpoint asked about. A process outside the partition that held a pipe while the partition
-     * was frozen either held it at the earlier scan or still holds it now (else it no longer matters),
-     * so equal answers make the checkpoint's answers right. Always true when the holders were
-     * scanned while frozen or no pipe was met.
+     * After the thaw: whether a new scan confirms, for every pipe (or terminal) this checkpoint
+     * asked about, what the checkpoint made of its outside holders. Only whether there were any
+     * decides what is saved (a std stream to the outside, a pipe reconnected to /dev/null, or a
+     * refusal); which pids they were only names them in messages.
+     * <ul>
+     * <li>None at the earlier scan: none now either. A process outside the partition that held
+     *     the pipe while the partition was frozen either held it at the earlier scan or still holds
+     *     it now (else it no longer matters).
+     * <li>Some at the earlier scan: one of them still holds it now, and so held it throughout: a
+     *     pipe fd is not got back once closed, short of being passed again. Holders that come
+     *     and go beside it (the children a shell or a JVM starts, which inherit the fd for a
+     *     moment) change nothing.
+     * </ul>
+     * Always true when the holders were scanned while frozen or no pipe was met.
      */
     public boolean holdersStillValid(Map<String, Set<Integer>> fresh) {
         if (!holdersFromBefore) {
             return true;
         }
         for (Map.Entry<String, Set<Integer>> e : answered.entrySet()) {
-            if (!outside(fresh, e.getKey()).equals(e.getValue())) {
+            Set<Integer> now = outside(fresh, e.getKey());
+            boolean confirmed = e.getValue().isEmpty() ? now.isEmpty() : e.getValue().stream().anyMatch(now::contains);
+            if (!confirmed) {
                 return false;
             }
         }
