@@ -325,7 +325,10 @@ public final class SlsClient implements AutoCloseable {
         return convert(call(Op.PROGRESS.wireName(), a).get("operations"), new TypeReference<>() { });
     }
 
-    /** Returns once {@code epoch} of the partition is durable; NOT_FOUND if it never will be. */
+    /**
+     * Returns once {@code epoch} of the partition, or a newer one, is durable (an epoch pruned by
+     * --keep since counts); NOT_FOUND if it never will be.
+     */
     public void epochWait(String partition, long epoch) {
         ObjectNode a = args();
         a.put("name", partition);

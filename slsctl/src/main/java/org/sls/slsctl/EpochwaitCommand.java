@@ -10,7 +10,7 @@ import java.util.concurrent.Callable;
 
 /** {@code slsctl epochwait}: returns once an epoch is durable (Aurora's sls_epochwait). */
 @Command(name = "epochwait", mixinStandardHelpOptions = true,
-        description = "Wait until EPOCH of the partition is durable; fail if it never will be.")
+        description = "Wait until EPOCH of the partition, or a newer one, is durable; fail if it never will be.")
 final class EpochwaitCommand implements Callable<Integer> {
     @Mixin
     ClientOptions client;

@@ -423,12 +423,12 @@ public final class ProcessOps {
         partitions.get(name);
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (true) {
-            if (committed(name, epoch)) {
+            if (durable(name, epoch)) {
                 return null;
             }
             synchronized (inFlight) {
                 if (inFlight.getOrDefault(name, 0) == 0) {
-                    if (committed(name, epoch)) {
+                    if (durable(name, epoch)) {
                         return null;
                     }
                     long newest = store.lastEpoch(name).orElse(0);
@@ -462,6 +462,15 @@ public final class ProcessOps {
                 }
             }
         }
+    }
+
+    /**
+     * Whether the partition's durable state is at {@code epoch} or beyond: that epoch is committed,
+     * or a newer one is (epochs number moments: a newer one holds all that came before, and the
+     * one asked for may have been pruned by --keep since, or taken again as a newer one).
+     */
+    private boolean durable(String name, long epoch) {
+        return committed(name, epoch) || store.lastEpoch(name).orElse(0) > epoch;
     }
 
     private boolean committed(String name, long epoch) {
