@@ -1138,8 +1138,8 @@ public final class CheckpointEngine implements AutoCloseable {
         long parentEpoch;
         synchronized (p) {
             if (c.generation() != p.generation) {
-                // void, and so is what was captured after it: it may build on this one's lineage
-                voidInFlight(p);
+                // what was captured after it does not build on it: a capture that ends after a
+                // failed write does not publish its lineage (see capture)
                 c.pinned().abandon();
                 throw new CheckpointException(Kind.STORE, "partition " + p.name
                         + ": the checkpoint this one builds on failed to be written");
