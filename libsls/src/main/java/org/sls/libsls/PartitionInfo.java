@@ -32,7 +32,8 @@ import java.util.List;
  * @param stretchedBy          why the period achieved is longer than asked: {@code frozen-time budget},
  *                             {@code CPU budget},
  *                             {@code checkpoint time} (captures or store writes take longer than the
- *                             period), or empty when it is not
+ *                             period), {@code backoff after failures} (a failing checkpoint is retried
+ *                             less and less often), or empty when it is not
  */
 public record PartitionInfo(String name, String backend, String mode, long periodMs, int keep, boolean persistent,
                             List<Integer> attached, long lastEpoch, int epochs, long checkpoints, long failures,

@@ -115,7 +115,8 @@ public final class PeriodicCheckpoints implements AutoCloseable {
 
     /**
      * Why the period achieved lately is longer than asked: "frozen-time budget", "CPU budget",
-     * "checkpoint time" (captures or store writes take longer), or "" when it is not.
+     * "checkpoint time" (captures or store writes take longer), "backoff after failures" (a
+     * failing checkpoint is retried less and less often), or "" when it is not.
      */
     public synchronized String stretchedBy(String partition) {
         Loop l = loops.get(partition);
@@ -226,7 +227,8 @@ public final class PeriodicCheckpoints implements AutoCloseable {
                 long cpuBudget = cpuNanosPerNano == 0 ? 0
                         : (long) Math.min(MAX_CPU_WAIT_NANOS, cpuNanos / cpuNanosPerNano);
                 long wait = Math.max(periodNanos + backoff, Math.max(frozenBudget, cpuBudget));
-                boundBy = wait == periodNanos + backoff ? "checkpoint time"
+                boundBy = wait > periodNanos && wait == periodNanos + backoff ? "backoff after failures"
+                        : wait == periodNanos ? "checkpoint time"
                         : frozenBudget >= cpuBudget ? "frozen-time budget" : "CPU budget";
                 next = Math.max(start + wait, System.nanoTime());
             }

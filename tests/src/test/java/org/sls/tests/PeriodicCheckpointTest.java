@@ -99,6 +99,8 @@ class PeriodicCheckpointTest {
             assertTrue(part.get("lastFailure").textValue().contains("pid " + holder.pid() + " fd"), part.toString());
             // every 10 ms for 3 s would be ~300 attempts; backing off doubles the wait each time
             assertTrue(failures <= 20, "a repeating failure backs off: " + failures + " attempts in 3 s");
+            // and status says why the period stretched: not the budgets, nor slow checkpoints
+            assertEquals("backoff after failures", part.get("stretchedBy").textValue(), part.toString());
             assertEquals(0, part.get("checkpoints").longValue());
             int n = Workloads.count(report);
             Workloads.awaitGrowth(report, n, Duration.ofSeconds(30));
