@@ -24,6 +24,7 @@ import org.sls.slsd.restore.RestoreException;
 import org.sls.slsd.restore.RestoreResult;
 import org.sls.slsd.control.Caller;
 import org.sls.slsd.linux.ProcFs;
+import org.sls.slsd.linux.ProcStat;
 import org.sls.slsd.resources.CaptureContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -370,25 +371,64 @@ public final class ProcessOps {
                 r.writeMicros(), r.injectMicros()));
     }
 
+    /** How long a restore waits for an original pid held by a process that is dying, or dead and not yet reaped. */
+    private static final long PID_RELEASE_WAIT_NANOS = TimeUnit.SECONDS.toNanos(3);
+
     /**
      * Refuses, before anything changes, a restore under the original pids when one is taken.
-     * A restore under new pids leaves the partition's files as they are (the clone shares them
-     * with the original).
+     * A pid held by a process that is being killed, or by a zombie, is waited for a moment
+     * ({@link #PID_RELEASE_WAIT_NANOS}): {@code kill -9} then {@code restore} at once must not
+     * find the server still there. A zombie that stays is named with the parent that does not
+     * reap it. A restore under new pids leaves the partition's files as they are (the clone
+     * shares them with the original).
      */
     private void requirePidsFree(String name, long epoch) {
         Manifest m = ManifestCodec.decode(store.readBlob(name, epoch, Manifest.BLOB));
+        long deadline = System.nanoTime() + PID_RELEASE_WAIT_NANOS;
         for (ProcessImage p : m.processes()) {
-            Path proc = Path.of("/proc", Integer.toString(p.pid()));
-            if (Files.exists(proc)) {
-                String comm;
+            int pid = p.pid();
+            while (true) {
+                ProcStat st;
                 try {
-                    comm = Files.readString(proc.resolve("comm")).strip();
-                } catch (IOException e) {
-                    comm = "?";
+                    st = ProcFs.stat(pid);
+                } catch (ProcFs.NoSuchProcessException e) {
+                    break; // free
                 }
-                throw new SlsException(ErrorCode.BUSY, "restore of partition " + name + " epoch " + epoch + ": PID " + p.pid()
-                        + " is taken by a running process (" + comm + "); end it, or restore beside it with --new-pids");
+                String what = "restore of partition " + name + " epoch " + epoch + ": PID " + pid;
+                if (!(st.exited() || killed(pid)) || System.nanoTime() - deadline > 0) {
+                    if (st.exited()) {
+                        throw new SlsException(ErrorCode.BUSY, what + " is held by a zombie (" + st.comm()
+                                + ") that its parent, PID " + st.ppid() + " (" + comm(st.ppid())
+                                + "), has not reaped; have the parent reap it or end the parent, or restore beside it"
+                                + " with --new-pids");
+                    }
+                    throw new SlsException(ErrorCode.BUSY, what + " is taken by a running process (" + st.comm()
+                            + "); end it, or restore beside it with --new-pids");
+                }
+                try {
+                    Thread.sleep(10);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new SlsException(ErrorCode.BUSY, what + ": interrupted while waiting for its process to go");
+                }
             }
+        }
+    }
+
+    /** Whether a SIGKILL is pending for the whole process: it is on its way out. */
+    private static boolean killed(int pid) {
+        try {
+            return (Long.parseUnsignedLong(ProcFs.status(pid).getOrDefault("ShdPnd", "0"), 16) & (1L << 8)) != 0;
+        } catch (RuntimeException e) {
+            return true; // gone meanwhile: the next look says so
+        }
+    }
+
+    private static String comm(int pid) {
+        try {
+            return ProcFs.comm(pid);
+        } catch (RuntimeException e) {
+            return "?";
         }
     }
 

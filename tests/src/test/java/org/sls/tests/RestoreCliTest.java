@@ -181,6 +181,63 @@ class RestoreCliTest {
         }
     }
 
+    /**
+     * {@code kill -9} then {@code restore} at once: the killed process's pid is free only once
+     * its parent has reaped it. The restore waits a moment for that, and names a zombie that
+     * stays with the parent that does not reap it. The counter's parent here is a python3
+     * program outside the partition that reaps it only when told, half a second late.
+     */
+    @Test
+    void aKilledProcessNotYetReapedIsWaitedForAndAZombieThatStaysIsNamed(@TempDir Path tmp) throws Exception {
+        Path report = tmp.resolve("counter.log");
+        Path reap = tmp.resolve("reap-now");
+        Path parentPy = tmp.resolve("parent.py");
+        Files.writeString(parentPy, String.join("\n",
+                "import os, subprocess, sys, time",
+                "counter, report, flag = sys.argv[1:4]",
+                "child = subprocess.Popen([counter, report], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,",
+                "                         stderr=subprocess.DEVNULL)",
+                "print(child.pid, flush=True)",
+                "while not os.path.exists(flag):",
+                "    time.sleep(0.05)",
+                "time.sleep(0.5)",
+                "child.wait()",
+                "time.sleep(3600)",
+                ""));
+        Process parent = new ProcessBuilder("python3", parentPy.toString(), Workloads.binary("counter").toString(),
+                report.toString(), reap.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(parent.pid());
+        long pid;
+        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream()))) {
+            pid = Long.parseLong(out.readLine().trim());
+        }
+        started.add(pid);
+        Workloads.awaitGrowth(report, 2, WAIT);
+        try (Sls sls = Sls.start(tmp)) {
+            assertEquals(0, sls.ctl("partadd", "-o", "z").exit());
+            assertEquals(0, sls.ctl("attach", "-p", Long.toString(pid), "-o", "z").exit());
+            long[] ck = checkpoint(sls, "z", report);
+
+            ProcessHandle.of(pid).orElseThrow().destroyForcibly(); // SIGKILL, no wait
+            long until = System.nanoTime() + WAIT.toNanos();
+            while (!Files.readString(Path.of("/proc/" + pid + "/stat")).contains(") Z ")) {
+                assertTrue(System.nanoTime() < until, "pid " + pid + " became a zombie");
+                Sls.sleep(10);
+            }
+            CliResult zombie = sls.ctl("restore", "-o", "z");
+            assertEquals(1, zombie.exit(), zombie.all());
+            assertTrue(zombie.err().contains("PID " + pid + " is held by a zombie (counter) that its parent, PID "
+                    + parent.pid() + " (python3), has not reaped"), zombie.all());
+
+            // reaped half a second after this: the restore waits for it, then goes through
+            int from = Workloads.count(report);
+            Files.createFile(reap);
+            CliResult restore = sls.ctl("restore", "-o", "z");
+            assertEquals(0, restore.exit(), restore.all() + sls.daemonLog());
+            assertCarriesOn(report, from, pid, ck);
+        }
+    }
+
     @Test
     void afterARebootAFreshSlsdRestoresFromTheStoreAlone(@TempDir Path tmp) throws Exception {
         Path report = tmp.resolve("counter.log");
