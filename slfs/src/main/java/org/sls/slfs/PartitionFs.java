@@ -1151,7 +1151,20 @@ final class PartitionFs {
     long rollback(long epoch) {
         long s = lineageEpochOf(epoch);
         if (s <= 0) {
-            log.warn("slfs: partition {} epoch {} holds no slfs files reference ({}): files left as they are", partition, epoch, REF_BLOB);
+            boolean noFiles;
+            commitLock.lock();
+            try {
+                noFiles = committed.inodes.size() <= 1; // its root directory alone
+            } finally {
+                commitLock.unlock();
+            }
+            if (noFiles) {
+                // the partition has no files in slfs (slsd may run without a mount): nothing to say
+                log.debug("slfs: partition {} has no files in slfs: epoch {} restores without any", partition, epoch);
+            } else {
+                log.warn("slfs: partition {} epoch {} holds no slfs files reference ({}): files left as they are", partition,
+                        epoch, REF_BLOB);
+            }
             return -1;
         }
         commitLock.lock();

@@ -167,7 +167,7 @@ public final class Slfs implements AutoCloseable {
      * Rolls PART's files back to what checkpoint epoch {@code epoch} of PART recorded; that state
      * becomes current and durable, later epochs stay restorable. Files opened before are stale
      * afterwards (ESTALE). An epoch with no files reference (taken without slfs) leaves the files
-     * as they are (logged).
+     * as they are (a warning when the partition has files; none when it has none).
      */
     public void rollback(String partition, long epoch) {
         fs(partition).rollback(epoch);

@@ -100,6 +100,8 @@ class RestoreCliTest {
             CliResult again = sls.ctl("restore", "-o", "c");
             assertEquals(0, again.exit(), again.all() + sls.daemonLog());
             assertCarriesOn(report, from2, pid, ck2);
+            // a partition that never had files in slfs restores without a word about them
+            assertTrue(sls.daemonLog().lines().noneMatch(l -> l.contains(" WARN ")), sls.daemonLog());
         }
     }
 
