@@ -1159,6 +1159,7 @@ public final class CheckpointEngine implements AutoCloseable {
         try (EpochWriter w = store.beginEpoch(p.name, parentEpoch, false)) { // pruned once the waiters know: prune()
             stepHook.accept("resumed");
             c.plan().writeTo(w, c.staging(), op::add);
+            op.stage("committing", 0); // the last pages' flush, the manifest, the commit
             Manifest m = new Manifest(Manifest.FORMAT_VERSION, p.name, w.epoch(), parentEpoch,
                     c.delta() ? "delta" : "full", System.currentTimeMillis(), features.kernelRelease(), Linux.PAGE_SIZE,
                     c.recursive(), c.images(), c.shared());
