@@ -402,6 +402,11 @@ public final class ProcessOps {
                                 + "), has not reaped; have the parent reap it or end the parent, or restore beside it"
                                 + " with --new-pids");
                     }
+                    if (killed(pid)) {
+                        throw new SlsException(ErrorCode.BUSY, what + " is held by a process being killed (" + st.comm()
+                                + ", state " + st.state() + "), still there after " + PID_RELEASE_WAIT_NANOS / 1_000_000_000
+                                + " s; try again once it is gone, or restore beside it with --new-pids");
+                    }
                     throw new SlsException(ErrorCode.BUSY, what + " is taken by a running process (" + st.comm()
                             + "); end it, or restore beside it with --new-pids");
                 }
