@@ -190,42 +190,28 @@ public final class Freezer {
     }
 
     private static void awaitInterruptStop(FrozenTree tree, int pid, int tid) {
-        long start = System.nanoTime();
-        long deadline = start + timeoutNanos;
-        long exitCheck = start + 1_000_000;
-        long pause = 0;
+        long deadline = System.nanoTime() + timeoutNanos;
         while (true) {
-            WaitStatus st = Ptrace.wait(tid, 1 /* WNOHANG */);
-            if (st == null) {
-                long now = System.nanoTime();
-                if (now > deadline) {
-                    // seized and interrupted, but stuck (uninterruptible sleep, vfork): it will stop later
-                    tree.threads.get(pid).remove((Integer) tid);
-                    tree.stragglers.add(tid);
-                    char state = '?';
-                    try {
-                        state = ProcFs.taskStat(pid, tid).state();
-                    } catch (RuntimeException e) {
-                        // gone meanwhile
-                    }
-                    throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
-                            + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
-                }
-                if (tid == pid && now - exitCheck >= 0) {
-                    if (ProcFs.taskExited(pid, pid)) {
-                        // killed: a leader's death is reported only after its other threads', which
-                        // the thaw reaps first
-                        throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
-                    }
-                    exitCheck = now + 1_000_000;
-                }
-                if (pause > 0) {
-                    java.util.concurrent.locks.LockSupport.parkNanos(pause);
-                }
-                pause = Ptrace.nextPause(pause, 2_000, now - start);
-                continue;
+            WaitStatus st;
+            try {
+                st = Ptrace.pollReport(pid, tid, 0, 2_000, deadline);
+            } catch (ProcFs.NoSuchProcessException e) {
+                // killed: a leader's death is reported only after its other threads', which the thaw reaps first
+                throw new CheckpointException(NO_SUCH_PROCESS, "pid " + pid + " exited during the checkpoint");
             }
-            pause = 0;
+            if (st == null) {
+                // seized and interrupted, but stuck (uninterruptible sleep, vfork): it will stop later
+                tree.threads.get(pid).remove((Integer) tid);
+                tree.stragglers.add(tid);
+                char state = '?';
+                try {
+                    state = ProcFs.taskStat(pid, tid).state();
+                } catch (RuntimeException e) {
+                    // gone meanwhile
+                }
+                throw new CheckpointException(INTERNAL, "pid " + pid + " tid " + tid + " did not stop within "
+                        + timeoutNanos / 1_000_000 + " ms (state " + state + ")");
+            }
             if (st.gone()) {
                 tree.threads.get(pid).remove((Integer) tid);
                 if (tid == pid) {

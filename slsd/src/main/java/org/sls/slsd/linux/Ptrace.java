@@ -157,6 +157,47 @@ public final class Ptrace {
         return Math.min(Math.max(pause * 2, floor), waitedNanos < 20_000_000 ? 100_000 : 1_000_000);
     }
 
+    /**
+     * Waits for the next report (a stop, or the death) of thread {@code tid} of process
+     * {@code tgid}, polling wait4 with WNOHANG: busily for {@code spinNanos}, then with pauses
+     * from {@code floorNanos} growing as {@link #nextPause} says. Returns null once
+     * {@code deadline} ({@link System#nanoTime}; {@link Long#MAX_VALUE} for none) has passed.
+     * A thread-group leader killed while other threads of its process live is reported only once
+     * those have been reaped, by slsd, their tracer, which may be the one waiting here: so whether
+     * the leader has exited is read from /proc once a millisecond, and its death ends the wait with
+     * {@link ProcFs.NoSuchProcessException}. Whoever thaws the process reaps the threads, the
+     * others first.
+     */
+    public static WaitStatus pollReport(int tgid, int tid, long spinNanos, long floorNanos, long deadline) {
+        long now = System.nanoTime();
+        long start = now;
+        long spinUntil = now + spinNanos;
+        long exitCheck = now + 1_000_000;
+        long pause = 0;
+        while (true) {
+            WaitStatus st = wait(tid, WNOHANG);
+            if (st != null) {
+                return st;
+            }
+            now = System.nanoTime();
+            if (deadline != Long.MAX_VALUE && now - deadline > 0) {
+                return null;
+            }
+            if (now - spinUntil < 0) {
+                Thread.onSpinWait();
+                continue;
+            }
+            if (tid == tgid && now - exitCheck >= 0) {
+                if (ProcFs.taskExited(tgid, tid)) {
+                    throw new ProcFs.NoSuchProcessException(tgid, null);
+                }
+                exitCheck = now + 1_000_000;
+            }
+            pause = nextPause(pause, floorNanos, now - start);
+            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+        }
+    }
+
     /** wait4(tid, __WALL | extra); null with WNOHANG when nothing happened. */
     public static WaitStatus wait(int tid, int extraOptions) {
         Pointer p = SCRATCH.get();

@@ -532,33 +532,12 @@ public final class SyscallInjector implements AutoCloseable {
             return Ptrace.wait(tid);
         }
         // a round trip takes about 18 us on an idle machine: spin that long, then sleep with growing
-        // pauses (Ptrace.nextPause; spinning longer burns the core a tracee of a 2-core machine
-        // needs to get there). Whether the leader died is read from /proc once a millisecond, not
-        // at every pause.
-        long now = System.nanoTime();
-        long start = now;
-        long spinUntil = now + 25_000;
-        long exitCheck = now + 1_000_000;
-        long pause = 0;
-        while (true) {
-            WaitStatus st = Ptrace.wait(tid, WNOHANG);
-            if (st != null) {
-                return st;
-            }
-            now = System.nanoTime();
-            if (now < spinUntil) {
-                Thread.onSpinWait();
-                continue;
-            }
-            if (now - exitCheck >= 0) {
-                if (ProcFs.taskExited(tgid, tid)) {
-                    closed = true;
-                    throw new ProcFs.NoSuchProcessException(tid, null);
-                }
-                exitCheck = now + 1_000_000;
-            }
-            pause = Ptrace.nextPause(pause, 10_000, now - start);
-            java.util.concurrent.locks.LockSupport.parkNanos(pause);
+        // pauses (spinning longer burns the core a tracee of a 2-core machine needs to get there)
+        try {
+            return Ptrace.pollReport(tgid, tid, 25_000, 10_000, Long.MAX_VALUE);
+        } catch (ProcFs.NoSuchProcessException e) {
+            closed = true;
+            throw e;
         }
     }
 
