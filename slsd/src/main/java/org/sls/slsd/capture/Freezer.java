@@ -175,7 +175,7 @@ public final class Freezer {
                 int tracer = safeTracer(tid);
                 if (tracer != 0) {
                     throw new CheckpointException(ALREADY_TRACED, "pid " + pid + " is already traced by pid "
-                            + tracer + " (" + safeComm(tracer) + ")");
+                            + tracer + " (" + ProcFs.commOrUnknown(tracer) + ")");
                 }
                 throw new CheckpointException(PERMISSION, "pid " + pid + ": " + e.getMessage());
             }
@@ -268,14 +268,6 @@ public final class Freezer {
             return ProcFs.tracerPid(pid);
         } catch (RuntimeException e) {
             return 0;
-        }
-    }
-
-    private static String safeComm(int pid) {
-        try {
-            return ProcFs.comm(pid);
-        } catch (RuntimeException e) {
-            return "?";
         }
     }
 }

@@ -339,13 +339,8 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         int tracer = Integer.parseInt(status.getOrDefault("TracerPid", "0"));
         if (tracer != 0) {
-            String comm;
-            try {
-                comm = ProcFs.comm(tracer);
-            } catch (RuntimeException e) {
-                comm = "?";
-            }
-            throw new CheckpointException(Kind.ALREADY_TRACED, "pid " + pid + " is already traced by pid " + tracer + " (" + comm + ")");
+            throw new CheckpointException(Kind.ALREADY_TRACED, "pid " + pid + " is already traced by pid " + tracer + " ("
+                    + ProcFs.commOrUnknown(tracer) + ")");
         }
         if (callerUid != 0) {
             String[] uids = status.get("Uid").trim().split("\\s+");

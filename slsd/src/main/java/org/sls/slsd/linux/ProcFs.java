@@ -256,6 +256,15 @@ public final class ProcFs {
 
     public static String comm(int pid) { return read(pid, "comm").strip(); }
 
+    /** {@link #comm}, or "?" when it cannot be read (gone meanwhile): for naming a process in a message. */
+    public static String commOrUnknown(int pid) {
+        try {
+            return comm(pid);
+        } catch (RuntimeException e) {
+            return "?";
+        }
+    }
+
     public static String taskComm(int pid, int tid) { return read(pid, "task/" + tid + "/comm").strip(); }
 
     /** Thread ids of the process, ascending. */
