@@ -37,6 +37,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -395,14 +396,16 @@ public final class ProcessOps {
                     break; // free
                 }
                 String what = "restore of partition " + name + " epoch " + epoch + ": PID " + pid;
-                if (!(st.exited() || killed(pid)) || System.nanoTime() - deadline > 0) {
-                    if (st.exited()) {
+                boolean zombie = st.exited();
+                boolean beingKilled = !zombie && killed(pid);
+                if (!(zombie || beingKilled) || System.nanoTime() - deadline > 0) {
+                    if (zombie) {
                         throw new SlsException(ErrorCode.BUSY, what + " is held by a zombie (" + st.comm()
-                                + ") that its parent, PID " + st.ppid() + " (" + comm(st.ppid())
+                                + ") that its parent, PID " + st.ppid() + " (" + ProcFs.commOrUnknown(st.ppid())
                                 + "), has not reaped; have the parent reap it or end the parent, or restore beside it"
                                 + " with --new-pids");
                     }
-                    if (killed(pid)) {
+                    if (beingKilled) {
                         throw new SlsException(ErrorCode.BUSY, what + " is held by a process being killed (" + st.comm()
                                 + ", state " + st.state() + "), still there after " + PID_RELEASE_WAIT_NANOS / 1_000_000_000
                                 + " s; try again once it is gone, or restore beside it with --new-pids");
@@ -426,14 +429,6 @@ public final class ProcessOps {
             return (Long.parseUnsignedLong(ProcFs.status(pid).getOrDefault("ShdPnd", "0"), 16) & (1L << 8)) != 0;
         } catch (RuntimeException e) {
             return true; // gone meanwhile: the next look says so
-        }
-    }
-
-    private static String comm(int pid) {
-        try {
-            return ProcFs.comm(pid);
-        } catch (RuntimeException e) {
-            return "?";
         }
     }
 
@@ -515,7 +510,8 @@ public final class ProcessOps {
      * one asked for may have been pruned by --keep since, or taken again as a newer one).
      */
     private boolean durable(String name, long epoch) {
-        return committed(name, epoch) || store.lastEpoch(name).orElse(0) > epoch;
+        OptionalLong newest = store.lastEpoch(name); // one read: a committed epoch is at or below the newest
+        return newest.isPresent() && newest.getAsLong() >= epoch;
     }
 
     private boolean committed(String name, long epoch) {
