@@ -147,7 +147,7 @@ class PeriodicCheckpointTest {
                 Process churn = new ProcessBuilder("python3", driver.toString(), sweeperBinary.toString(), report.toString())
                         .redirectError(ProcessBuilder.Redirect.DISCARD).start();
                 started.add(churn.pid());
-                long pid = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(churn.getInputStream())).readLine().trim());
+                long pid = Workloads.reportedPid(churn);
                 started.add(pid);
                 Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
                 assertEquals(0, sls.ctl("partadd", "-o", part, "--period", "20", "--keep", "4").exit());

@@ -209,10 +209,7 @@ class RestoreCliTest {
         Process parent = new ProcessBuilder("python3", parentPy.toString(), Workloads.binary("counter").toString(),
                 report.toString(), reap.toString()).redirectError(ProcessBuilder.Redirect.DISCARD).start();
         started.add(parent.pid());
-        long pid;
-        try (var out = new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream()))) {
-            pid = Long.parseLong(out.readLine().trim());
-        }
+        long pid = Workloads.reportedPid(parent);
         started.add(pid);
         Workloads.awaitGrowth(report, 2, WAIT);
         try (Sls sls = Sls.start(tmp)) {

@@ -124,6 +124,20 @@ public final class Workloads {
         throw new IllegalArgumentException("no " + key + "= in: " + line);
     }
 
+    /**
+     * The pid a driver program (a python3 parent of the workload) prints as its first line, read
+     * from its standard output, which is closed afterwards.
+     */
+    public static long reportedPid(Process driver) throws IOException {
+        try (java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(driver.getInputStream()))) {
+            String line = out.readLine();
+            if (line == null) {
+                throw new AssertionError("driver pid " + driver.pid() + " ended without printing its child's pid");
+            }
+            return Long.parseLong(line.trim());
+        }
+    }
+
     /** Ends a process by pid: SIGKILL, then waits until /proc no longer shows it running. */
     public static void kill(long pid) {
         ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
