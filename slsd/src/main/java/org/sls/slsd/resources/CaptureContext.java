@@ -156,8 +156,8 @@ public final class CaptureContext {
      */
     public void silenceRepaired() {
         for (int[] r : repaired) {
-            int reuse = TcpSocketKind.reuseAddr(r[0], r[1]);
-            TcpSocketKind.repairMode(r[0], r[1], true, 0);
+            int reuse = TcpRepair.reuseAddr(r[0], r[1]);
+            TcpRepair.repairMode(r[0], r[1], true, 0);
             silenced.add(new int[] {r[0], r[1], reuse});
         }
     }
@@ -167,7 +167,7 @@ public final class CaptureContext {
         RuntimeException first = null;
         for (int[] r : silenced) {
             try {
-                TcpSocketKind.repairMode(r[0], r[1], false, r[2]);
+                TcpRepair.repairMode(r[0], r[1], false, r[2]);
             } catch (RuntimeException e) {
                 first = first == null ? e : first;
             }
