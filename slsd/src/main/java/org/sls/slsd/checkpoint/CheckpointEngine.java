@@ -80,7 +80,7 @@ public final class CheckpointEngine implements AutoCloseable {
     private static final int MAX_IN_FLIGHT = 3;
     /** Idle staging areas kept per partition. */
     private static final int STAGING_IDLE = 2;
-    /** Default bound of {@link #stagingMaxBytes}. */
+    /** Default of {@code staging.max.bytes} (see {@link StagingBudget}). */
     public static final long DEFAULT_STAGING_MAX = 512L << 20;
     /** Default of {@code memory.hot.share}: a VMA half of whose pages each interval writes runs hot. */
     public static final double DEFAULT_MEMORY_HOT_SHARE = 0.5;
@@ -94,18 +94,12 @@ public final class CheckpointEngine implements AutoCloseable {
     private volatile boolean fallbackLogged;
     private volatile EpochParticipant participant = EpochParticipant.NONE;
     private final LongOperations operations = new LongOperations();
-    /**
-     * Staging memory of checkpoints captured and not yet written, all partitions together: a
-     * checkpoint that would pass it waits before freezing until writes free enough (one alone
-     * always proceeds, however large).
-     */
-    private final long stagingMaxBytes;
+    /** Staging memory of checkpoints captured and not yet written, all partitions together. */
+    private final StagingBudget budget;
     /** The share of a VMA's pages an interval must write for it to run hot (see {@link UffdDirtyTracker}). */
     private final double memoryHotShare;
     /** {@code memory.precopy}: written pages copied before the freeze (see {@link Precopy}). */
     private volatile boolean precopy;
-    private final Object budget = new Object();
-    private long stagingInUse;
     /**
      * Scans confirming, before a commit, the pipe holders a checkpoint took from an earlier scan:
      * at most one every 20 ms, shared by the checkpoints thawed before it started.
@@ -189,13 +183,10 @@ public final class CheckpointEngine implements AutoCloseable {
      */
     public CheckpointEngine(Slos store, KernelFeatures features, Reaper reaper, long stagingMaxBytes,
                             double memoryHotShare) {
-        if (stagingMaxBytes <= 0) {
-            throw new IllegalArgumentException("staging.max.bytes must be positive, not " + stagingMaxBytes);
-        }
         if (!(memoryHotShare > 0)) {
             throw new IllegalArgumentException("memory.hot.share must be positive, not " + memoryHotShare);
         }
-        this.stagingMaxBytes = stagingMaxBytes;
+        this.budget = new StagingBudget(stagingMaxBytes);
         this.memoryHotShare = memoryHotShare;
         this.store = store;
         this.features = features;
@@ -626,13 +617,11 @@ public final class CheckpointEngine implements AutoCloseable {
 
     /** Bytes of staging memory held by checkpoints being captured or waiting to be written. For status. */
     public long stagingInUse() {
-        synchronized (budget) {
-            return stagingInUse;
-        }
+        return budget.inUse();
     }
 
     /** The bound on {@link #stagingInUse()} ({@code staging.max.bytes}). */
-    public long stagingMaxBytes() { return stagingMaxBytes; }
+    public long stagingMaxBytes() { return budget.maxBytes(); }
 
     /**
      * A staging area for a checkpoint that expects to stage {@code estimate} bytes: waits (before
@@ -653,17 +642,11 @@ public final class CheckpointEngine implements AutoCloseable {
                 }
             }
         }
-        synchronized (budget) {
-            while (stagingInUse > 0 && stagingInUse + estimate > stagingMaxBytes) {
-                try {
-                    budget.wait(100);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new CheckpointException(Kind.INTERNAL, "partition " + p.name
-                            + ": interrupted while waiting for staging memory");
-                }
-            }
-            stagingInUse += estimate;
+        try {
+            budget.take(estimate);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "partition " + p.name + ": interrupted while waiting for staging memory");
         }
         t.enter(Phase.RESERVE);
         Staging s;
@@ -681,22 +664,13 @@ public final class CheckpointEngine implements AutoCloseable {
             release(p, s, estimate);
             throw e;
         }
-        accounted[0] = account(estimate, s.mappedBytes());
+        accounted[0] = budget.adjust(estimate, s.mappedBytes());
         return s;
-    }
-
-    /** Replaces an accounted amount by the staging area's real size; returns the new amount. */
-    private long account(long was, long now) {
-        synchronized (budget) {
-            stagingInUse += now - was;
-            budget.notifyAll();
-        }
-        return now;
     }
 
     /** Gives a staging area back (kept for the next checkpoint or unmapped) and its bytes to the budget. */
     private void release(Partition p, Staging s, long accounted) {
-        s.reset(Math.min(STAGING_RETAIN, stagingMaxBytes / 8));
+        s.reset(Math.min(STAGING_RETAIN, budget.maxBytes() / 8));
         boolean kept;
         synchronized (p) {
             kept = p.idle.size() < STAGING_IDLE && !p.writer.isShutdown();
@@ -707,10 +681,7 @@ public final class CheckpointEngine implements AutoCloseable {
         if (!kept) {
             s.close();
         }
-        synchronized (budget) {
-            stagingInUse -= accounted;
-            budget.notifyAll();
-        }
+        budget.give(accounted);
     }
 
     /** What a capture leaves for the store writes. */
@@ -1103,7 +1074,7 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         t.stop();
         p.lastStagedBytes = staging.stagedBytes();
-        accounted[0] = account(accounted[0], staging.mappedBytes());
+        accounted[0] = budget.adjust(accounted[0], staging.mappedBytes());
         // in flight: the next capture builds on this lineage ("epoch" -1 until committed)
         MemoryLineage captured = nextLineage.withEpoch(-1);
         synchronized (p) {
