@@ -596,7 +596,7 @@ public final class CheckpointEngine implements AutoCloseable {
                         } catch (RuntimeException e) {
                             f.completeExceptionally(e);
                         }
-                    }, FD_READERS);
+                    }, FrozenReads.THREADS);
                 } else if (failure != null) {
                     f.completeExceptionally(failure);
                 } else {
@@ -691,27 +691,6 @@ public final class CheckpointEngine implements AutoCloseable {
                             long frozenMicros, CaptureTimings timings, FrozenTree tree, CaptureContext fdContext,
                             List<NetworkLock.Connection> locked, boolean lockInstalled,
                             CompletableFuture<Map<String, Set<Integer>>> holdersScan, boolean builtOnLineage) {}
-
-    /** Reads fds while the partition's thread injects syscalls (see capture). */
-    private static final ExecutorService FD_READERS = Executors.newCachedThreadPool(r -> {
-        Thread t = new Thread(r, "sls-fds");
-        t.setDaemon(true);
-        return t;
-    });
-
-    private static <T> T await(Future<T> f, String partition) {
-        try {
-            return f.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": interrupted while reading fds");
-        } catch (ExecutionException e) {
-            if (e.getCause() instanceof RuntimeException re) {
-                throw re;
-            }
-            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": " + e.getCause(), e.getCause());
-        }
-    }
 
     /**
      * Before a commit: a checkpoint that took pipe holders from an earlier scan is committed only if
@@ -847,7 +826,7 @@ public final class CheckpointEngine implements AutoCloseable {
         }
         FrozenTree tree;
         CaptureContext fdContext = null;
-        Future<CaptureTimings> fdsRead = null;
+        FrozenReads reads = null;
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
         Precopy copiedEarly = null;
@@ -879,6 +858,7 @@ public final class CheckpointEngine implements AutoCloseable {
             Map<Integer, List<FdImage>> fds = new LinkedHashMap<>();
             // everything that can refuse comes first, before any side effect
             fdContext = new CaptureContext(pids, external, kill != null, selfCall);
+            reads = new FrozenReads(p.name, fdContext);
             fdContext.keepSocketCopies(); // closed once the fds are read, below or on failure
             fdContext.carrySocketFacts(p.socketFacts);
             if (p.pipeHolders != null && kill == null) {
@@ -906,19 +886,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 prepares |= delta && tracker.needsPreparation(pid);
             }
             if (!prepares) {
-                CaptureContext ctx = fdContext;
-                fdsRead = FD_READERS.submit(() -> {
-                    CaptureTimings ft = new CaptureTimings();
-                    ft.enter(Phase.FDS);
-                    for (int pid : pids) {
-                        List<FdImage> f = FdCapture.capture(pid, ctx);
-                        synchronized (fds) {
-                            fds.put(pid, f);
-                        }
-                    }
-                    ft.stop();
-                    return ft;
-                });
+                reads.startFds(pids, fds);
             }
             for (int pid : pids) {
                 t.enter(Phase.CHECKS);
@@ -944,20 +912,8 @@ public final class CheckpointEngine implements AutoCloseable {
             // tracees to answer injected calls: the scan, the copy and the userfaultfd calls go
             // through slsd's own fds, not ptrace. Not when the tracker is set up by injection.
             Map<Integer, List<RegionImage>> regions = new LinkedHashMap<>();
-            Future<CaptureTimings> memoryRead = null;
             if (!prepares) {
-                memoryRead = FD_READERS.submit(() -> {
-                    CaptureTimings mt = new CaptureTimings();
-                    mc.timings(mt);
-                    for (int pid : pids) {
-                        List<RegionImage> r = mc.captureProcess(pid, vmas.get(pid));
-                        synchronized (regions) {
-                            regions.put(pid, r);
-                        }
-                    }
-                    mt.stop();
-                    return mt;
-                });
+                reads.startMemory(mc, pids, vmas, regions);
             }
             Map<Integer, ProcessImage> states = new LinkedHashMap<>();
             RuntimeException failure = null;
@@ -977,33 +933,9 @@ public final class CheckpointEngine implements AutoCloseable {
             } catch (RuntimeException e) {
                 failure = e;
             }
-            if (fdsRead != null) {
-                // waited for even after a failure here: the reader reads the frozen processes
-                t.enter(Phase.FDS_WAIT);
-                try {
-                    t.add(Phase.FDS, await(fdsRead, p.name).micros(Phase.FDS) * 1000);
-                } catch (RuntimeException e) {
-                    failure = failure == null ? e : failure;
-                }
-            }
-            if (memoryRead != null) {
-                // waited for even after a failure: the copier writes into staging memory closed below
-                t.enter(Phase.MEMORY_WAIT);
-                try {
-                    CaptureTimings mt = await(memoryRead, p.name);
-                    for (Phase ph : List.of(Phase.SCAN, Phase.COPY, Phase.TRACK)) {
-                        t.add(ph, mt.micros(ph) * 1000);
-                    }
-                } catch (RuntimeException e) {
-                    failure = failure == null ? e : failure;
-                }
-                mc.timings(t);
-            }
-            if ((fdsRead == null || fdsRead.isDone()) && (memoryRead == null || memoryRead.isDone())) {
-                fdContext.closeSocketCopies();
-            } else {
-                fdContext.abandonSocketCopies(); // interrupted (slsd stops) while a reader may use them
-            }
+            // waited for even after a failure here: the readers read the frozen processes, and the
+            // copier writes into staging memory closed below
+            failure = reads.join(t, mc, failure);
             if (failure != null) {
                 throw failure;
             }
@@ -1013,7 +945,7 @@ public final class CheckpointEngine implements AutoCloseable {
                         + pids + ") holds the caller's connection to slsd (slsd's socket " + selfCall.connection() + ")");
             }
             for (int pid : pids) {
-                List<RegionImage> r = memoryRead == null ? mc.captureProcess(pid, vmas.get(pid)) : regions.get(pid);
+                List<RegionImage> r = reads.readsMemory() ? regions.get(pid) : mc.captureProcess(pid, vmas.get(pid));
                 List<FdImage> f;
                 synchronized (fds) {
                     f = fds.get(pid);
@@ -1034,22 +966,8 @@ public final class CheckpointEngine implements AutoCloseable {
             }
         } catch (RuntimeException e) {
             t.stop();
-            if (fdsRead != null && !fdsRead.isDone()) {
-                // a check failed while the reader reads the frozen processes through the socket copies
-                try {
-                    fdsRead.get();
-                } catch (InterruptedException x) {
-                    Thread.currentThread().interrupt();
-                } catch (java.util.concurrent.ExecutionException x) {
-                    // the check's failure is the one reported
-                }
-            }
-            if (fdContext != null) {
-                if (fdsRead == null || fdsRead.isDone()) {
-                    fdContext.closeSocketCopies();
-                } else {
-                    fdContext.abandonSocketCopies(); // interrupted (slsd stops) while the reader may use them
-                }
+            if (reads != null) {
+                reads.settle();
             }
             if (lockInstalled) {
                 removeLock(p, kill);

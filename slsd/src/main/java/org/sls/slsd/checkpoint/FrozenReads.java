@@ -1,0 +1,162 @@
+package org.sls.slsd.checkpoint;
+
+import org.sls.slsd.capture.CaptureTimings;
+import org.sls.slsd.capture.CaptureTimings.Phase;
+import org.sls.slsd.capture.FdCapture;
+import org.sls.slsd.capture.MemoryCapture;
+import org.sls.slsd.checkpoint.CheckpointException.Kind;
+import org.sls.slsd.checkpoint.manifest.FdImage;
+import org.sls.slsd.checkpoint.manifest.RegionImage;
+import org.sls.slsd.linux.Vma;
+import org.sls.slsd.resources.CaptureContext;
+
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+
+/**
+ * The reads of a frozen partition that run on other threads while the freezing thread checks the
+ * processes, reads their registers and injects syscalls (which mostly waits for the tracees to be
+ * scheduled): the fds, from the start of the checks, and the private memory (scan and copy), once
+ * the checks are done. The fd reader reads through the socket copies of the capture's context and
+ * the memory reader writes into the staging memory, so both are always waited for before the
+ * processes thaw, the copies are closed or the staging area is given back: {@link #join} on the
+ * way to a thaw, {@link #settle} after a failure.
+ *
+ * <p>One per capture. Not thread-safe: the freezing thread's.
+ */
+final class FrozenReads {
+    /** The readers' threads, shared by all partitions. */
+    static final ExecutorService THREADS = Executors.newCachedThreadPool(r -> {
+        Thread t = new Thread(r, "sls-fds");
+        t.setDaemon(true);
+        return t;
+    });
+
+    private final String partition;
+    private final CaptureContext ctx;
+    private Future<CaptureTimings> fds;
+    private Future<CaptureTimings> memory;
+
+    /** For the capture of {@code partition}, whose fds are read through {@code ctx}. */
+    FrozenReads(String partition, CaptureContext ctx) {
+        this.partition = partition;
+        this.ctx = ctx;
+    }
+
+    /** Starts reading the fds of {@code pids} into {@code out} (which it locks to write). */
+    void startFds(List<Integer> pids, Map<Integer, List<FdImage>> out) {
+        fds = THREADS.submit(() -> {
+            CaptureTimings ft = new CaptureTimings();
+            ft.enter(Phase.FDS);
+            for (int pid : pids) {
+                List<FdImage> f = FdCapture.capture(pid, ctx);
+                synchronized (out) {
+                    out.put(pid, f);
+                }
+            }
+            ft.stop();
+            return ft;
+        });
+    }
+
+    /**
+     * Starts the scan and copy of the private memory of {@code pids} (their VMAs in {@code vmas})
+     * by {@code mc} into {@code out} (which it locks to write).
+     */
+    void startMemory(MemoryCapture mc, List<Integer> pids, Map<Integer, List<Vma>> vmas,
+                     Map<Integer, List<RegionImage>> out) {
+        memory = THREADS.submit(() -> {
+            CaptureTimings mt = new CaptureTimings();
+            mc.timings(mt);
+            for (int pid : pids) {
+                List<RegionImage> r = mc.captureProcess(pid, vmas.get(pid));
+                synchronized (out) {
+                    out.put(pid, r);
+                }
+            }
+            mt.stop();
+            return mt;
+        });
+    }
+
+    /** Whether the memory is read here (else the freezing thread reads it). */
+    boolean readsMemory() {
+        return memory != null;
+    }
+
+    /**
+     * Waits for both reads, even after a failure of the freezing thread ({@code failure}, or null),
+     * adds their times to {@code t} (and gives {@code t} back to {@code mc}), then closes the
+     * socket copies. Returns the first failure: {@code failure}, else the fd reader's, else the
+     * memory reader's; null when none.
+     */
+    RuntimeException join(CaptureTimings t, MemoryCapture mc, RuntimeException failure) {
+        if (fds != null) {
+            t.enter(Phase.FDS_WAIT);
+            try {
+                t.add(Phase.FDS, await(fds).micros(Phase.FDS) * 1000);
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+        }
+        if (memory != null) {
+            t.enter(Phase.MEMORY_WAIT);
+            try {
+                CaptureTimings mt = await(memory);
+                for (Phase ph : List.of(Phase.SCAN, Phase.COPY, Phase.TRACK)) {
+                    t.add(ph, mt.micros(ph) * 1000);
+                }
+            } catch (RuntimeException e) {
+                failure = failure == null ? e : failure;
+            }
+            mc.timings(t);
+        }
+        closeCopies();
+        return failure;
+    }
+
+    /**
+     * After a failure before {@link #join} (a check that refused while the fd reader reads the
+     * frozen processes through the socket copies): waits for the fd reader, whose failure, if
+     * any, is not the one reported, and closes the copies.
+     */
+    void settle() {
+        if (fds != null && !fds.isDone()) {
+            try {
+                fds.get();
+            } catch (InterruptedException x) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException x) {
+                // the check's failure is the one reported
+            }
+        }
+        closeCopies();
+    }
+
+    /** Closes the socket copies, or leaves them to the reader still running when interrupted (slsd stops). */
+    private void closeCopies() {
+        if ((fds == null || fds.isDone()) && (memory == null || memory.isDone())) {
+            ctx.closeSocketCopies();
+        } else {
+            ctx.abandonSocketCopies();
+        }
+    }
+
+    private <T> T await(Future<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": interrupted while reading fds");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": " + e.getCause(), e.getCause());
+        }
+    }
+}
