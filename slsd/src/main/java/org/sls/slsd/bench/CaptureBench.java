@@ -123,9 +123,7 @@ public final class CaptureBench {
                 List<Long> delta = new ArrayList<>();
                 List<Long> deltaPages = new ArrayList<>();
                 for (int i = 1; i <= 20; i++) {
-                    Linux.kill(big, 10);
-                    await(bigOut, "dirtied " + i);
-                    CheckpointResult r = engine.checkpoint("big", false, "delta", parent);
+                    CheckpointResult r = dirtyThenDelta(engine, "big", big, bigOut, i, parent);
                     parent = r.epoch();
                     delta.add(r.frozenMicros());
                     deltaPages.add(r.pages());
@@ -178,9 +176,7 @@ public final class CaptureBench {
                     sp = engine.checkpoint(part, false, "delta", sp).epoch();
                     List<Long> d = new ArrayList<>();
                     for (int i = 1; i <= 5; i++) {
-                        Linux.kill(pid, 10);
-                        await(sOut, "dirtied " + i);
-                        CheckpointResult r = engine.checkpoint(part, false, "delta", sp);
+                        CheckpointResult r = dirtyThenDelta(engine, part, pid, sOut, i, sp);
                         sp = r.epoch();
                         d.add(r.frozenMicros());
                     }
@@ -223,15 +219,24 @@ public final class CaptureBench {
         int n = 0;
         long end = System.nanoTime() + seconds * 1_000_000_000L;
         while (System.nanoTime() < end) {
-            n++;
-            Linux.kill(pid, 10);
-            await(out, "dirtied " + n);
-            parent = engine.checkpoint("warm", false, "delta", parent).epoch();
+            parent = dirtyThenDelta(engine, "warm", pid, out, ++n, parent).epoch();
         }
         engine.detach(pid);
         Linux.killIfAlive(pid, 9);
         Thread.sleep(5000);
         return n;
+    }
+
+    /**
+     * Has process {@code pid} (the bench program, one thread) dirty 1% of its pages as its
+     * {@code round}th round, reported in {@code out}, then takes a delta checkpoint of
+     * {@code part} on {@code parent}.
+     */
+    private static CheckpointResult dirtyThenDelta(CheckpointEngine engine, String part, int pid, Path out, int round,
+                                                   long parent) throws Exception {
+        Linux.kill(pid, 10);
+        await(out, "dirtied " + round);
+        return engine.checkpoint(part, false, "delta", parent);
     }
 
     private static Map<String, Object> sizePoint(int mib, long fullMicros, long deltaMicros) {
