@@ -72,6 +72,7 @@ public final class Daemon implements AutoCloseable {
         this.reaper = new Reaper();
         this.engine = new CheckpointEngine(store, kernel, reaper, config.stagingMaxBytes(), config.memoryHotShare());
         engine.precopy(config.memoryPrecopy());
+        org.sls.slsd.capture.FreezePriority.enabled(config.freezeRealtime() && kernel.realtime());
         this.restorer = new RestoreEngine(store, kernel, reaper);
         this.restorer.operations(engine.operations());
         this.processes = new ProcessOps(store, partitions, engine, restorer, slfs);

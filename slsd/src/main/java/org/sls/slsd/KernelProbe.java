@@ -36,7 +36,10 @@ final class KernelProbe {
                         : "missing (kernel < 6.13): a process with POSIX timers cannot be restored"),
                 new KernelFeature("time-namespaces", k.timeNamespaces(), k.timeNamespaces()
                         ? "CLOCK_MONOTONIC and CLOCK_BOOTTIME carry on from the checkpoint after a reboot"
-                        : "missing: after a reboot restored processes see CLOCK_MONOTONIC go back"));
+                        : "missing: after a reboot restored processes see CLOCK_MONOTONIC go back"),
+                new KernelFeature("realtime", k.realtime(), k.realtime()
+                        ? "SCHED_FIFO: freezes run at realtime priority (freeze.realtime)"
+                        : "refused (CAP_SYS_NICE, or the cgroup's realtime runtime): freezes at normal priority"));
     }
 
     /** prctl(PR_SET_CHILD_SUBREAPER, 1) on slsd. */

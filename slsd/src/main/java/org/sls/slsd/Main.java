@@ -111,7 +111,8 @@ public final class Main implements Callable<Integer> {
                 SlsdConfig.share(file, "frozen.share.max", SlsdConfig.DEFAULT_FROZEN_SHARE_MAX),
                 SlsdConfig.share(file, "cpu.share.max", SlsdConfig.DEFAULT_CPU_SHARE_MAX),
                 SlsdConfig.shareOrOff(file, "memory.hot.share", org.sls.slsd.checkpoint.CheckpointEngine.DEFAULT_MEMORY_HOT_SHARE),
-                SlsdConfig.onOff(file, "memory.precopy", false));
+                SlsdConfig.onOff(file, "memory.precopy", false),
+                SlsdConfig.onOff(file, "freeze.realtime", true));
     }
 
     private static void logAlsoTo(Path file) {

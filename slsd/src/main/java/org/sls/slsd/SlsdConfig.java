@@ -35,10 +35,13 @@ import java.util.Set;
  *                        one before it freezes the processes, and while frozen only those written
  *                        since ({@code memory.precopy}: on or off, default off; see
  *                        {@link org.sls.slsd.capture.Precopy})
+ * @param freezeRealtime  whether the threads a freeze waits on (slsd's and the frozen ones) run at
+ *                        realtime priority until the thaw ({@code freeze.realtime}: on or off, default
+ *                        on; see {@link org.sls.slsd.capture.FreezePriority})
  */
 public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path logFile, Path metricsFile,
                          long stagingMaxBytes, double frozenShareMax, double cpuShareMax,
-                         double memoryHotShare, boolean memoryPrecopy) {
+                         double memoryHotShare, boolean memoryPrecopy, boolean freezeRealtime) {
     /**
      * Default of {@code frozen.share.max}: 5%, so that freezing alone takes at most a twentieth of
      * a busy server's time (under redis-benchmark on two cores, with the CPU budget lifted, 5% cost
@@ -57,7 +60,7 @@ public record SlsdConfig(Path store, Path metaDir, Path socket, Path mount, Path
     public static final Path DEFAULT_FILE = Path.of("/etc/sls/slsd.conf");
     static final Set<String> KEYS = Set.of("store", "meta", "socket", "mount", "log.file", "metrics.file",
             "staging.max.bytes", "frozen.share.max", "cpu.share.max", "memory.hot.share",
-            "memory.precopy");
+            "memory.precopy", "freeze.realtime");
 
     /** Reads a configuration file; every key is optional. */
     public static Properties readFile(Path file) {

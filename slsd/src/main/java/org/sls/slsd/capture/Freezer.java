@@ -20,8 +20,9 @@ import static org.sls.slsd.checkpoint.CheckpointException.Kind.*;
 /**
  * Freezes a process tree (DESIGN section 3, step 2): PTRACE_SEIZE every thread, PTRACE_INTERRUPT,
  * wait for each stop, then re-scan threads (and children with {@code recursive}) until nothing new
- * appeared. A signal being delivered when the interrupt lands is passed on, never dropped. Must run
- * on the thread that will thaw the tree. Stateless.
+ * appeared. A signal being delivered when the interrupt lands is passed on, never dropped. Each
+ * stopped thread runs at realtime priority until the thaw ({@link FreezePriority}). Must run on the
+ * thread that will thaw the tree. Stateless.
  */
 public final class Freezer {
     private static final Logger log = LoggerFactory.getLogger(Freezer.class);
@@ -220,6 +221,7 @@ public final class Freezer {
                 return;
             }
             if (st.eventStop()) {
+                tree.raise(tid); // stopped: the rest of the freeze runs it only for slsd's injected calls
                 return;
             }
             if (st.signalDeliveryStop()) {

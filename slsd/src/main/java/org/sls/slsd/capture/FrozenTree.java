@@ -11,14 +11,17 @@ import java.util.Map;
 
 /**
  * Processes whose every thread is seized and in a ptrace interrupt stop, in tree order (parents
- * first). {@link #thaw()} detaches every thread so each resumes exactly where it stopped; it is
- * idempotent and must run on the thread that froze the tree. Not thread-safe.
+ * first). {@link #thaw()} detaches every thread so each resumes exactly where it stopped, with the
+ * scheduling policy it had (see {@link FreezePriority}); it is idempotent and must run on the thread
+ * that froze the tree. Not thread-safe.
  */
 public final class FrozenTree implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(FrozenTree.class);
     final Map<Integer, List<Integer>> threads = new LinkedHashMap<>();
     final Map<Integer, Character> states = new LinkedHashMap<>();
     final java.util.Set<Integer> stragglers = new java.util.HashSet<>();
+    /** Threads raised to realtime priority while stopped, with the policy each had (see {@link FreezePriority}). */
+    private final Map<Integer, Integer> raised = new java.util.HashMap<>();
     private final long frozenAt = System.nanoTime();
     private long thawedAt;
     private boolean thawed;
@@ -38,6 +41,14 @@ public final class FrozenTree implements AutoCloseable {
     /** The /proc state letter the process had when it was frozen (T = job-control stopped). */
     public char stateBefore(int pid) { return states.getOrDefault(pid, 'S'); }
 
+    /** Raises {@code tid}, stopped, to realtime priority until the thaw (see {@link FreezePriority}). */
+    void raise(int tid) {
+        int before = FreezePriority.raise(tid);
+        if (before != FreezePriority.UNCHANGED) {
+            raised.put(tid, before);
+        }
+    }
+
     /** Whether {@link #thaw()} ran. */
     public boolean thawed() { return thawed; }
 
@@ -49,6 +60,14 @@ public final class FrozenTree implements AutoCloseable {
             List<Integer> dead = new ArrayList<>();
             for (int i = pids.size() - 1; i >= 0; i--) {
                 for (int tid : threads.get(pids.get(i))) {
+                    Integer policy = raised.remove(tid);
+                    if (policy != null) {
+                        try {
+                            FreezePriority.lower(tid, policy); // before it runs a single instruction of its own
+                        } catch (RuntimeException e) {
+                            log.warn("tid {}: scheduling policy {} not put back: {}", tid, policy, e.getMessage());
+                        }
+                    }
                     try {
                         if (!Ptrace.detach(tid, 0)) {
                             dead.add(tid);

@@ -349,7 +349,10 @@ public final class MemoryCapture implements AutoCloseable {
             } else {
                 List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
                 for (IoVecs[] b : pending) {
-                    fs.add(COPIERS.submit(() -> read(pid, b)));
+                    fs.add(COPIERS.submit(FreezePriority.raised(() -> {
+                        read(pid, b);
+                        return null;
+                    })));
                 }
                 for (java.util.concurrent.Future<?> f : fs) {
                     try {

@@ -10,6 +10,7 @@ import org.sls.slsd.capture.CaptureTimings.Phase;
 import org.sls.slsd.capture.DirtyTracker;
 import org.sls.slsd.capture.EpochPlan;
 import org.sls.slsd.capture.FdCapture;
+import org.sls.slsd.capture.FreezePriority;
 import org.sls.slsd.capture.Freezer;
 import org.sls.slsd.capture.FrozenTree;
 import org.sls.slsd.capture.FullDirtyTracker;
@@ -830,6 +831,8 @@ public final class CheckpointEngine implements AutoCloseable {
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
         Precopy copiedEarly = null;
+        // this thread waits on the frozen ones and they on it: all run realtime until the thaw
+        int ownPolicy = FreezePriority.UNCHANGED;
         try {
             if (precopy && delta && prev.epoch() != 0 && kill == null) {
                 t.enter(Phase.PRECOPY);
@@ -840,8 +843,10 @@ public final class CheckpointEngine implements AutoCloseable {
                 log.debug("partition {}: {} pages copied before the freeze", p.name, copiedEarly.pages());
                 t.enter(Phase.FREEZE);
             }
+            ownPolicy = FreezePriority.raise(0);
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } catch (RuntimeException e) {
+            FreezePriority.lower(0, ownPolicy);
             failed(p, trackerTouched);
             throw translate(e); // the early copy's scan of a process that died: ESRCH
         } finally {
@@ -973,6 +978,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 removeLock(p, kill);
             }
             tree.thaw();
+            FreezePriority.lower(0, ownPolicy);
             if (pinned != null) {
                 pinned.abandon();
             }
@@ -982,6 +988,7 @@ public final class CheckpointEngine implements AutoCloseable {
         // a checkpoint --kill keeps them frozen until they die: nothing they do may follow the epoch
         t.enter(Phase.THAW);
         frozenMicros = kill == null ? tree.thaw() : 0;
+        FreezePriority.lower(0, ownPolicy);
         // answers taken from an earlier scan are confirmed by one made after this thaw, before the
         // commit (see write)
         CompletableFuture<Map<String, Set<Integer>>> holdersScan = null;

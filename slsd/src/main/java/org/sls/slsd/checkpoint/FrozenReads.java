@@ -3,6 +3,7 @@ package org.sls.slsd.checkpoint;
 import org.sls.slsd.capture.CaptureTimings;
 import org.sls.slsd.capture.CaptureTimings.Phase;
 import org.sls.slsd.capture.FdCapture;
+import org.sls.slsd.capture.FreezePriority;
 import org.sls.slsd.capture.MemoryCapture;
 import org.sls.slsd.checkpoint.CheckpointException.Kind;
 import org.sls.slsd.checkpoint.manifest.FdImage;
@@ -24,7 +25,8 @@ import java.util.concurrent.Future;
  * the checks are done. The fd reader reads through the socket copies of the capture's context and
  * the memory reader writes into the staging memory, so both are always waited for before the
  * processes thaw, the copies are closed or the staging area is given back: {@link #join} on the
- * way to a thaw, {@link #settle} after a failure.
+ * way to a thaw, {@link #settle} after a failure. Both run at the freeze's realtime priority
+ * ({@link FreezePriority}).
  *
  * <p>One per capture. Not thread-safe: the freezing thread's.
  */
@@ -49,7 +51,7 @@ final class FrozenReads {
 
     /** Starts reading the fds of {@code pids} into {@code out} (which it locks to write). */
     void startFds(List<Integer> pids, Map<Integer, List<FdImage>> out) {
-        fds = THREADS.submit(() -> {
+        fds = THREADS.submit(FreezePriority.raised(() -> {
             CaptureTimings ft = new CaptureTimings();
             ft.enter(Phase.FDS);
             for (int pid : pids) {
@@ -60,7 +62,7 @@ final class FrozenReads {
             }
             ft.stop();
             return ft;
-        });
+        }));
     }
 
     /**
@@ -69,7 +71,7 @@ final class FrozenReads {
      */
     void startMemory(MemoryCapture mc, List<Integer> pids, Map<Integer, List<Vma>> vmas,
                      Map<Integer, List<RegionImage>> out) {
-        memory = THREADS.submit(() -> {
+        memory = THREADS.submit(FreezePriority.raised(() -> {
             CaptureTimings mt = new CaptureTimings();
             mc.timings(mt);
             for (int pid : pids) {
@@ -80,7 +82,7 @@ final class FrozenReads {
             }
             mt.stop();
             return mt;
-        });
+        }));
     }
 
     /** Whether the memory is read here (else the freezing thread reads it). */

@@ -21,10 +21,12 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * @param fuse            /dev/fuse and a fusermount binary
  * @param timerIds        prctl(PR_TIMER_CREATE_RESTORE_IDS): POSIX timers restored under their ids (6.13+)
  * @param timeNamespaces  time namespaces (/proc/self/timens_offsets): clocks carry on after a reboot
+ * @param realtime        the SCHED_FIFO policy may be set (CAP_SYS_NICE, a cgroup with realtime
+ *                        runtime): freezes run at realtime priority
  */
 public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdWpAsync, boolean pagemapScan,
                              boolean clone3SetTid, boolean pidfdGetfd, boolean tcpRepair, boolean fuse,
-                             boolean timerIds, boolean timeNamespaces) {
+                             boolean timerIds, boolean timeNamespaces, boolean realtime) {
 
     /** Incremental checkpoints need both the async write-protect tracker and PAGEMAP_SCAN. */
     public boolean incrementalCheckpoints() {
@@ -34,13 +36,13 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
     /** A kernel that supports nothing optional (for tests of the fallbacks). */
     public KernelFeatures withoutIncremental() {
         return new KernelFeatures(kernelRelease, ptrace, false, false, clone3SetTid, pidfdGetfd, tcpRepair, fuse,
-                timerIds, timeNamespaces);
+                timerIds, timeNamespaces, realtime);
     }
 
     public static KernelFeatures probe() {
         return new KernelFeatures(Linux.kernelRelease(), probePtrace(), probeUffd(), probePagemapScan(),
                 probeClone3(), probePidfd(), probeTcpRepair(), probeFuse(), Linux.timerRestoreIdsAvailable(),
-                new File("/proc/self/timens_offsets").exists());
+                new File("/proc/self/timens_offsets").exists(), probeRealtime());
     }
 
     /** One line per feature, for logs and {@code slsctl check}. */
@@ -54,7 +56,8 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
                 + line("TCP_REPAIR", tcpRepair, "TCP connections")
                 + line("FUSE", fuse, "slfs")
                 + line("timer ids", timerIds, "POSIX timers restored under their ids")
-                + line("time namespaces", timeNamespaces, "clocks carry on after a reboot");
+                + line("time namespaces", timeNamespaces, "clocks carry on after a reboot")
+                + line("SCHED_FIFO", realtime, "freezes at realtime priority");
     }
 
     private static String line(String name, boolean ok, String what) {
@@ -138,6 +141,21 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
             return Sys.raw(SYS_SETSOCKOPT, fd, 6 /* IPPROTO_TCP */, 19 /* TCP_REPAIR */, one.address(), 4, 0) == 0;
         } finally {
             Linux.close((int) fd);
+        }
+    }
+
+    /** Raises the calling thread to SCHED_FIFO 1 and puts its policy back. */
+    private static boolean probeRealtime() {
+        try {
+            int before = Sched.policy(0);
+            if (!Sched.fair(before)) {
+                return true;
+            }
+            Sched.setPolicy(0, Sched.SCHED_FIFO | (before & Sched.SCHED_RESET_ON_FORK), 1);
+            Sched.setPolicy(0, before, 0);
+            return true;
+        } catch (RuntimeException e) {
+            return false;
         }
     }
 
