@@ -319,6 +319,51 @@ class PeriodicCheckpointTest {
     }
 
     /**
+     * Each freeze runs the frozen threads at realtime priority (freeze.realtime, on by default) and
+     * puts every thread's scheduling back before it runs its own code again: after checkpoints
+     * every 10 ms, a SCHED_BATCH process at nice 7 with SCHED_RESET_ON_FORK and a SCHED_RR one at
+     * priority 5 have exactly the policy, priority and nice value they had. {@code slsctl check}
+     * says the realtime policy may be used.
+     */
+    @Test
+    void checkpointsLeaveEveryProcessItsOwnScheduling(@TempDir Path tmp) throws Exception {
+        Process batch = startCounter(tmp.resolve("batch.log"), "nice", "-n", "7", "chrt", "--batch", "--reset-on-fork", "0");
+        Process rr = startCounter(tmp.resolve("rr.log"), "chrt", "--rr", "5");
+        String batchBefore = scheduling(batch.pid());
+        String rrBefore = scheduling(rr.pid());
+        assertTrue(batchBefore.contains("SCHED_BATCH|SCHED_RESET_ON_FORK") && batchBefore.contains("nice 7"), batchBefore);
+        assertTrue(rrBefore.contains("SCHED_RR") && rrBefore.contains("priority: 5"), rrBefore);
+        Sls sls = Sls.format(tmp, "512M");
+        try (sls) {
+            sls.startDaemon();
+            CliResult check = sls.ctl("check", "-H");
+            assertTrue(check.out().lines().anyMatch(l -> l.startsWith("realtime\tyes")), check.all());
+            assertEquals(0, sls.ctl("partadd", "-o", "sched", "--period", "10", "--keep", "2").exit());
+            for (Process p : List.of(batch, rr)) {
+                CliResult a = sls.ctl("attach", "-p", Long.toString(p.pid()), "-o", "sched");
+                assertEquals(0, a.exit(), a.all());
+            }
+            JsonNode part = awaitCheckpoints(sls, "sched", 50, Duration.ofMinutes(2));
+            assertEquals(0, part.get("failures").longValue(), part.toString());
+            for (Process p : List.of(batch, rr)) {
+                CliResult d = sls.ctl("detach", "-p", Long.toString(p.pid()));
+                assertEquals(0, d.exit(), d.all());
+            }
+            assertEquals(batchBefore, scheduling(batch.pid()));
+            assertEquals(rrBefore, scheduling(rr.pid()));
+        }
+    }
+
+    /** What {@code chrt -p} says of a process's main thread, and its nice value (field 19 of /proc/PID/stat). */
+    private static String scheduling(long pid) throws Exception {
+        CliResult chrt = Sls.run(List.of("chrt", "-p", Long.toString(pid)), Duration.ofSeconds(10));
+        assertEquals(0, chrt.exit(), chrt.all());
+        String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
+        String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+        return chrt.out().strip() + "\nnice " + f[16];
+    }
+
+    /**
      * The CPU time (clock ticks, 100 a second) of slsd's own threads (named sls-* and slos-*: not the
      * JVM's compiler or collector), from /proc.
      */
@@ -359,8 +404,11 @@ class PeriodicCheckpointTest {
     }
 
     /** The counter workload, reporting to {@code report}, once it has reported. */
-    private Process startCounter(Path report) throws Exception {
-        Process counter = new ProcessBuilder(Workloads.binary("counter").toString(), report.toString())
+    private Process startCounter(Path report, String... launcher) throws Exception {
+        List<String> argv = new ArrayList<>(List.of(launcher));
+        argv.add(Workloads.binary("counter").toString());
+        argv.add(report.toString());
+        Process counter = new ProcessBuilder(argv)
                 .redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectErrorStream(true).start();
         started.add(counter.pid());
         Workloads.awaitGrowth(report, 1, Duration.ofSeconds(30));
