@@ -29,7 +29,7 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * only once it is in its interrupt stop, and lowered before it is let go. A slsd killed in between
  * leaves it realtime, as it would leave it traced mid-injection: the freeze's window is the risk.
  *
- * <p>Stateless apart from the switch. Thread-safe.
+ * <p>Holds the switch, and for each of slsd's threads what {@link #raiseSelf} changed. Thread-safe.
  */
 public final class FreezePriority {
     private static final Logger log = LoggerFactory.getLogger(FreezePriority.class);
@@ -40,6 +40,8 @@ public final class FreezePriority {
 
     private static volatile boolean enabled = true;
     private static final AtomicBoolean refusalLogged = new AtomicBoolean();
+    /** What {@link #raiseSelf} found on this thread, until {@link #lowerSelf}. */
+    private static final ThreadLocal<Integer> SELF = new ThreadLocal<>();
 
     private FreezePriority() {}
 
@@ -70,10 +72,29 @@ public final class FreezePriority {
             return before;
         } catch (NativeException e) {
             if (e.errno() != Errno.ESRCH && refusalLogged.compareAndSet(false, true)) {
-                log.info("freezes run at normal priority: the realtime policy was refused ({}); "
-                        + "freeze.realtime = off says so without trying", e.getMessage());
+                log.info("realtime priority refused for a freeze ({}): such threads freeze at normal priority; "
+                        + "freeze.realtime = off stops trying", e.getMessage());
             }
             return UNCHANGED;
+        }
+    }
+
+    /**
+     * Raises the calling thread (one of slsd's) as {@link #raise} does; {@link #lowerSelf} puts it
+     * back. Raising a thread already raised this way changes nothing.
+     */
+    public static void raiseSelf() {
+        if (SELF.get() == null) {
+            SELF.set(raise(0));
+        }
+    }
+
+    /** Puts back what {@link #raiseSelf} changed on the calling thread; nothing when it did not run, or ran since. */
+    public static void lowerSelf() {
+        Integer before = SELF.get();
+        if (before != null) {
+            SELF.remove();
+            lower(0, before);
         }
     }
 
@@ -83,11 +104,11 @@ public final class FreezePriority {
      */
     public static <T> Callable<T> raised(Callable<T> task) {
         return () -> {
-            int before = raise(0);
+            raiseSelf();
             try {
                 return task.call();
             } finally {
-                lower(0, before);
+                lowerSelf();
             }
         };
     }

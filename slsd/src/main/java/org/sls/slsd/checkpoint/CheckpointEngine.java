@@ -805,6 +805,8 @@ public final class CheckpointEngine implements AutoCloseable {
         } catch (RuntimeException e) {
             release(p, staging, accounted[0]);
             throw e;
+        } finally {
+            FreezePriority.lowerSelf(); // lowered at the thaw; here after an Error too
         }
     }
 
@@ -831,8 +833,6 @@ public final class CheckpointEngine implements AutoCloseable {
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
         Precopy copiedEarly = null;
-        // this thread waits on the frozen ones and they on it: all run realtime until the thaw
-        int ownPolicy = FreezePriority.UNCHANGED;
         try {
             if (precopy && delta && prev.epoch() != 0 && kill == null) {
                 t.enter(Phase.PRECOPY);
@@ -843,10 +843,11 @@ public final class CheckpointEngine implements AutoCloseable {
                 log.debug("partition {}: {} pages copied before the freeze", p.name, copiedEarly.pages());
                 t.enter(Phase.FREEZE);
             }
-            ownPolicy = FreezePriority.raise(0);
+            // this thread waits on the frozen ones and they on it: all run realtime until the thaw
+            FreezePriority.raiseSelf();
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } catch (RuntimeException e) {
-            FreezePriority.lower(0, ownPolicy);
+            FreezePriority.lowerSelf();
             failed(p, trackerTouched);
             throw translate(e); // the early copy's scan of a process that died: ESRCH
         } finally {
@@ -978,7 +979,7 @@ public final class CheckpointEngine implements AutoCloseable {
                 removeLock(p, kill);
             }
             tree.thaw();
-            FreezePriority.lower(0, ownPolicy);
+            FreezePriority.lowerSelf();
             if (pinned != null) {
                 pinned.abandon();
             }
@@ -988,7 +989,7 @@ public final class CheckpointEngine implements AutoCloseable {
         // a checkpoint --kill keeps them frozen until they die: nothing they do may follow the epoch
         t.enter(Phase.THAW);
         frozenMicros = kill == null ? tree.thaw() : 0;
-        FreezePriority.lower(0, ownPolicy);
+        FreezePriority.lowerSelf();
         // answers taken from an earlier scan are confirmed by one made after this thaw, before the
         // commit (see write)
         CompletableFuture<Map<String, Set<Integer>>> holdersScan = null;

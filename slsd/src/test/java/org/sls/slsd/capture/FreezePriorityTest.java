@@ -113,5 +113,12 @@ class FreezePriorityTest {
             throw new IllegalStateException("failed task");
         }).call());
         assertEquals(mine, Sched.policy(0), "given back after a failure too");
+        FreezePriority.raiseSelf();
+        FreezePriority.raiseSelf();
+        assertEquals(Sched.SCHED_FIFO | (mine & Sched.SCHED_RESET_ON_FORK), Sched.policy(0));
+        FreezePriority.lowerSelf();
+        assertEquals(mine, Sched.policy(0), "raised twice, lowered once: as before");
+        FreezePriority.lowerSelf();
+        assertEquals(mine, Sched.policy(0));
     }
 }
