@@ -59,6 +59,12 @@ public final class CaptureBench {
                 struct sigaction sa = { 0 };
                 sa.sa_handler = on_usr1;
                 sigaction(SIGUSR1, &sa, NULL);
+                /* SIGUSR1 blocked but inside sigsuspend: one that lands between the test of go
+                   and the wait (as after a freeze's restart of the wait) is not lost */
+                sigset_t usr1, wait;
+                sigemptyset(&usr1);
+                sigaddset(&usr1, SIGUSR1);
+                sigprocmask(SIG_BLOCK, &usr1, &wait);
                 for (int i = 0; i < threads; i++) { pthread_t t; pthread_create(&t, NULL, idle, NULL); }
                 uint64_t *m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
                 madvise(m, len, MADV_NOHUGEPAGE);
@@ -68,7 +74,7 @@ public final class CaptureBench {
                 uint64_t x = 88172645463325252ULL;
                 for (int round = 1;; round++) {
                     int seen = go;
-                    while (go == seen) pause();
+                    while (go == seen) sigsuspend(&wait);
                     for (size_t i = 0; i < pages / 100; i++) {
                         x ^= x << 13; x ^= x >> 7; x ^= x << 17;
                         m[(x % pages) * 512 + 1] = x;
@@ -88,6 +94,10 @@ public final class CaptureBench {
         KernelFeatures features = KernelFeatures.probe();
         result.put("kernel", features.kernelRelease());
         result.put("incremental", features.incrementalCheckpoints());
+        // freeze.realtime, as slsd has it; SLS_BENCH_FREEZE_REALTIME=off measures freezes at normal priority
+        boolean realtime = features.realtime() && !"off".equals(System.getenv("SLS_BENCH_FREEZE_REALTIME"));
+        org.sls.slsd.capture.FreezePriority.enabled(realtime);
+        result.put("freeze_realtime", realtime);
         List<Integer> started = new ArrayList<>();
         Reaper reaper = new Reaper();
         try {
