@@ -50,10 +50,6 @@ public final class FreezePriority {
         enabled = on;
     }
 
-    public static boolean enabled() {
-        return enabled;
-    }
-
     /**
      * Raises thread {@code tid} (0: the calling thread) to SCHED_FIFO {@value #PRIORITY}. Returns the
      * policy to give {@link #lower}, or {@link #UNCHANGED} when the thread was left as it was:

@@ -806,7 +806,7 @@ public final class CheckpointEngine implements AutoCloseable {
             release(p, staging, accounted[0]);
             throw e;
         } finally {
-            FreezePriority.lowerSelf(); // lowered at the thaw; here after an Error too
+            FreezePriority.lowerSelf(); // lowered at the thaw; here after a failure (or an Error)
         }
     }
 
@@ -847,7 +847,6 @@ public final class CheckpointEngine implements AutoCloseable {
             FreezePriority.raiseSelf();
             tree = Freezer.freeze(roots, recursive, p.stragglers);
         } catch (RuntimeException e) {
-            FreezePriority.lowerSelf();
             failed(p, trackerTouched);
             throw translate(e); // the early copy's scan of a process that died: ESRCH
         } finally {
@@ -979,7 +978,6 @@ public final class CheckpointEngine implements AutoCloseable {
                 removeLock(p, kill);
             }
             tree.thaw();
-            FreezePriority.lowerSelf();
             if (pinned != null) {
                 pinned.abandon();
             }

@@ -43,7 +43,15 @@ class FreezePriorityTest {
         return m;
     }
 
-    private int start(TestPrograms programs, String... sched) throws Exception {
+    /** Every thread of {@code pid} has the scheduling of {@code before} while frozen and after the thaw. */
+    private static void assertUntouchedByAFreeze(int pid, Map<Integer, Policy> before) throws Exception {
+        try (FrozenTree t = Freezer.freeze(List.of(pid), false, new HashSet<>())) {
+            assertEquals(before, policies(pid), "while frozen");
+        }
+        assertEquals(before, policies(pid), "after the thaw");
+    }
+
+        private int start(TestPrograms programs, String... sched) throws Exception {
         Path out = tmp.resolve("threads.out");
         List<String> argv = new java.util.ArrayList<>(List.of(sched));
         argv.add(programs.compile("threads").toString());
@@ -81,10 +89,7 @@ class FreezePriorityTest {
             Map<Integer, Policy> before = policies(pid);
             assertTrue(before.values().stream().allMatch(p -> p.policy() == Sched.SCHED_FIFO && p.rtPriority() == 10),
                     before.toString());
-            try (FrozenTree t = Freezer.freeze(List.of(pid), false, new HashSet<>())) {
-                assertEquals(before, policies(pid), "while frozen: never lowered");
-            }
-            assertEquals(before, policies(pid), "after the thaw");
+            assertUntouchedByAFreeze(pid, before);
         }
     }
 
@@ -94,12 +99,11 @@ class FreezePriorityTest {
             int pid = start(programs, "nice", "-n", "3");
             Map<Integer, Policy> before = policies(pid);
             FreezePriority.enabled(false);
-            try (FrozenTree t = Freezer.freeze(List.of(pid), false, new HashSet<>())) {
-                assertEquals(before, policies(pid), "while frozen");
+            try {
+                assertUntouchedByAFreeze(pid, before);
             } finally {
                 FreezePriority.enabled(true);
             }
-            assertEquals(before, policies(pid), "after the thaw");
         }
     }
 
