@@ -77,7 +77,7 @@ public final class Precopy {
      */
     public static Precopy run(Map<Integer, List<Vma>> vmas, MemoryLineage prev, DirtyTracker tracker, Staging staging) {
         Precopy out = new Precopy();
-        try (IoVecs local = new IoVecs(IoVecs.IOV_MAX); IoVecs remote = new IoVecs(IoVecs.IOV_MAX)) {
+        try (IoVecs local = IoVecs.pooled(); IoVecs remote = IoVecs.pooled()) {
             for (Map.Entry<Integer, List<Vma>> e : vmas.entrySet()) {
                 int pid = e.getKey();
                 for (Vma v : e.getValue()) {

@@ -833,6 +833,7 @@ public final class CheckpointEngine implements AutoCloseable {
         List<NetworkLock.Connection> lockedConnections = List.of();
         boolean lockInstalled = false;
         Precopy copiedEarly = null;
+        MemoryCapture vanishing = null;
         try {
             if (precopy && delta && prev.epoch() != 0 && kill == null) {
                 t.enter(Phase.PRECOPY);
@@ -960,7 +961,7 @@ public final class CheckpointEngine implements AutoCloseable {
             t.enter(Phase.SHARED);
             shared = mc.captureShared();
             t.enter(Phase.SHARED);
-            mc.dropVanishedObjects();
+            vanishing = mc; // its objects gone since the parent are dropped after the thaw: no need to freeze for that
             nextLineage = mc.lineage();
             pinned = participant.frozen(p.name);
             stepHook.accept("captured");
@@ -988,6 +989,7 @@ public final class CheckpointEngine implements AutoCloseable {
         t.enter(Phase.THAW);
         frozenMicros = kill == null ? tree.thaw() : 0;
         FreezePriority.lowerSelf();
+        vanishing.dropVanishedObjects();
         // answers taken from an earlier scan are confirmed by one made after this thaw, before the
         // commit (see write)
         CompletableFuture<Map<String, Set<Integer>>> holdersScan = null;

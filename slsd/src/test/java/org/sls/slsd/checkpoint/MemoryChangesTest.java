@@ -148,6 +148,45 @@ class MemoryChangesTest {
         assertTrue(fx.engine.checkpoint("p", false, "delta", 0).pids().contains(pid));
     }
 
+    /**
+     * Four read-only private mappings that touch (three of a file, one anonymous), as a library's
+     * are: scanned together, each keeps its own pages, and changes made by lifting a protection and
+     * putting it back (the same VMAs at the next checkpoint) are saved by the delta.
+     */
+    @Test
+    void readOnlyMappingsSideBySideKeepTheirOwnPagesAcrossDeltas() throws Exception {
+        Path out = tmp.resolve("s.out");
+        int pid = fx.programs.start("sidebyside", List.of(out.toString()), -1);
+        fx.engine.attach("p", pid, 0);
+        // {page, byte it starts with} per phase: private copies, file pages, an anonymous page never written
+        int[][][] expected = {
+                {{0, 0x66}, {1, 0x11}, {5, 0x55}, {6, 0x66}, {9, 0x99}, {12, 0}, {13, 0xdd}},
+                {{0, 0x66}, {1, 0x66}, {5, 0x55}, {6, 0x67}, {9, 0}, {12, 0}, {13, 0xdd}},
+                {{0, 0x66}, {1, 0x66}, {5, 0x55}, {6, 0x67}, {9, 0}, {12, 0}, {13, 0xdd}},
+        };
+        long parent = 0;
+        for (int phase = 1; phase <= 3; phase++) {
+            int ph = phase;
+            Map<String, String> f = EngineFixture.fields(TestPrograms.awaitLine(out, l -> l.startsWith("phase=" + ph + " "),
+                    Duration.ofSeconds(10)));
+            Thread.sleep(30); // it waits in sigsuspend now
+            CheckpointResult r = fx.engine.checkpoint("p", false, "delta", parent);
+            parent = r.epoch();
+            long m = TestPrograms.hex(f.get("m"));
+            byte[] mem = fx.memory("p", r.epoch(), pid).read(m, Integer.parseInt(f.get("len")));
+            for (int[] page : expected[phase - 1]) {
+                assertEquals((byte) page[1], mem[page[0] * 4096], "page " + page[0] + " in phase " + phase);
+                assertEquals((byte) page[1], mem[page[0] * 4096 + 4095], "end of page " + page[0] + " in phase " + phase);
+            }
+            assertEquals(TestPrograms.hex(f.get("sum")), TestPrograms.fnv(mem), "the four mappings in phase " + phase);
+            ProcessImage p = fx.manifest("p", r.epoch()).process(pid);
+            for (long at = m; at < m + 16 * 4096; at += 4 * 4096) {
+                assertEquals(at, p.regionAt(at).start(), "a region of its own at 0x" + Long.toHexString(at));
+            }
+            Linux.kill(pid, 10);
+        }
+    }
+
     @Test
     void aProcessThatExecsStartsANewLineage() throws Exception {
         Path out = tmp.resolve("e.out");

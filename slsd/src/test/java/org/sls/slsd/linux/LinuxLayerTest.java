@@ -69,6 +69,38 @@ class LinuxLayerTest {
         assertNull(ProcFs.fdStat(self, 0x3ffffff0), "no such fd");
     }
 
+    /**
+     * Pooled iovec arrays come back empty, and one closed twice is pooled once: two captures must
+     * never be handed the same array. A copy through a reused array reads what it should.
+     */
+    @Test
+    void pooledIoVecsAreReusedEmptyAndNeverTwice() {
+        ByteBuffer src = ByteBuffer.allocateDirect(8192);
+        ByteBuffer dst = ByteBuffer.allocateDirect(8192);
+        for (int i = 0; i < 8192; i++) {
+            src.put(i, (byte) (i * 31));
+        }
+        long srcAddr = Sys.address(src);
+        long dstAddr = Sys.address(dst);
+        IoVecs a = IoVecs.pooled();
+        a.add(dstAddr, 4096);
+        a.close();
+        a.close(); // a second close must not pool it again
+        IoVecs local = IoVecs.pooled();
+        IoVecs remote = IoVecs.pooled();
+        assertNotSame(local, remote, "one array handed out twice");
+        assertEquals(0, local.count(), "a pooled array comes back empty");
+        assertEquals(0, local.bytes());
+        local.add(dstAddr, 8192);
+        remote.add(srcAddr, 8192);
+        assertEquals(8192, Linux.processVmReadv(Linux.getpid(), local, remote));
+        for (int i = 0; i < 8192; i++) {
+            assertEquals(src.get(i), dst.get(i), "byte " + i);
+        }
+        local.close();
+        remote.close();
+    }
+
     @Test
     void errorsNameTheCallArgumentAndErrno() {
         NativeException e = assertThrows(NativeException.class, () -> Ptrace.seize(0x3ffffff0, 0));
