@@ -47,6 +47,11 @@ public final class CaptureTimings {
         REGS("regs"),
         /** /proc reads of the state (stat, status, limits, auxv, links, children). */
         PROC("proc"),
+        /**
+         * Waiting, before the injected calls, for the other thread's scan of the process's pages
+         * to be done (see {@code FrozenReads#awaitScanned}).
+         */
+        SCAN_WAIT("scanwait"),
         /** Syscalls injected for what only the process can tell (sigactions, itimers, tid address). */
         INJECT("inject"),
         /** PAGEMAP_SCAN: which pages are present or written (and re-protecting the written ones). */

@@ -52,6 +52,8 @@ public final class MemoryCapture implements AutoCloseable {
                 return t;
             });
     private static final long PARALLEL_THRESHOLD = 16L << 20;
+    /** Told each process whose pages {@link #captureProcess} has scanned, before it copies them. */
+    private java.util.function.IntConsumer onScanned = pid -> { };
     /** {@link #presentInRuns} of the process being captured. */
     private Map<Long, PageRanges> presentScanned = Map.of();
     private IoVecs local = IoVecs.pooled();
@@ -159,6 +161,15 @@ public final class MemoryCapture implements AutoCloseable {
         return Kind.ANON;
     }
 
+    /**
+     * Who is told, from {@link #captureProcess}'s thread, that the pages of a process are scanned
+     * (written pages protected again, new VMAs registered): from then on only reads of its memory
+     * follow. See {@code FrozenReads#awaitScanned}.
+     */
+    public void onScanned(java.util.function.IntConsumer listener) {
+        this.onScanned = listener;
+    }
+
     /** Captures the private memory of one process and notes its shared mappings. */
     public List<RegionImage> captureProcess(int pid, List<Vma> vmas) {
         List<RegionImage> out = new ArrayList<>();
@@ -194,6 +205,7 @@ public final class MemoryCapture implements AutoCloseable {
                     }
                 }
             }
+            onScanned.accept(pid);
             drain();
         }
         return out;

@@ -76,13 +76,19 @@ public final class StateCapture {
     public static ProcessImage capture(int pid, List<Integer> tids, char stateBefore, List<Vma> vmas,
                                        List<RegionImage> regions, List<FdImage> fds, List<Integer> children,
                                        Consumer<SyscallInjector> onLeaderInjection) {
-        return capture(pid, tids, stateBefore, vmas, regions, fds, children, onLeaderInjection, new CaptureTimings());
+        return capture(pid, tids, stateBefore, vmas, regions, fds, children, onLeaderInjection, () -> { },
+                new CaptureTimings());
     }
 
-    /** As above, adding the time of each step to {@code t}. */
+    /**
+     * As above, adding the time of each step to {@code t}; {@code beforeInjection} runs once the
+     * registers are read, before any thread of the process runs an injected call (its time is
+     * {@link CaptureTimings.Phase#SCAN_WAIT}).
+     */
     public static ProcessImage capture(int pid, List<Integer> tids, char stateBefore, List<Vma> vmas,
                                        List<RegionImage> regions, List<FdImage> fds, List<Integer> children,
-                                       Consumer<SyscallInjector> onLeaderInjection, CaptureTimings t) {
+                                       Consumer<SyscallInjector> onLeaderInjection, Runnable beforeInjection,
+                                       CaptureTimings t) {
         t.enter(CaptureTimings.Phase.PROC);
         ProcStat stat = ProcFs.stat(pid);
         Map<String, String> status = ProcFs.status(pid);
@@ -134,6 +140,8 @@ public final class StateCapture {
             wide.add(new long[] {SYS_TIMER_GETTIME, timerEntries.get(k).id(), 3, k});
         }
         List<SyscallInjector> injs = new ArrayList<>();
+        t.enter(CaptureTimings.Phase.SCAN_WAIT);
+        beforeInjection.run();
         t.enter(CaptureTimings.Phase.INJECT);
         long code = 0;
         try {

@@ -923,6 +923,7 @@ public final class CheckpointEngine implements AutoCloseable {
             }
             Map<Integer, ProcessImage> states = new LinkedHashMap<>();
             RuntimeException failure = null;
+            FrozenReads frozenReads = reads;
             try {
                 for (int pid : pids) {
                     t.enter(Phase.PROC);
@@ -934,7 +935,8 @@ public final class CheckpointEngine implements AutoCloseable {
                     }
                     states.put(pid, StateCapture.capture(pid, tree.threads(pid), tree.stateBefore(pid), vmas.get(pid),
                             List.of(), List.of(), children,
-                            onLeaderInjection(pid, delta && tracker.needsPreparation(pid) ? tracker : null), t));
+                            onLeaderInjection(pid, delta && tracker.needsPreparation(pid) ? tracker : null),
+                            () -> frozenReads.awaitScanned(pid), t));
                 }
             } catch (RuntimeException e) {
                 failure = e;
