@@ -18,7 +18,7 @@ import java.util.List;
  *                     the network lock until the restore ("local -> remote")
  * @param phases       microseconds per step of the checkpoint (smaps, stagingwait, reserve and, with
  *                     memory.precopy on, precopy before the freeze; freeze, checks, fds, fdwait,
- *                     memwait, regs, proc, inject, scan, copy, track,
+ *                     memwait, regs, proc, scanwait, inject, scan, copy, track,
  *                     shared, thaw frozen; verify, write after the thaw); steps that took no time are
  *                     left out
  */

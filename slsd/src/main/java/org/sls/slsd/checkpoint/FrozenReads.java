@@ -22,7 +22,8 @@ import java.util.concurrent.Future;
  * The reads of a frozen partition that run on other threads while the freezing thread checks the
  * processes, reads their registers and injects syscalls (which mostly waits for the tracees to be
  * scheduled): the fds, from the start of the checks, and the private memory (scan and copy), once
- * the checks are done. The fd reader reads through the socket copies of the capture's context and
+ * the checks are done; a process's threads run their injected calls only after its scan
+ * ({@link #awaitScanned}). The fd reader reads through the socket copies of the capture's context and
  * the memory reader writes into the staging memory, so both are always waited for before the
  * processes thaw, the copies are closed or the staging area is given back: {@link #join} on the
  * way to a thaw, {@link #settle} after a failure. Both run at the freeze's realtime priority
