@@ -211,7 +211,7 @@ public final class MemoryCapture implements AutoCloseable {
         return out;
     }
 
-    /** Whether {@link #capturePrivate} saves the VMA's pages from scratch (no tracker to ask): it then needs them all. */
+    /** Whether a VMA of this kind is private memory, whose pages {@link #capturePrivate} saves. */
     private static boolean privateKind(Kind kind) {
         return switch (kind) {
             case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL, FILE_SHARED, SHARED -> false;

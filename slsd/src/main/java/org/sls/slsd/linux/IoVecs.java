@@ -18,6 +18,8 @@ public final class IoVecs implements AutoCloseable {
     private final boolean pooled;
     /** Whether it is in the pool now (closed, not yet taken again). */
     private boolean idle;
+    /** Whether it is unmapped: closed for good. */
+    private boolean unmapped;
 
     /** Arrays of {@link #IOV_MAX} entries closed and not unmapped, at most {@link #POOL_MAX}. */
     private static final java.util.concurrent.ConcurrentLinkedDeque<IoVecs> POOL =
@@ -84,7 +86,7 @@ public final class IoVecs implements AutoCloseable {
     /** Unmaps it, or for a {@link #pooled} one puts it back, empty, while the pool has room. Idempotent. */
     @Override
     public void close() {
-        if (idle) {
+        if (idle || unmapped) {
             return;
         }
         if (pooled && POOL_SIZE.incrementAndGet() <= POOL_MAX) {
@@ -96,6 +98,7 @@ public final class IoVecs implements AutoCloseable {
         if (pooled) {
             POOL_SIZE.decrementAndGet();
         }
+        unmapped = true;
         mem.close();
     }
 }
