@@ -184,25 +184,22 @@ public final class MemoryCapture implements AutoCloseable {
                 Vma v = vmas.get(i);
                 Kind kind = kinds.get(i);
                 List<String> flags = new ArrayList<>(v.vmFlags());
-                switch (kind) {
-                    case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL, FILE_SHARED ->
-                            out.add(region(v, kind, flags, 0, v.start(), 0));
-                    case SHARED -> {
-                        String id = v.fileBacked() ? v.identity() : "anon:" + pid + ":" + Long.toHexString(v.start());
-                        long obj;
-                        synchronized (sharedLock) {
-                            obj = sharedObject(id, v.path(), mapFile(pid, v));
-                            sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
-                        }
-                        out.add(region(v, kind, flags, obj, v.start() - v.offset(), 0));
+                if (privateKind(kind)) {
+                    if (kind == Kind.FILE_PRIVATE && v.path().endsWith(" (deleted)")) {
+                        // the pages it did not copy come from the file, which only the checkpoint keeps
+                        noteFile(v.identity(), v.path(), mapFile(pid, v));
                     }
-                    default -> {
-                        if (kind == Kind.FILE_PRIVATE && v.path().endsWith(" (deleted)")) {
-                            // the pages it did not copy come from the file, which only the checkpoint keeps
-                            noteFile(v.identity(), v.path(), mapFile(pid, v));
-                        }
-                        out.add(capturePrivate(pid, v, kind, flags, pm));
+                    out.add(capturePrivate(pid, v, kind, flags, pm));
+                } else if (kind == Kind.SHARED) {
+                    String id = v.fileBacked() ? v.identity() : "anon:" + pid + ":" + Long.toHexString(v.start());
+                    long obj;
+                    synchronized (sharedLock) {
+                        obj = sharedObject(id, v.path(), mapFile(pid, v));
+                        sharedMaps.computeIfAbsent(id, k -> new ArrayList<>()).add(new long[] {pid, v.start(), v.end(), v.offset()});
                     }
+                    out.add(region(v, kind, flags, obj, v.start() - v.offset(), 0));
+                } else { // [vdso], [vvar], [vsyscall], shared file mappings: no content saved
+                    out.add(region(v, kind, flags, 0, v.start(), 0));
                 }
             }
             onScanned.accept(pid);
@@ -211,7 +208,10 @@ public final class MemoryCapture implements AutoCloseable {
         return out;
     }
 
-    /** Whether a VMA of this kind is private memory, whose pages {@link #capturePrivate} saves. */
+    /**
+     * Whether a VMA of this kind is private memory, whose pages {@link #capturePrivate} saves: the
+     * one list of them, for {@link #captureProcess} and {@link #presentInRuns}.
+     */
     private static boolean privateKind(Kind kind) {
         return switch (kind) {
             case VDSO, VVAR, VVAR_VCLOCK, VSYSCALL, FILE_SHARED, SHARED -> false;
