@@ -154,7 +154,15 @@ public final class Workloads {
             Sls.sleep(50);
         }
         if (Files.exists(Path.of("/proc/" + pid))) {
-            throw new AssertionError("pid " + pid + " still exists after " + timeout);
+            String status;
+            try {
+                status = Files.readAllLines(Path.of("/proc/" + pid + "/status")).stream()
+                        .filter(l -> l.startsWith("State:") || l.startsWith("PPid:") || l.startsWith("TracerPid:"))
+                        .map(l -> l.replaceAll("\\s+", " ")).toList().toString();
+            } catch (java.io.IOException e) {
+                status = "(status unreadable: " + e.getMessage() + ")";
+            }
+            throw new AssertionError("pid " + pid + " still exists after " + timeout + ": " + status);
         }
     }
 }

@@ -84,6 +84,9 @@ public final class FrozenTree implements AutoCloseable {
             for (int tid : dead) {
                 if (Ptrace.reapIfGone(tid, 1000)) {
                     log.info("tid {} died while frozen", tid);
+                } else {
+                    log.warn("tid {} could not be detached, and no death of it was reported within 1 s: if it dies,"
+                            + " slsd's reaper waits for it", tid);
                 }
             }
             thawedAt = System.nanoTime();

@@ -24,7 +24,9 @@ import static org.sls.slsd.linux.LinuxSyscalls.*;
  * Reaps slsd's own children that exited, each by its specific pid: never {@code waitpid(-1)},
  * which would steal ptrace stops from the checkpoint engine and children from the JDK. A child that
  * is in a ptrace stop is only looked at ({@code WNOWAIT}), never consumed, and a dead one that
- * is still traced is left to its tracer for a while. Thread-safe; one daemon
+ * is still traced is left to its tracer for a while; so is any process that died traced by slsd,
+ * after which this thread takes the death its tracer never waited for (see {@link #reapOrphans}),
+ * so that its real parent can reap it. Thread-safe; one daemon
  * thread waits in poll(2) on a pidfd per watched child (readable once it has exited) and an
  * eventfd that {@link #watch} writes, so an idle slsd does not wake up to poll: slsd checkpointing
  * a server every 10 ms spent a tenth of its CPU time here when this thread polled every pid, and
@@ -202,9 +204,18 @@ public final class Reaper implements AutoCloseable {
     }
 
     /**
-     * slsd is a child subreaper: processes of restored trees whose parent died are reparented to
-     * it, and nobody watches them. Reaps zombie children of slsd seen in two scans in a row; the
-     * JDK's own children are waited for by the JDK at once, so they never stay zombies that long.
+     * Reaps the zombies that are slsd's to wait for and that nobody else will, once seen in two
+     * scans in a row:
+     * <ul>
+     *   <li>its children nobody watches: slsd is a child subreaper, and processes of restored trees
+     *       whose parent died are reparented to it (the JDK waits for its own children at once, so
+     *       they never stay zombies that long);</li>
+     *   <li>processes of others that died while a thread of slsd traced them and that this thread
+     *       never waited for: such a death is reported to the tracer first, and until the tracer
+     *       has waited for it the real parent cannot reap the zombie, which keeps its pid for as
+     *       long as slsd runs. The engine waits for every tracee that dies while frozen (see
+     *       {@code FrozenTree#thaw}), but only for a while.</li>
+     * </ul>
      */
     private Set<Integer> reapOrphans(Set<Integer> seenBefore, Pointer info) {
         Set<Integer> zombies = new HashSet<>();
@@ -225,12 +236,21 @@ public final class Reaper implements AutoCloseable {
             } catch (RuntimeException gone) {
                 continue;
             }
-            if (st.ppid() != self || st.state() != 'Z' || watching(pid)) {
+            if (st.state() != 'Z' || watching(pid)) {
+                continue;
+            }
+            boolean child = st.ppid() == self;
+            if (!child && !tracedBySlsd(pid)) {
                 continue;
             }
             if (seenBefore.contains(pid)) {
-                Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | __WALL, 0, 0);
-                log.debug("reaped orphan pid {}", pid);
+                long r = Sys.raw(SYS_WAITID, P_PID, pid, info.address(), WEXITED | WNOHANG | __WALL, 0, 0);
+                if (child) {
+                    log.debug("reaped orphan pid {}", pid);
+                } else if (r == 0) {
+                    log.warn("pid {} died traced by slsd and was not waited for: its death is now its parent's"
+                            + " (pid {}) to reap", pid, st.ppid());
+                }
             } else {
                 zombies.add(pid);
             }
@@ -270,6 +290,17 @@ public final class Reaper implements AutoCloseable {
             log.info("reaped pid {}: killed by signal {}{}", pid, status, code == CLD_DUMPED ? " (core dumped)" : "");
         }
         f.complete(code == CLD_EXITED ? status << 8 : status);
+    }
+
+    /** Whether a thread of slsd traces {@code pid}. */
+    private static boolean tracedBySlsd(int pid) {
+        int tracer;
+        try {
+            tracer = ProcFs.tracerPid(pid);
+        } catch (RuntimeException gone) {
+            return false;
+        }
+        return tracer != 0 && new File("/proc/self/task/" + tracer).exists();
     }
 
     /** Whether {@code pid} is traced (a zombie still names its tracer until that has waited for it). */

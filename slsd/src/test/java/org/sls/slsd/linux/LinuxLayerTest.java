@@ -145,6 +145,45 @@ class LinuxLayerTest {
     }
 
     /**
+     * A process of someone else's that dies while slsd traces it is reported to slsd first, and its
+     * parent can reap it only once a thread of slsd has waited for it. When none did, the reaper
+     * takes that death, and the zombie is its parent's again: a sleep whose parent, a python3, never
+     * waits, is seized, killed and not waited for here.
+     */
+    @Test
+    void aTraceeThatDiedUnwaitedForIsReleasedToItsParent() throws Exception {
+        Process parent = new ProcessBuilder("python3", "-c", String.join("\n",
+                "import subprocess, time",
+                "p = subprocess.Popen(['sleep', '300'])",
+                "print(p.pid, flush=True)",
+                "time.sleep(300)")).redirectErrorStream(true).start();
+        int pid = -1;
+        try {
+            pid = Integer.parseInt(new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream()))
+                    .readLine().trim());
+            assertNotEquals(Linux.getpid(), ProcFs.stat(pid).ppid());
+            Ptrace.seize(pid, 0);
+            Linux.kill(pid, 9);
+            long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+            Map<String, String> status = ProcFs.status(pid);
+            while (!"0".equals(status.get("TracerPid")) && System.nanoTime() < deadline) {
+                Thread.sleep(50);
+                status = ProcFs.status(pid);
+            }
+            String seen = "State " + status.get("State") + ", PPid " + status.get("PPid") + ", TracerPid "
+                    + status.get("TracerPid");
+            assertEquals("0", status.get("TracerPid"), "released by slsd: " + seen);
+            assertTrue(status.get("State").startsWith("Z"), seen);
+            assertEquals(String.valueOf(parent.pid()), status.get("PPid"), "its parent's to reap: " + seen);
+        } finally {
+            if (pid > 0) {
+                Ptrace.reapIfGone(pid, 1000); // still ours when the test fails
+            }
+            parent.destroyForcibly().waitFor();
+        }
+    }
+
+    /**
      * Injected calls single-step over the gadget, whose SIGTRAP the kernel forces through: a
      * process that ignores SIGTRAP would lose that disposition, so it gets the two-stop way; a thread
      * that blocks SIGTRAP steps under the injector's mask. Batches of calls, which stop on an int3,
