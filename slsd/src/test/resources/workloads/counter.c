@@ -1,5 +1,5 @@
 /* A counter that keeps a buffer and its checksum under a seqlock, and reports itself.
- * usage: counter OUT BUF_KIB [PERIOD_MS]
+ * usage: counter OUT BUF_KIB [PERIOD_MS [PAGES_PER_ROUND]] (8 pages a round unless told, scattered)
  * OUT gets "state=0x.. buf=0x.. len=N" once, then "counter=N sum=X" every period. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +22,7 @@ int main(int argc, char **argv) {
     FILE *out = fopen(argv[1], "a");
     size_t len = (size_t) atol(argv[2]) * 1024;
     long period = argc > 3 ? atol(argv[3]) : 100;
+    size_t per = argc > 4 ? (size_t) atol(argv[4]) : 8;
     uint64_t *buf = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     size_t n = len / 8;
     for (size_t i = 0; i < n; i++) buf[i] = i * 2654435761ULL;
@@ -31,7 +32,7 @@ int main(int argc, char **argv) {
         st.seq++;
         __sync_synchronize();
         size_t pages = n / 512;
-        for (size_t k = 0; k < 8; k++) buf[((c * 131 + k * 977) % pages) * 512 + (c % 512)] += c; /* 8 pages a round */
+        for (size_t k = 0; k < per; k++) buf[((c * 131 + k * 977) % pages) * 512 + (c % 512)] += c;
         st.sum = checksum(buf, n);
         st.counter = c;
         __sync_synchronize();

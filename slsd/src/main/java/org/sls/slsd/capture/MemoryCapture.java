@@ -44,14 +44,25 @@ public final class MemoryCapture implements AutoCloseable {
     private MemoryLineage prev;
     private final MemoryLineage next;
     private final LongSupplier newObjectId;
-    /** Copies of many MiB are split over a few threads: process_vm_readv runs at one core's memcpy speed. */
+    /**
+     * Helpers of the copy, one fewer than the cores: process_vm_readv runs at one core's memcpy
+     * speed, and the capturing thread copies too (see {@link SharedCopy}).
+     */
+    private static final int HELPERS = Math.max(1, Math.min(3, Runtime.getRuntime().availableProcessors() - 1));
     private static final java.util.concurrent.ExecutorService COPIERS = java.util.concurrent.Executors.newFixedThreadPool(
-            Math.max(2, Math.min(4, Runtime.getRuntime().availableProcessors())), r -> {
+            HELPERS, r -> {
                 Thread t = new Thread(r, "sls-copy");
                 t.setDaemon(true);
                 return t;
             });
-    private static final long PARALLEL_THRESHOLD = 16L << 20;
+    /** Below this many bytes a copy is not shared: handing it out costs more than it saves. */
+    private static final long SHARE_THRESHOLD = 1L << 20;
+    /**
+     * A batch (one process_vm_readv) ends at this many iovecs of the process or bytes, so that a
+     * shared copy has batches enough to spread, and the last one taken ends soon after the others.
+     */
+    private static final int BATCH_IOVECS = 256;
+    private static final long BATCH_BYTES = 2L << 20;
     /** Told each process whose pages {@link #captureProcess} has scanned, before it copies them. */
     private java.util.function.IntConsumer onScanned = pid -> { };
     /** {@link #presentInRuns} of the process being captured. */
@@ -385,7 +396,7 @@ public final class MemoryCapture implements AutoCloseable {
     private void copy(long obj, long firstPage, long addr, long pages) {
         while (pages > 0) {
             Staging.Slot s = staging.alloc(pages);
-            if (s.chunk() != copyChunk || local.full() || remote.full()) {
+            if (s.chunk() != copyChunk || local.full() || remote.count() >= BATCH_IOVECS || remote.bytes() >= BATCH_BYTES) {
                 flush();
                 copyChunk = s.chunk();
             }
@@ -408,7 +419,10 @@ public final class MemoryCapture implements AutoCloseable {
         }
     }
 
-    /** Reads every queued batch (in parallel when there is a lot), then recycles the iovecs. */
+    /**
+     * Reads every queued batch, then recycles the iovecs. A copy of a MiB or more is shared (see
+     * {@link SharedCopy}): this thread reads batch after batch, and so do helpers that find a core.
+     */
     private void drain() {
         flush();
         if (pending.isEmpty()) {
@@ -417,31 +431,17 @@ public final class MemoryCapture implements AutoCloseable {
         timings.enter(CaptureTimings.Phase.COPY);
         int pid = copyPid;
         try {
-            if (pending.size() == 1 || pendingBytes < PARALLEL_THRESHOLD) {
+            if (pending.size() == 1 || pendingBytes < SHARE_THRESHOLD) {
                 for (IoVecs[] b : pending) {
                     read(pid, b);
                 }
             } else {
-                List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
-                for (IoVecs[] b : pending) {
-                    fs.add(COPIERS.submit(FreezePriority.raised(() -> {
-                        read(pid, b);
-                        return null;
-                    })));
+                SharedCopy copy = new SharedCopy(pid, pending.toArray(new IoVecs[0][]));
+                for (int i = 0; i < Math.min(HELPERS, pending.size() - 1); i++) {
+                    COPIERS.execute(copy::help);
                 }
-                for (java.util.concurrent.Future<?> f : fs) {
-                    try {
-                        f.get();
-                    } catch (java.util.concurrent.ExecutionException e) {
-                        if (e.getCause() instanceof RuntimeException re) {
-                            throw re;
-                        }
-                        throw new IllegalStateException(e.getCause());
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                        throw new CheckpointException(CheckpointException.Kind.INTERNAL, "interrupted while copying pid " + pid);
-                    }
-                }
+                copy.copy();
+                copy.await();
             }
         } finally {
             for (IoVecs[] b : pending) {
@@ -452,6 +452,79 @@ public final class MemoryCapture implements AutoCloseable {
             }
             pending.clear();
             pendingBytes = 0;
+        }
+    }
+
+    /**
+     * The batches of one drain, each read by whichever thread claims it first: the capturing
+     * thread, and helpers on the copier threads. A helper starts at normal priority, so it gets a
+     * core only when no realtime thread of the freeze wants it (the fd reader and the injected
+     * calls run beside the copy), then copies at realtime priority like the rest of the freeze.
+     * Whatever no helper claimed the capturing thread reads itself, so a helper that comes late
+     * finds nothing left, and one that never runs costs nothing; the capturing thread returns only
+     * once every batch has been read, as the iovecs and the staging memory are its own again then.
+     * Thread-safe.
+     */
+    private static final class SharedCopy {
+        private final int pid;
+        private final IoVecs[][] batches;
+        private final java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        private final java.util.concurrent.CountDownLatch done;
+        private final java.util.concurrent.atomic.AtomicReference<RuntimeException> failure =
+                new java.util.concurrent.atomic.AtomicReference<>();
+
+        SharedCopy(int pid, IoVecs[][] batches) {
+            this.pid = pid;
+            this.batches = batches;
+            this.done = new java.util.concurrent.CountDownLatch(batches.length);
+        }
+
+        /** Reads batches until none is left to claim; after a failure claims the rest unread. */
+        void copy() {
+            for (int i = next.getAndIncrement(); i < batches.length; i = next.getAndIncrement()) {
+                try {
+                    if (failure.get() == null) {
+                        read(pid, batches[i]);
+                    }
+                } catch (RuntimeException e) {
+                    failure.compareAndSet(null, e);
+                } finally {
+                    done.countDown();
+                }
+            }
+        }
+
+        /** {@link #copy} on a copier thread, at realtime priority while it reads. */
+        void help() {
+            if (next.get() >= batches.length) {
+                return;
+            }
+            FreezePriority.raiseSelf();
+            try {
+                copy();
+            } finally {
+                FreezePriority.lowerSelf();
+            }
+        }
+
+        /** Waits until every batch is read (reads end on their own: not interruptible), then throws the first failure. */
+        void await() {
+            boolean interrupted = false;
+            while (true) {
+                try {
+                    done.await();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            RuntimeException f = failure.get();
+            if (f != null) {
+                throw f;
+            }
         }
     }
 
