@@ -135,7 +135,7 @@ final class FrozenReads {
         if (fds != null) {
             t.enter(Phase.FDS_WAIT);
             try {
-                t.add(Phase.FDS, await(fds).micros(Phase.FDS) * 1000);
+                t.add(Phase.FDS, await(fds, "its fds").micros(Phase.FDS) * 1000);
             } catch (RuntimeException e) {
                 failure = failure == null ? e : failure;
             }
@@ -143,7 +143,7 @@ final class FrozenReads {
         if (memory != null) {
             t.enter(Phase.MEMORY_WAIT);
             try {
-                CaptureTimings mt = await(memory);
+                CaptureTimings mt = await(memory, "its memory");
                 for (Phase ph : List.of(Phase.SCAN, Phase.COPY, Phase.TRACK)) {
                     t.add(ph, mt.micros(ph) * 1000);
                 }
@@ -183,12 +183,13 @@ final class FrozenReads {
         }
     }
 
-    private <T> T await(Future<T> f) {
+    /** The reader's result, or its failure; {@code what} it reads names it when this thread is interrupted. */
+    private <T> T await(Future<T> f, String what) {
         try {
             return f.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": interrupted while reading fds");
+            throw new CheckpointException(Kind.INTERNAL, "partition " + partition + ": interrupted while reading " + what);
         } catch (ExecutionException e) {
             if (e.getCause() instanceof RuntimeException re) {
                 throw re;

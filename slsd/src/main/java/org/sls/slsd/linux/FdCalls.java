@@ -65,6 +65,7 @@ public final class FdCalls {
         while (done < data.length) {
             done += Sys.call("write", what, LinuxSyscalls.SYS_WRITE, fd, p.address() + done, data.length - done, 0, 0, 0);
         }
+        Sys.keep(p);
     }
 
     /** open(2) returning the fd (flags as given; no mode). */
@@ -84,6 +85,7 @@ public final class FdCalls {
                 Pointer t = Sys.alloc(8);
                 t.putLong(0, ticks);
                 Linux.ioctl(fd, TFD_IOC_SET_TICKS, t.address(), "TFD_IOC_SET_TICKS " + ticks);
+                Sys.keep(t);
             }
             if (valueNs != 0 || intervalNs != 0) {
                 Pointer its = Sys.alloc(32);
@@ -93,6 +95,7 @@ public final class FdCalls {
                 its.putLong(16, v / 1_000_000_000L);
                 its.putLong(24, v % 1_000_000_000L);
                 Sys.call("timerfd_settime", "clock " + clock, SYS_TIMERFD_SETTIME, fd, 0, its.address());
+                Sys.keep(its);
             }
             return fd;
         } catch (RuntimeException e) {
@@ -104,7 +107,9 @@ public final class FdCalls {
     public static int signalfd(long mask, int flags) {
         Pointer m = Sys.alloc(8);
         m.putLong(0, mask);
-        return (int) Sys.call("signalfd4", "mask " + Long.toHexString(mask), SYS_SIGNALFD4, -1, m.address(), 8, flags, 0, 0);
+        int fd = (int) Sys.call("signalfd4", "mask " + Long.toHexString(mask), SYS_SIGNALFD4, -1, m.address(), 8, flags, 0, 0);
+        Sys.keep(m);
+        return fd;
     }
 
     /** Whether fd {@code fd1} of {@code pid1} and fd {@code fd2} of {@code pid2} are the same open file description. */
@@ -126,13 +131,17 @@ public final class FdCalls {
     /** A memfd named {@code name} (shown as "/memfd:NAME (deleted)"). */
     public static int memfdCreate(String name, int flags) {
         Pointer n = Sys.cString(name);
-        return (int) Sys.call("memfd_create", name, SYS_MEMFD_CREATE, n.address(), flags, 0);
+        int fd = (int) Sys.call("memfd_create", name, SYS_MEMFD_CREATE, n.address(), flags, 0);
+        Sys.keep(n);
+        return fd;
     }
 
     /** open(2) with a mode (O_CREAT, O_TMPFILE). */
     public static int open(String path, int flags, int mode) {
         Pointer p = Sys.cString(path);
-        return (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, mode);
+        int fd = (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, mode);
+        Sys.keep(p);
+        return fd;
     }
 
     public static void ftruncate(int fd, long size, String what) {
@@ -150,6 +159,7 @@ public final class FdCalls {
     public static void unlink(String path) {
         Pointer p = Sys.cString(path);
         Sys.call("unlink", path, SYS_UNLINK, p.address(), 0, 0);
+        Sys.keep(p);
     }
 
     /** lseek(fd, offset, SEEK_SET). */
@@ -169,8 +179,10 @@ public final class FdCalls {
     /** inotify_add_watch: the watch descriptor. */
     public static int inotifyAddWatch(int fd, String path, long mask) {
         Pointer p = Sys.cString(path);
-        return (int) Sys.call("inotify_add_watch", path + " mask 0x" + Long.toHexString(mask), SYS_INOTIFY_ADD_WATCH,
+        int wd = (int) Sys.call("inotify_add_watch", path + " mask 0x" + Long.toHexString(mask), SYS_INOTIFY_ADD_WATCH,
                 fd, p.address(), mask);
+        Sys.keep(p);
+        return wd;
     }
 
     public static void inotifyRmWatch(int fd, int wd) {
@@ -183,7 +195,9 @@ public final class FdCalls {
         h.putInt(0, handle.length);
         h.putInt(4, type);
         h.put(8, handle, 0, handle.length);
-        return (int) Sys.call("open_by_handle_at", what, SYS_OPEN_BY_HANDLE_AT, mountFd, h.address(), flags);
+        int fd = (int) Sys.call("open_by_handle_at", what, SYS_OPEN_BY_HANDLE_AT, mountFd, h.address(), flags);
+        Sys.keep(h);
+        return fd;
     }
 
     // ---- sockets (unix) ----
@@ -209,6 +223,7 @@ public final class FdCalls {
         len.putInt(0, 12);
         Sys.call("getsockopt(SO_PEERCRED)", "fd " + fd, SYS_GETSOCKOPT, fd, SOL_SOCKET, SO_PEERCRED, cred.address(),
                 len.address(), 0);
+        Sys.keep(len);
         return new PeerCredentials(cred.getInt(0), cred.getInt(4), cred.getInt(8));
     }
 
@@ -244,6 +259,7 @@ public final class FdCalls {
             req.putInt(20, -1); // every state
             req.putInt(28, 1 | 4 | 0x10); // UDIAG_SHOW_NAME | PEER | RQLEN
             Sys.call("sendto", "sock_diag request", SYS_SENDTO, nl, req.address(), 40, 0, 0, 0);
+            Sys.keep(req);
             int cap = Sys.NETLINK_BUFFER;
             Pointer buf = Sys.netlinkBuffer();
             while (true) {
@@ -313,6 +329,7 @@ public final class FdCalls {
         do {
             done += Sys.call("sendto", what, SYS_SENDTO, fd, p.address() + done, data.length - done, 0, 0, 0);
         } while (done < data.length);
+        Sys.keep(p);
     }
 
     /**
@@ -340,6 +357,7 @@ public final class FdCalls {
                 msg.putLong(32, ctl.address());
                 msg.putLong(40, 256);
                 long n = Sys.raw(SYS_RECVMSG, fd, msg.address(), MSG_PEEK | MSG_DONTWAIT, 0, 0, 0);
+                Sys.keep(iov);
                 if (n == -Errno.EAGAIN) {
                     return out;
                 }
@@ -365,6 +383,7 @@ public final class FdCalls {
         } finally {
             off.putInt(0, -1);
             Sys.raw(SYS_SETSOCKOPT, fd, SOL_SOCKET, SO_PEEK_OFF, off.address(), 4, 0);
+            Sys.keep(off);
         }
     }
 }

@@ -214,6 +214,7 @@ public final class InetCalls {
             // accept queue either, and a busy server's port has thousands of them
             req.putInt(20, ~((1 << TCP_TIME_WAIT) | (1 << TCP_NEW_SYN_RECV)));
             Sys.call("sendto", "inet sock_diag request", SYS_SENDTO, nl, req.address(), 72, 0, 0, 0);
+            Sys.keep(req);
             int cap = Sys.NETLINK_BUFFER;
             Pointer buf = Sys.netlinkBuffer();
             while (true) {
@@ -293,6 +294,7 @@ public final class InetCalls {
         Pointer p = Sys.alloc(sa.length);
         p.put(0, sa, 0, sa.length);
         Sys.call("bind " + a, what, SYS_BIND, fd, p.address(), sa.length);
+        Sys.keep(p);
     }
 
     public static void connect(int fd, int family, InetSocketAddress a, String what) {
@@ -300,6 +302,7 @@ public final class InetCalls {
         Pointer p = Sys.alloc(sa.length);
         p.put(0, sa, 0, sa.length);
         Sys.call("connect " + a, what, SYS_CONNECT, fd, p.address(), sa.length);
+        Sys.keep(p);
     }
 
     public static void listen(int fd, int backlog, String what) {
@@ -359,6 +362,7 @@ public final class InetCalls {
         Pointer v = Sys.alloc(Math.max(1, val.length));
         v.put(0, val, 0, val.length);
         Sys.call("setsockopt(" + level + ", " + opt + ")", what, SYS_SETSOCKOPT, fd, level, opt, v.address(), val.length, 0);
+        Sys.keep(v);
     }
 
     private static int ioctlInt(int fd, long req, String name, String what) {
@@ -401,6 +405,7 @@ public final class InetCalls {
             done += Sys.call("send", what, SYS_SENDTO, fd, p.address() + done, Math.min(chunk, data.length - done),
                     MSG_DONTWAIT | MSG_NOSIGNAL, 0, 0);
         }
+        Sys.keep(p);
     }
 
     /** The address a socket is bound to (getsockname). */

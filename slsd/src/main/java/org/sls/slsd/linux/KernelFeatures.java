@@ -138,7 +138,9 @@ public record KernelFeatures(String kernelRelease, boolean ptrace, boolean uffdW
         try {
             jnr.ffi.Pointer one = Sys.alloc(4);
             one.putInt(0, 1);
-            return Sys.raw(SYS_SETSOCKOPT, fd, 6 /* IPPROTO_TCP */, 19 /* TCP_REPAIR */, one.address(), 4, 0) == 0;
+            boolean ok = Sys.raw(SYS_SETSOCKOPT, fd, 6 /* IPPROTO_TCP */, 19 /* TCP_REPAIR */, one.address(), 4, 0) == 0;
+            Sys.keep(one);
+            return ok;
         } finally {
             Linux.close((int) fd);
         }

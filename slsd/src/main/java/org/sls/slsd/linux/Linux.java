@@ -55,7 +55,9 @@ public final class Linux {
 
     public static int open(String path, int flags) {
         Pointer p = Sys.cString(path);
-        return (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, 0);
+        int fd = (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, 0);
+        Sys.keep(p);
+        return fd;
     }
 
     /** ioctl with a pointer argument; returns the ioctl's non-negative result. */

@@ -28,6 +28,7 @@ public final class PtyCalls {
         try {
             Pointer zero = Sys.alloc(4);
             Linux.ioctl(m, TIOCSPTLCK, zero.address(), "TIOCSPTLCK (unlockpt) on a new /dev/ptmx");
+            Sys.keep(zero);
             return m;
         } catch (RuntimeException e) {
             Linux.close(m);
@@ -71,6 +72,7 @@ public final class PtyCalls {
         Pointer t = Sys.alloc(TERMIOS_SIZE);
         t.put(0, termios, 0, termios.length);
         Linux.ioctl(fd, TCSETS, t.address(), "TCSETS on " + what);
+        Sys.keep(t);
     }
 
     /** {rows, columns, x pixels, y pixels}. */
@@ -88,6 +90,7 @@ public final class PtyCalls {
         w.putShort(4, (short) xpixel);
         w.putShort(6, (short) ypixel);
         Linux.ioctl(fd, TIOCSWINSZ, w.address(), "TIOCSWINSZ " + rows + "x" + cols + " on " + what);
+        Sys.keep(w);
     }
 
     /** Bytes typed but not yet read by the terminal's reader (complete lines only, in canonical mode). */

@@ -93,6 +93,7 @@ public final class Reaper implements AutoCloseable {
         Pointer one = Sys.alloc(8);
         one.putLong(0, 1);
         Sys.raw(SYS_WRITE, wake, one.address(), 8, 0, 0, 0);
+        Sys.keep(one);
     }
 
     private synchronized void closeWake() {

@@ -42,6 +42,17 @@ final class Sys {
         return call(call, arg, nr, a1, a2, a3, 0, 0, 0);
     }
 
+    /**
+     * Keeps {@code memory} (native memory a system call reads or fills) from being freed before
+     * here. jnr frees a Pointer's memory once the Pointer is unreachable, and a Pointer whose
+     * address was the last thing taken of it is unreachable while the call that uses the address
+     * runs: a collection then frees the memory under the kernel (open("/proc") once failed with
+     * EFAULT in a benchmark run that way). Call it after the call, for memory not read after it.
+     */
+    static void keep(Object memory) {
+        java.lang.ref.Reference.reachabilityFence(memory);
+    }
+
     static Pointer alloc(long size) {
         return Memory.allocateDirect(RUNTIME, size, true);
     }

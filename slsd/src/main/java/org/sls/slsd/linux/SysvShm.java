@@ -53,6 +53,7 @@ public final class SysvShm {
         ds.putInt(8, gid);
         ds.putShort(20, (short) (mode & 0777));
         Sys.call("shmctl(IPC_SET)", what, SYS_SHMCTL, shmid, IPC_SET, ds.address());
+        Sys.keep(ds);
     }
 
     /** Marks the segment for removal (gone once the last process detaches it). */
