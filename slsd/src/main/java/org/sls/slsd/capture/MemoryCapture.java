@@ -436,12 +436,12 @@ public final class MemoryCapture implements AutoCloseable {
                     read(pid, b);
                 }
             } else {
-                SharedCopy copy = new SharedCopy(pid, pending.toArray(new IoVecs[0][]));
+                SharedCopy shared = new SharedCopy(pid, pending.toArray(new IoVecs[0][]));
                 for (int i = 0; i < Math.min(HELPERS, pending.size() - 1); i++) {
-                    COPIERS.execute(copy::help);
+                    COPIERS.execute(shared::help);
                 }
-                copy.copy();
-                copy.await();
+                shared.copy();
+                shared.await();
             }
         } finally {
             for (IoVecs[] b : pending) {
