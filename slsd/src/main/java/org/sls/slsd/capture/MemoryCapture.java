@@ -65,8 +65,6 @@ public final class MemoryCapture implements AutoCloseable {
     private static final long BATCH_BYTES = 2L << 20;
     /** Told each process whose pages {@link #captureProcess} has scanned, before it copies them. */
     private java.util.function.IntConsumer onScanned = pid -> { };
-    /** {@link #presentInRuns} of the process being captured. */
-    private Map<Long, PageRanges> presentScanned = Map.of();
     private IoVecs local = IoVecs.pooled();
     private IoVecs remote = IoVecs.pooled();
     private final java.util.ArrayDeque<IoVecs> spare = new java.util.ArrayDeque<>();
@@ -187,10 +185,14 @@ public final class MemoryCapture implements AutoCloseable {
         copyPid = pid;
         try (PageMap pm = pagemapScan ? PageMap.open(pid) : null) {
             List<Kind> kinds = new ArrayList<>(vmas.size());
+            // per private VMA, the region of the previous lineage it continues (null: none), looked up once
+            List<MemoryLineage.Region> olds = new ArrayList<>(vmas.size());
             for (Vma v : vmas) {
-                kinds.add(kindOf(pid, v));
+                Kind kind = kindOf(pid, v);
+                kinds.add(kind);
+                olds.add(privateKind(kind) ? continued(prev, pid, v, kind) : null);
             }
-            presentScanned = pm == null ? Map.of() : presentInRuns(pid, vmas, kinds, pm);
+            Map<Long, PageRanges> inRuns = pm == null ? Map.of() : presentInRuns(vmas, kinds, olds, pm);
             for (int i = 0; i < vmas.size(); i++) {
                 Vma v = vmas.get(i);
                 Kind kind = kinds.get(i);
@@ -200,7 +202,7 @@ public final class MemoryCapture implements AutoCloseable {
                         // the pages it did not copy come from the file, which only the checkpoint keeps
                         noteFile(v.identity(), v.path(), mapFile(pid, v));
                     }
-                    out.add(capturePrivate(pid, v, kind, flags, pm));
+                    out.add(capturePrivate(pid, v, kind, olds.get(i), flags, pm, inRuns.get(v.start())));
                 } else if (kind == Kind.SHARED) {
                     String id = v.fileBacked() ? v.identity() : "anon:" + pid + ":" + Long.toHexString(v.start());
                     long obj;
@@ -237,18 +239,19 @@ public final class MemoryCapture implements AutoCloseable {
      * library's four read-only mappings are such a run; in redis that is some 60 system calls of
      * the frozen window fewer, each a few microseconds on this kernel.
      */
-    private Map<Long, PageRanges> presentInRuns(int pid, List<Vma> vmas, List<Kind> kinds, PageMap pm) {
+    private Map<Long, PageRanges> presentInRuns(List<Vma> vmas, List<Kind> kinds, List<MemoryLineage.Region> olds,
+                                                PageMap pm) {
         timings.enter(CaptureTimings.Phase.SCAN);
         Map<Long, PageRanges> out = new HashMap<>();
         int i = 0;
         while (i < vmas.size()) {
-            if (!scannedWhole(pid, vmas.get(i), kinds.get(i))) {
+            if (!scannedWhole(kinds.get(i), olds.get(i))) {
                 i++;
                 continue;
             }
             int j = i;
             while (j + 1 < vmas.size() && vmas.get(j + 1).start() == vmas.get(j).end()
-                    && scannedWhole(pid, vmas.get(j + 1), kinds.get(j + 1))) {
+                    && scannedWhole(kinds.get(j + 1), olds.get(j + 1))) {
                 j++;
             }
             if (j > i) { // a lone VMA is scanned where it is captured, as before
@@ -264,13 +267,12 @@ public final class MemoryCapture implements AutoCloseable {
         return out;
     }
 
-    /** Whether {@link #capturePrivate} will scan all of the VMA's present pages rather than ask the tracker. */
-    private boolean scannedWhole(int pid, Vma v, Kind kind) {
-        if (!privateKind(kind)) {
-            return false;
-        }
-        MemoryLineage.Region old = continued(prev, pid, v, kind);
-        return !(old != null && delta && old.tracked());
+    /**
+     * Whether {@link #capturePrivate} will scan all of the present pages of a VMA of this kind,
+     * continuing {@code old} (or null), rather than ask the tracker.
+     */
+    private boolean scannedWhole(Kind kind, MemoryLineage.Region old) {
+        return privateKind(kind) && !(old != null && delta && old.tracked());
     }
 
     private RegionImage region(Vma v, Kind kind, List<String> flags, long obj, long base, long saved) {
@@ -304,9 +306,13 @@ public final class MemoryCapture implements AutoCloseable {
         return old != null && old.end() == v.end() && old.key().equals(key(v, kind)) ? old : null;
     }
 
-    private RegionImage capturePrivate(int pid, Vma v, Kind kind, List<String> flags, PageMap pm) {
+    /**
+     * The pages of a private VMA that continues {@code old} (null: none). {@code scanned}: its present
+     * pages when {@link #presentInRuns} has read them already, else null.
+     */
+    private RegionImage capturePrivate(int pid, Vma v, Kind kind, MemoryLineage.Region old, List<String> flags,
+                                       PageMap pm, PageRanges scanned) {
         String key = key(v, kind);
-        MemoryLineage.Region old = continued(prev, pid, v, kind);
         PageRanges present = null;
         PageRanges toCopy = null;
         PageRanges early = null;
@@ -339,10 +345,7 @@ public final class MemoryCapture implements AutoCloseable {
             }
         }
         if (present == null) {
-            present = presentScanned.get(v.start());
-            if (present == null) {
-                present = present(pid, v, pm);
-            }
+            present = scanned != null ? scanned : present(pid, v, pm);
             toCopy = present;
         }
         long obj = old != null ? old.objectId() : newObjectId.getAsLong();

@@ -295,21 +295,21 @@ public final class Reaper implements AutoCloseable {
 
     /** Whether a thread of slsd traces {@code pid}. */
     private static boolean tracedBySlsd(int pid) {
-        int tracer;
-        try {
-            tracer = ProcFs.tracerPid(pid);
-        } catch (RuntimeException gone) {
-            return false;
-        }
+        int tracer = tracer(pid);
         return tracer != 0 && new File("/proc/self/task/" + tracer).exists();
     }
 
     /** Whether {@code pid} is traced (a zombie still names its tracer until that has waited for it). */
     private static boolean traced(int pid) {
+        return tracer(pid) != 0;
+    }
+
+    /** The tid of {@code pid}'s tracer; 0 when it has none, or is gone (reaped meanwhile: the wait says so). */
+    private static int tracer(int pid) {
         try {
-            return ProcFs.tracerPid(pid) != 0;
+            return ProcFs.tracerPid(pid);
         } catch (RuntimeException gone) {
-            return false; // reaped meanwhile: the wait says so
+            return 0;
         }
     }
 
