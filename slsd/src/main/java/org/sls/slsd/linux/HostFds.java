@@ -47,10 +47,7 @@ public final class HostFds {
         Pointer buf = BUF.get();
         long path = buf.address() + PATH_OFF;
         Map<String, Set<Integer>> out = new HashMap<>();
-        Pointer procPath = Sys.cString("/proc");
-        int proc = (int) Sys.call("open", "/proc", SYS_OPENAT, AT_FDCWD, procPath.address(),
-                O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        Sys.keep(procPath);
+        int proc = Linux.open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         try {
             // /proc is listed at offset 0 of the buffer, each process's fds at LIST_OFF meanwhile
             long r = forEachNumbered(buf, proc, 0, (pid, name) -> {

@@ -54,10 +54,7 @@ public final class Linux {
     public static void close(int fd) { Sys.raw(SYS_CLOSE, fd, 0, 0, 0, 0, 0); }
 
     public static int open(String path, int flags) {
-        Pointer p = Sys.cString(path);
-        int fd = (int) Sys.call("open", path, SYS_OPEN, p.address(), flags, 0);
-        Sys.keep(p);
-        return fd;
+        return FdCalls.open(path, flags, 0);
     }
 
     /** ioctl with a pointer argument; returns the ioctl's non-negative result. */
